@@ -1,0 +1,298 @@
+"""The composition root: builds every object once, connects them, runs the loop. No globals anywhere else.
+
+Startup, in order: paths -> config (refuse to start on errors) -> logging -> Qt + qasync loop -> window shown
+-> (in the background) local store migrated, demo population and its servers, record backends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from agentdesk import __version__
+from agentdesk.cli import LaunchOptions
+from agentdesk.config import ConfigError, Settings, load_settings
+from agentdesk.logs import RecentLog, setup_logging
+from agentdesk.paths import AppPaths
+
+log = logging.getLogger("agentdesk.app")
+SMOKE_DEADLINE_SECONDS = 30.0
+
+
+def app_paths(options: LaunchOptions) -> AppPaths:
+    return AppPaths.for_basedir(options.basedir) if options.basedir else AppPaths.for_current_user()
+
+
+def config_files(options: LaunchOptions, paths: AppPaths) -> list[Path]:
+    """The files to layer, lowest first. The demo ignores machine and user files unless --config is given."""
+    files: list[Path] = []
+    if not options.demo:
+        files += [p for p in (paths.machine_config, paths.user_config) if p is not None and p.is_file()]
+    if options.config is not None:
+        files.append(options.config)  # must exist: read_layer reports it if not
+    return files
+
+
+def load_app_settings(options: LaunchOptions, paths: AppPaths, overrides: dict[str, Any] | None = None) -> Settings:
+    if options.demo and overrides is None:
+        from agentdesk.demo.setup import demo_static_overrides
+
+        overrides = demo_static_overrides()
+    return load_settings(config_files(options, paths), overrides)
+
+
+def run_gui(options: LaunchOptions) -> int:
+    """Start the desktop; returns the process exit code."""
+    started = time.perf_counter()
+    paths = app_paths(options)
+    try:
+        paths.create()
+        settings = load_app_settings(options, paths)
+    except ConfigError as exc:
+        return _refuse_to_start(exc, options)
+    except OSError as exc:
+        print(f"AgentDesk cannot create its folders: {exc}", file=sys.stderr)
+        return 2
+    recent = setup_logging(
+        paths.log_dir, settings.logging.level, settings.logging.json_format, settings.logging.keep_files,
+        console=options.smoke,
+    )
+    log.info("AgentDesk %s starting (demo=%s)", __version__, options.demo)
+
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    from agentdesk.ui.crash import make_excepthook, route_qt_messages
+
+    route_qt_messages()
+    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    qt_app.setApplicationName("AgentDesk")
+    qt_app.setApplicationVersion(__version__)
+    qt_app.setQuitOnLastWindowClosed(False)  # the loop ends when the desk says so, after a clean shutdown
+    loop = qasync.QEventLoop(qt_app)
+    asyncio.set_event_loop(loop)
+    desk_app = AgentDeskApp(options, paths, settings, recent)
+    sys.excepthook = make_excepthook(recent.text, headless=options.smoke, exit_app=desk_app.finish)
+    loop.set_exception_handler(desk_app.loop_exception)
+    with loop:
+        code = loop.run_until_complete(desk_app.run(started))
+    return code
+
+
+def _refuse_to_start(error: ConfigError, options: LaunchOptions) -> int:
+    text = "AgentDesk will not start: the configuration has problems.\n\n" + str(error)
+    print(text, file=sys.stderr)
+    if not options.smoke:
+        try:
+            from PySide6.QtWidgets import QApplication, QMessageBox
+
+            _app = QApplication.instance() or QApplication(sys.argv[:1])
+            QMessageBox.critical(None, "AgentDesk: configuration problem", text)
+        except Exception:  # no display: stderr already has it
+            pass
+    return 2
+
+
+def _mark_shown(started: float) -> None:
+    """For the startup benchmark: note the wall-clock time the main window was first shown and idle."""
+    marker = os.environ.get("AGENTDESK_STARTUP_MARKER")
+    log.info("main window shown %.0f ms after launch", (time.perf_counter() - started) * 1000)
+    if marker:
+        Path(marker).write_text(f"{time.time():.6f}\n", encoding="utf-8")
+
+
+class AgentDeskApp:
+    """Owns every long-lived object of one running desktop."""
+
+    def __init__(self, options: LaunchOptions, paths: AppPaths, settings: Settings, recent: RecentLog) -> None:
+        from agentdesk.campaigns.resolver import CampaignResolver
+        from agentdesk.desk import Desk
+        from agentdesk.records.lookup import ProfileLookup
+        from agentdesk.store.local import LocalStore
+        from agentdesk.telephony.agent_state import AgentStateMachine
+        from agentdesk.telephony.calls import CallTracker
+        from agentdesk.ui.bridge import DeskSignals
+        from agentdesk.ui.main_window import MainWindow
+
+        self.options = options
+        self.paths = paths
+        self.settings = settings
+        self.recent = recent
+        self.agent_id = settings.agent.id or getpass.getuser()
+        agent_name = settings.agent.display_name or self.agent_id
+        store_path = Path(settings.store.local_path) if settings.store.local_path else paths.local_store
+        self.store = LocalStore(store_path)
+        self.lookup = ProfileLookup([])
+        self.desk = Desk(
+            self.agent_id, CallTracker(settings.telephony.default_region), self.lookup,
+            CampaignResolver(settings.campaigns, settings.dispositions, settings.telephony.default_region),
+            self.store, AgentStateMachine(settings.agent.not_ready_reasons),
+        )
+        title = f"AgentDesk · {agent_name}" + (" · demo (synthetic data)" if options.demo else "")
+        self.window = MainWindow(title, agent_name, settings.agent.not_ready_reasons, paths.ui_state, options.demo)
+        self.signals = DeskSignals(self.desk, self.window)
+        self.simulator: Any = None
+        self._demo_server: Any = None
+        self._finished: asyncio.Future[int] | None = None
+        self.ready = asyncio.Event()
+        self._connect()
+
+    def _connect(self) -> None:
+        window, signals = self.window, self.signals
+        signals.call_changed.connect(window.show_call)
+        signals.lookup_updated.connect(window.show_lookup)
+        signals.agent_state_changed.connect(window.show_agent_state)
+        signals.store_health.connect(window.show_store_health)
+        window.profile.patient_shown.connect(self._patient_shown)
+        window.wrapup.save_requested.connect(self._save_disposition)
+        window.agent_state_requested.connect(self._agent_state_requested)
+        window.closing.connect(lambda: self.finish(0))
+        window.simulate_action.triggered.connect(self.simulate_call)
+        window.answer_action.triggered.connect(lambda: self._demo_call_action("answer"))
+        window.hangup_action.triggered.connect(lambda: self._demo_call_action("hang_up"))
+        window.show_agent_state(self.desk.agent_state.status)
+
+    # -- lifecycle --------------------------------------------------------------------------------------------
+    async def run(self, started: float) -> int:
+        self._finished = asyncio.get_running_loop().create_future()
+        self.window.show()
+        await asyncio.sleep(0)  # one turn of the loop: the window is exposed and painted
+        _mark_shown(started)
+        try:
+            await self.start()
+        except Exception as exc:
+            log.exception("startup failed")
+            self.window.show_store_health(False, f"startup failed ({type(exc).__name__})")
+            if self.options.smoke:
+                return 1
+        if self.options.smoke:
+            await asyncio.sleep(0)  # one more turn of the loop: startup work done, the app is idle
+            log.info("smoke: ready %.0f ms after launch", (time.perf_counter() - started) * 1000)
+            self.finish(0)
+        code = await self._finished
+        await self.stop()
+        return code
+
+    async def start(self) -> None:
+        """Background startup: nothing here runs on the GUI thread for long (I/O goes to worker threads)."""
+        store_opening = asyncio.ensure_future(self.store.open())
+        if self.options.demo:
+            await self._start_demo()
+        await self._start_backends()
+        try:
+            await store_opening
+            self.window.show_store_health(True, "ready")
+        except Exception as exc:
+            log.exception("local store failed to open")
+            self.window.show_store_health(False, f"cannot open ({type(exc).__name__})")
+            raise
+        self.ready.set()
+
+    async def _start_demo(self) -> None:
+        from agentdesk.demo.fhir_server import DemoFhirServer
+        from agentdesk.demo.population import write_demo_data
+        from agentdesk.demo.setup import demo_overrides
+        from agentdesk.demo.simulator import CallSimulator
+
+        demo = self.settings.demo
+        self.window.statusBar().showMessage("Preparing the synthetic demo population…")
+        data = await asyncio.to_thread(write_demo_data, self.paths.demo_dir, demo.population, demo.seed)
+        self._demo_server = await asyncio.to_thread(DemoFhirServer, data.fhir_file)
+        self._demo_server.start()
+        self.settings = load_app_settings(self.options, self.paths, demo_overrides(data, self._demo_server.base_url))
+        dialed = [number for campaign in self.settings.campaigns for number in campaign.dnis]
+        self.simulator = CallSimulator(self.desk.ingest, data.phones(), dialed, demo.answer_after_seconds, demo.seed)
+        self.simulator.start_auto(demo.auto_call_seconds)
+        self.window.statusBar().showMessage(f"Demo ready: {len(data.people)} synthetic people", 5000)
+
+    async def _start_backends(self) -> None:
+        from agentdesk.records.backends.factory import BackendUnavailable, build_backend
+
+        backends, problems = [], []
+        for entry in self.settings.backends:
+            if not entry.enabled:
+                continue
+            try:
+                backends.append(build_backend(entry, self.settings.telephony.default_region))
+            except BackendUnavailable as exc:
+                log.warning("%s", exc)
+                problems.append(str(exc))
+        self.lookup.backends = backends
+        self.window.show_sources_ready([b.name for b in backends], problems)
+
+    def finish(self, code: int) -> None:
+        if self._finished is not None and not self._finished.done():
+            self._finished.set_result(code)
+
+    async def stop(self) -> None:
+        if self.simulator is not None:
+            self.simulator.stop()
+        try:
+            await asyncio.wait_for(self.desk.drain(), 5)
+        except TimeoutError:
+            log.warning("background work still running at exit")
+        await self.lookup.aclose()
+        await self.store.close()
+        if self._demo_server is not None:
+            self._demo_server.stop()
+        self.window.hide()
+        log.info("AgentDesk stopped")
+
+    def loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        if isinstance(error, Exception):
+            sys.excepthook(type(error), error, error.__traceback__)
+        else:
+            log.error("event loop: %s", context.get("message"))
+
+    # -- slots --------------------------------------------------------------------------------------------------
+    def simulate_call(self) -> None:
+        if self.simulator is None:
+            self.window.statusBar().showMessage("The demo is still starting…", 3000)
+            return
+        self.simulator.simulate_call()
+
+    def _demo_call_action(self, action: str) -> None:
+        current = self.desk.current
+        if self.simulator is not None and current is not None:
+            getattr(self.simulator, action)(current.call.call_id)
+
+    def _patient_shown(self, patient_key: str) -> None:
+        if self.desk.current is not None:
+            self.desk.profile_viewed(self.desk.current, patient_key)
+
+    def _agent_state_requested(self, state: Any, reason: str) -> None:
+        try:
+            self.desk.set_agent_state(state, reason)
+        except ValueError as exc:
+            self.window.statusBar().showMessage(str(exc), 5000)
+            self.window.show_agent_state(self.desk.agent_state.status)
+
+    def _save_disposition(self, code: str, notes: str) -> None:
+        from agentdesk.store.dispositions import DispositionInvalid
+        from agentdesk.ui.tasks import run_task
+
+        context = self.desk.current
+        if context is None:
+            self.window.wrapup.show_error("Call: there is no call to wrap up.")
+            return
+        patient = self.window.profile.shown_patient
+        labels = {d.code: d.label for d in context.dispositions}
+
+        def saved(_: object) -> None:
+            self.window.wrapup.show_saved(labels.get(code, code), time.strftime("%H:%M"))
+
+        def failed(error: BaseException) -> None:
+            if isinstance(error, DispositionInvalid):
+                self.window.wrapup.show_error(f"{error.field.capitalize()}: {error.message}.")
+            else:
+                self.window.wrapup.show_error(f"Not saved: the local store failed ({type(error).__name__}). "
+                                              "Your entry is kept; try again.")
+
+        run_task(self.desk.save_disposition(context, code, notes, patient.key if patient else ""), saved, failed)

@@ -1,0 +1,93 @@
+"""The command line: the GUI launcher and the headless tools. Headless commands never import Qt."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentdesk import __version__
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """How the GUI was asked to start."""
+
+    demo: bool = False
+    config: Path | None = None
+    basedir: Path | None = None
+    smoke: bool = False
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="agentdesk", description="AgentDesk: the agent desktop for healthcare contact centers."
+    )
+    parser.add_argument("--version", action="version", version=f"AgentDesk {__version__}")
+    parser.add_argument("--demo", action="store_true", help="run with a synthetic population; no server needed")
+    parser.add_argument("--config", type=Path, metavar="PATH", help="a config file layered over the others")
+    parser.add_argument("--basedir", type=Path, metavar="DIR", help="keep all data, logs and settings under DIR")
+    parser.add_argument("--smoke", action="store_true", help="start, show the main window, exit 0 (for CI)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser("check-config", help="validate a config file; exit 1 on errors")
+    check.add_argument("file", type=Path)
+
+    credentials = commands.add_parser("credentials", help="store or remove a secret in the OS keychain")
+    credentials.add_argument("action", choices=("set", "delete"))
+    credentials.add_argument("name", help="the credential name the config file uses")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "check-config":
+        return check_config(args.file)
+    if args.command == "credentials":
+        return credentials(args.action, args.name)
+    from agentdesk.app import run_gui  # Qt is imported only on this path
+
+    return run_gui(LaunchOptions(demo=args.demo, config=args.config, basedir=args.basedir, smoke=args.smoke))
+
+
+def check_config(path: Path) -> int:
+    from agentdesk.config import check_config_file
+
+    problems = check_config_file(path)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
+        return 1
+    print(f"{path}: OK")
+    return 0
+
+
+def credentials(action: str, name: str) -> int:
+    from agentdesk.config.credentials import CredentialMissing, delete_secret, set_secret
+
+    try:
+        if action == "set":
+            secret = getpass.getpass(f"Secret for '{name}': ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+            if not secret:
+                print("no secret given; nothing stored", file=sys.stderr)
+                return 1
+            set_secret(name, secret)
+            print(f"stored credential '{name}' in the OS keychain")
+        else:
+            delete_secret(name)
+            print(f"removed credential '{name}'")
+    except CredentialMissing as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except Exception as exc:  # keyring backends raise their own types
+        print(f"the OS keychain refused: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

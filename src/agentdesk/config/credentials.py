@@ -1,0 +1,42 @@
+"""Secrets live in the OS credential store (Windows Credential Manager, macOS Keychain, Secret Service);
+the config file only names them."""
+
+from __future__ import annotations
+
+KEYRING_SERVICE = "AgentDesk"
+
+
+class CredentialMissing(LookupError):
+    """A named credential is not in the keychain, or there is no keychain."""
+
+
+def get_secret(name: str) -> str:
+    """The secret stored under `name`; raises CredentialMissing with a hint on how to store it."""
+    import keyring
+    from keyring.errors import KeyringError
+
+    try:
+        secret = keyring.get_password(KEYRING_SERVICE, name)
+    except KeyringError as exc:
+        raise CredentialMissing(f"credential '{name}': no usable OS keychain ({type(exc).__name__})") from None
+    if secret is None:
+        raise CredentialMissing(
+            f"credential '{name}' is not stored; run: agentdesk credentials set {name}"
+        )
+    return secret
+
+
+def set_secret(name: str, secret: str) -> None:
+    import keyring
+
+    keyring.set_password(KEYRING_SERVICE, name, secret)
+
+
+def delete_secret(name: str) -> None:
+    import keyring
+    from keyring.errors import PasswordDeleteError
+
+    try:
+        keyring.delete_password(KEYRING_SERVICE, name)
+    except PasswordDeleteError:
+        raise CredentialMissing(f"credential '{name}' is not stored") from None

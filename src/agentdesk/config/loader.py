@@ -1,0 +1,278 @@
+"""Layered loading of the TOML configuration, with problems reported by file, line and key path.
+
+Layers, later wins: built-in defaults -> machine-wide file -> user file -> `--config`. Tables merge key by key;
+arrays of tables (backends, campaigns, dispositions) are replaced whole by the later layer, because merging two
+lists of backends entry by entry would guess.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from agentdesk.config.schema import BackendSettings, FhirBackendSettings, Settings, SqlBackendSettings
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong in a config file, said so that IT can fix it without reading code."""
+
+    key_path: str
+    message: str
+    file: Path | None = None
+    line: int | None = None
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}" if self.file else "<defaults>"
+        if self.line is not None:
+            where += f":{self.line}"
+        text = f"{where}: {self.key_path or '(file)'}: {self.message}"
+        return f"{text}\n    hint: {self.hint}" if self.hint else text
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; carries every problem found, not only the first."""
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass(frozen=True)
+class ConfigLayer:
+    path: Path
+    text: str
+    data: dict[str, Any]
+
+
+def read_layer(path: Path) -> ConfigLayer:
+    """Read and parse one TOML file; raise ConfigError naming the line of a syntax error."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError([ConfigProblem("", f"cannot read the file: {exc.strerror or exc}", file=path)]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            [ConfigProblem("", "the file is not UTF-8 text", file=path, line=line, hint="save it as UTF-8")]
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line = int(match.group(1)) if match else None
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
+        raise ConfigError(
+            [ConfigProblem("", f"TOML syntax error: {message}", file=path, line=line,
+                           hint="check quotes, brackets and '=' on that line; strings need quotes")]
+        ) from None
+    return ConfigLayer(path=path, text=text, data=data)
+
+
+def merge_layers(layers: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for data in layers:
+        _merge_into(merged, data)
+    return merged
+
+
+def _merge_into(target: dict[str, Any], source: dict[str, Any]) -> None:
+    for key, value in source.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge_into(target[key], value)
+        else:
+            target[key] = value
+
+
+def load_settings(paths: Sequence[Path], overrides: dict[str, Any] | None = None) -> Settings:
+    """Read every existing file in `paths` (in order, later wins) and validate the merged result."""
+    layers: list[ConfigLayer] = []
+    problems: list[ConfigProblem] = []
+    for path in paths:
+        try:
+            layers.append(read_layer(path))
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    data = merge_layers([overrides or {}, *(layer.data for layer in layers)])
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_problems_from(exc, layers)) from None
+
+
+def check_config_file(path: Path) -> list[ConfigProblem]:
+    """Every problem in one file on its own (over the built-in defaults)."""
+    try:
+        load_settings([path])
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def _problems_from(exc: ValidationError, layers: Sequence[ConfigLayer]) -> list[ConfigProblem]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc: Loc = tuple(error["loc"])
+        loc = _drop_union_tags(loc)
+        layer = _owning_layer(layers, loc)
+        message = _plain_message(error)
+        hint = _hint_for(loc, error, layer.data if layer else {})
+        line = _line_of(layer.text, loc) if layer else None
+        problems.append(
+            ConfigProblem(_format_loc(loc), message, file=layer.path if layer else None, line=line, hint=hint)
+        )
+    return problems
+
+
+def _drop_union_tags(loc: Loc) -> Loc:
+    # Discriminated unions add the tag ('fhir', 'sql') to the location; the file has no such key.
+    return tuple(part for part in loc if part not in ("fhir", "sql"))
+
+
+def _plain_message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    value = error.get("input")
+    if kind not in ("model_type", "union_tag_invalid") and isinstance(value, str | int | float | bool):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        message += f" (got {shown})"
+    return message
+
+
+def _format_loc(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _owning_layer(layers: Sequence[ConfigLayer], loc: Loc) -> ConfigLayer | None:
+    """The file that set the value at `loc`: the later layer with the deepest matching key path."""
+    best: tuple[int, ConfigLayer] | None = None
+    for layer in layers:
+        depth = _matched_depth(layer.data, loc)
+        if depth and (best is None or depth >= best[0]):
+            best = (depth, layer)
+    return best[1] if best else None
+
+
+def _matched_depth(data: Any, loc: Loc) -> int:
+    depth = 0
+    node = data
+    for part in loc:
+        if isinstance(node, list):
+            return len(loc)  # arrays are replaced whole, so this layer owns everything under it
+        if isinstance(node, dict) and isinstance(part, str) and part in node:
+            node = node[part]
+            depth += 1
+        else:
+            break
+    return depth
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*([A-Za-z0-9_\-."' ]+?)\s*=""")
+
+
+def _line_of(text: str, loc: Loc) -> int | None:
+    """The line of `text` that sets the longest prefix of `loc` (tomllib keeps no positions, so scan)."""
+    table: list[str | int] = []
+    array_counts: dict[tuple[str, ...], int] = {}
+    best: tuple[int, int] | None = None  # (matched length, line number)
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER.match(line)
+        if header:
+            names = tuple(_split_key(header.group(2)))
+            if header.group(1) == "[[":
+                index = array_counts.get(names, -1) + 1
+                array_counts[names] = index
+                table = [*names, index]
+            else:
+                table = list(names)
+            path: list[str | int] = table
+        else:
+            key = _KEY.match(line)
+            if not key:
+                continue
+            path = [*table, *_split_key(key.group(1))]
+        matched = _common_prefix(path, loc)
+        if matched == len(path) and matched and (best is None or matched > best[0]):
+            best = (matched, number)
+    return best[1] if best else None
+
+
+def _split_key(key: str) -> list[str]:
+    return [part.strip().strip("\"'") for part in key.split(".")]
+
+
+def _common_prefix(path: Sequence[str | int], loc: Loc) -> int:
+    count = 0
+    for a, b in zip(path, loc, strict=False):
+        if a != b:
+            break
+        count += 1
+    return count
+
+
+def _hint_for(loc: Loc, error: Any, data: dict[str, Any]) -> str:
+    parent, field_name = _model_at(loc, data)
+    if parent is None:
+        return ""
+    if error["type"] == "extra_forbidden":
+        known = list(parent.model_fields)
+        close = difflib.get_close_matches(str(field_name), known, n=1)
+        suggestion = f"did you mean '{close[0]}'? " if close else ""
+        return f"{suggestion}known keys here: {', '.join(known)}"
+    field = parent.model_fields.get(str(field_name)) if field_name is not None else None
+    return field.description or "" if field else ""
+
+
+def _model_at(loc: Loc, data: Any) -> tuple[type[BaseModel] | None, str | int | None]:
+    """The model class holding the last key of `loc`, and that key."""
+    model: type[BaseModel] | None = Settings
+    node = data
+    names = list(loc)
+    for index, part in enumerate(names):
+        if isinstance(part, int):
+            node = node[part] if isinstance(node, list) and part < len(node) else {}
+            if model is None:  # an entry of [[backends]]: its 'kind' says which model applies
+                kind = node.get("kind") if isinstance(node, dict) else None
+                model = SqlBackendSettings if kind == "sql" else FhirBackendSettings
+            continue
+        if model is None:
+            return None, part
+        if index == len(names) - 1:
+            return model, part
+        field = model.model_fields.get(part)
+        if field is None:
+            return model, part
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+        annotation = field.annotation
+        if get_origin(annotation) is list:
+            (annotation,) = get_args(annotation)
+            if annotation is BackendSettings:
+                model = None
+                continue
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            return model, part  # a leaf such as a list of strings: the hint belongs to this field
+    return model, None

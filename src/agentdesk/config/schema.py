@@ -1,0 +1,213 @@
+"""The settings schema: every option declared once, with its type, default and description.
+
+The description doubles as the hint that `agentdesk check-config` prints when a value is wrong, so it says what a
+good value looks like.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class Section(BaseModel):
+    """Base of every config table: unknown keys are errors, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class AgentSettings(Section):
+    id: str = Field("", description="Agent login used in the audit log and dispositions; empty = the OS user name.")
+    display_name: str = Field("", description="Name shown in the window title and to supervisors.")
+    team: str = Field("", description="Team code for the supervisor monitor, e.g. 'cardio-east'.")
+    not_ready_reasons: list[str] = Field(
+        default_factory=lambda: ["Break", "Lunch", "Training", "Meeting"],
+        description="Reason codes offered when the agent goes Not Ready, e.g. [\"Break\", \"Lunch\"].",
+        min_length=1,
+    )
+
+
+class TelephonySettings(Section):
+    default_region: str = Field(
+        "US", description="ISO 3166 region used to read phone numbers without a country code, e.g. 'US' or 'GB'.",
+        min_length=2, max_length=2,
+    )
+    ring_timeout_seconds: float = Field(
+        90.0, gt=0, le=3600, description="A ringing call with no answer after this many seconds is dropped."
+    )
+
+
+class UiSettings(Section):
+    tray_notifications: bool = Field(True, description="Show a desktop notification when a call is offered.")
+    lock_after_minutes: int = Field(
+        10, ge=0, le=240, description="Hide patient data after this many idle minutes; 0 disables the lock."
+    )
+
+
+class StoreSettings(Section):
+    local_path: str = Field(
+        "", description="SQLite file for the local store; empty = agentdesk.sqlite3 in the user data folder."
+    )
+    central_url: str = Field(
+        "", description="SQLAlchemy URL of the central PostgreSQL store without password, "
+        "e.g. 'postgresql+psycopg://agentdesk@db.example.org/agentdesk'; empty = local only.",
+    )
+    central_credential: str = Field(
+        "", description="Name of the keyring credential that holds the central store's password."
+    )
+
+
+class LoggingSettings(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="One of DEBUG, INFO, WARNING, ERROR.")
+    json_format: bool = Field(False, description="Write the log file as one JSON object per line.")
+    keep_files: int = Field(5, ge=1, le=100, description="How many rotated log files to keep.")
+
+
+class DemoSettings(Section):
+    population: int = Field(300, ge=10, le=100_000, description="How many synthetic patients the demo generates.")
+    seed: int = Field(20261127, description="Seed of the synthetic population, so a demo is repeatable.")
+    auto_call_seconds: float = Field(
+        0.0, ge=0, le=3600, description="Simulate an incoming call every N seconds; 0 = only on demand."
+    )
+    answer_after_seconds: float = Field(
+        3.0, ge=0, le=120, description="Seconds a simulated call rings before the demo phone answers it."
+    )
+
+
+class BackendBase(Section):
+    name: str = Field(description="Unique name shown on source badges, e.g. 'ehr' or 'crm'.", min_length=1)
+    priority: int = Field(
+        100, ge=0, le=10_000, description="Lower wins when two sources disagree on a field (then the newer value)."
+    )
+    timeout_seconds: float = Field(
+        2.0, gt=0, le=60, description="Deadline for this source's answer after a call is offered."
+    )
+    enabled: bool = Field(True, description="Set false to keep the entry but not query it.")
+
+
+class FhirBackendSettings(BackendBase):
+    kind: Literal["fhir"]
+    base_url: HttpUrl = Field(description="FHIR R4 base URL, e.g. 'https://ehr.example.org/fhir/R4'.")
+    auth: Literal["none", "bearer", "basic"] = Field("none", description="One of none, bearer, basic.")
+    credential: str = Field(
+        "", description="Name of the keyring credential holding the token or 'user:password' for basic auth."
+    )
+
+    @model_validator(mode="after")
+    def _credential_for_auth(self) -> FhirBackendSettings:
+        if self.auth != "none" and not self.credential:
+            raise ValueError(f"auth = '{self.auth}' needs 'credential' naming a keyring entry")
+        return self
+
+
+class SqlBackendSettings(BackendBase):
+    kind: Literal["sql"]
+    url: str = Field(
+        description="SQLAlchemy URL without password, e.g. 'sqlite:///C:/crm.db' or 'postgresql+psycopg://u@h/db'.",
+        min_length=1,
+    )
+    credential: str = Field("", description="Name of the keyring credential holding the database password.")
+    phone_query: str = Field(
+        description="SELECT with a :phone parameter (E.164, e.g. +16175550123) returning one row per person.",
+        min_length=1,
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Map of profile field -> result column, e.g. {given_name = 'first_name'}; "
+        "unmapped columns named like profile fields are used as they are.",
+    )
+
+    @field_validator("phone_query")
+    @classmethod
+    def _has_phone_parameter(cls, value: str) -> str:
+        if ":phone" not in value:
+            raise ValueError("the query must use the :phone parameter")
+        if not value.lstrip().lower().startswith(("select", "with")):
+            raise ValueError("only SELECT (or WITH ... SELECT) queries are allowed")
+        return value
+
+
+BackendSettings = Annotated[FhirBackendSettings | SqlBackendSettings, Field(discriminator="kind")]
+
+
+class DispositionType(Section):
+    code: str = Field(description="Stable code stored with each call, e.g. 'appointment_booked'.", pattern=r"^[a-z0-9_]+$")
+    label: str = Field(description="What the agent sees, e.g. 'Appointment booked'.", min_length=1)
+    outcome: Literal["booking", "referral", "callback", "info", "transfer", "message", "no_contact", "other"] = Field(
+        "other", description="Growth category for metrics: booking, referral, callback, info, transfer, ..."
+    )
+
+
+DEFAULT_DISPOSITIONS: tuple[DispositionType, ...] = (
+    DispositionType(code="appointment_booked", label="Appointment booked", outcome="booking"),
+    DispositionType(code="referral_made", label="Referral made", outcome="referral"),
+    DispositionType(code="callback_scheduled", label="Callback scheduled", outcome="callback"),
+    DispositionType(code="information_provided", label="Information provided", outcome="info"),
+    DispositionType(code="transferred", label="Transferred", outcome="transfer"),
+    DispositionType(code="message_taken", label="Message taken", outcome="message"),
+    DispositionType(code="wrong_number", label="Wrong number", outcome="no_contact"),
+)
+
+
+class CampaignSettings(Section):
+    code: str = Field(description="Short stable code, e.g. 'HEART-TV'.", pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(description="Name agents see, e.g. 'Heart health TV spot'.", min_length=1)
+    dnis: list[str] = Field(
+        default_factory=list, description="Dialed numbers that belong to this campaign, e.g. ['+18005550142']."
+    )
+    queues: list[str] = Field(default_factory=list, description="Queue names that belong to this campaign.")
+    service_line: str = Field("", description="Service line for growth metrics, e.g. 'cardiology'.")
+    greeting: str = Field(
+        "", description="Opening line of the script; {caller} is replaced by the caller's first name when known."
+    )
+    dispositions: list[str] = Field(
+        default_factory=list, description="Disposition codes this campaign allows; empty = all of them."
+    )
+
+
+class Settings(Section):
+    """The whole configuration file."""
+
+    agent: AgentSettings = Field(default_factory=AgentSettings)  # type: ignore[arg-type]
+    telephony: TelephonySettings = Field(default_factory=TelephonySettings)  # type: ignore[arg-type]
+    ui: UiSettings = Field(default_factory=UiSettings)  # type: ignore[arg-type]
+    store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)  # type: ignore[arg-type]
+    demo: DemoSettings = Field(default_factory=DemoSettings)  # type: ignore[arg-type]
+    backends: list[BackendSettings] = Field(
+        default_factory=list, description="Patient record sources, each a [[backends]] table with a 'kind'."
+    )
+    dispositions: list[DispositionType] = Field(
+        default_factory=lambda: list(DEFAULT_DISPOSITIONS),
+        description="Wrap-up outcomes, each a [[dispositions]] table with code, label and outcome.",
+        min_length=1,
+    )
+    campaigns: list[CampaignSettings] = Field(
+        default_factory=list, description="Campaigns, each a [[campaigns]] table matched by DNIS or queue."
+    )
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Settings:
+        _unique([b.name for b in self.backends], "backends", "name")
+        _unique([d.code for d in self.dispositions], "dispositions", "code")
+        _unique([c.code for c in self.campaigns], "campaigns", "code")
+        known = {d.code for d in self.dispositions}
+        for campaign in self.campaigns:
+            unknown = [code for code in campaign.dispositions if code not in known]
+            if unknown:
+                raise ValueError(
+                    f"campaign '{campaign.code}' lists unknown disposition(s) {', '.join(unknown)}; "
+                    f"known: {', '.join(sorted(known))}"
+                )
+        return self
+
+
+def _unique(values: list[str], table: str, key: str) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"two [[{table}]] entries share {key} = '{value}'; each {key} must be unique")
+        seen.add(value)

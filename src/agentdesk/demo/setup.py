@@ -1,0 +1,43 @@
+"""The demo's configuration layer: its backends point at the generated stores, its campaigns are fictional."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentdesk.demo.population import DemoData
+
+CRM_QUERY = (
+    "SELECT contact_id AS record_id, first_name, last_name, dob, gender, phone, email, street, city, state, zip,"
+    " preferred_contact, updated_at FROM crm_contacts WHERE phone = :phone_national"
+)
+
+DEMO_CAMPAIGNS: list[dict[str, Any]] = [
+    {"code": "HEART-TV", "name": "Heart health TV spot", "dnis": ["+18005550142"], "service_line": "cardiology",
+     "greeting": "Thank you for calling about heart health, {caller}. This is {agent}. How can I help you today?",
+     "dispositions": ["appointment_booked", "referral_made", "callback_scheduled", "information_provided"]},
+    {"code": "NEW-PATIENT", "name": "New patient line", "dnis": ["+18005550143"], "service_line": "primary care",
+     "greeting": "Welcome to the new patient line, {caller}. My name is {agent}.",
+     "dispositions": []},
+    {"code": "REFERRAL-LINE", "name": "Physician referral line", "dnis": ["+18005550144"],
+     "service_line": "specialty referrals",
+     "greeting": "Physician referral line, this is {agent}. Who am I speaking with?", "dispositions": []},
+]
+
+
+def demo_static_overrides() -> dict[str, Any]:
+    """The demo settings known before the population exists (they sit under any `--config`)."""
+    return {"agent": {"display_name": "Demo Agent"}, "campaigns": DEMO_CAMPAIGNS}
+
+
+def demo_overrides(data: DemoData, fhir_base_url: str) -> dict[str, Any]:
+    """Settings that sit under any `--config` the user gives, so a trial can still change the demo."""
+    return {
+        **demo_static_overrides(),
+        "backends": [
+            {"name": "EHR", "kind": "fhir", "base_url": fhir_base_url, "priority": 10, "timeout_seconds": 2.0},
+            {"name": "CRM", "kind": "sql", "url": f"sqlite:///{data.crm_file.as_posix()}", "priority": 20,
+             "timeout_seconds": 2.0, "phone_query": CRM_QUERY,
+             "columns": {"given_name": "first_name", "family_name": "last_name", "birth_date": "dob",
+                         "sex": "gender", "address_line": "street", "postal_code": "zip"}},
+        ],
+    }

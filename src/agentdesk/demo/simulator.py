@@ -1,0 +1,77 @@
+"""Simulated calls: offered -> answered (after a ring) -> ended, sent through the same intake as real calls."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Callable, Sequence
+
+from agentdesk.telephony.events import CallEvent, CallEventKind
+
+log = logging.getLogger("agentdesk.demo")
+UNKNOWN_CALLER_SHARE = 0.08
+
+
+class CallSimulator:
+    """Plays the phone system for the demo."""
+
+    def __init__(
+        self,
+        intake: Callable[[CallEvent], object],
+        caller_numbers: Sequence[str],
+        dialed_numbers: Sequence[str],
+        answer_after_seconds: float = 3.0,
+        seed: int | None = None,
+    ) -> None:
+        self._intake = intake
+        self._callers = list(caller_numbers)
+        self._dialed = list(dialed_numbers) or ["+18005550100"]
+        self._answer_after = answer_after_seconds
+        self._rng = random.Random(seed)
+        self._pending: set[asyncio.Handle] = set()
+        self._auto: asyncio.Task[None] | None = None
+
+    def simulate_call(self, ani: str | None = None, dnis: str | None = None) -> str:
+        """Offer a call (a known caller unless told otherwise); the demo phone answers it after a ring."""
+        if ani is None:
+            if self._callers and self._rng.random() > UNKNOWN_CALLER_SHARE:
+                ani = self._rng.choice(self._callers)
+            else:
+                ani = f"+1202555{self._rng.randint(100, 199):04d}"
+        call_id = f"demo-{uuid.uuid4().hex[:12]}"
+        self._send(CallEventKind.OFFERED, call_id, ani, dnis or self._rng.choice(self._dialed))
+        if self._answer_after >= 0:
+            loop = asyncio.get_running_loop()
+            handle = loop.call_later(self._answer_after, self._send, CallEventKind.ANSWERED, call_id, ani, "")
+            self._pending.add(handle)
+        return call_id
+
+    def answer(self, call_id: str) -> None:
+        self._send(CallEventKind.ANSWERED, call_id, "", "")
+
+    def hang_up(self, call_id: str) -> None:
+        self._send(CallEventKind.ENDED, call_id, "", "")
+
+    def start_auto(self, every_seconds: float) -> None:
+        """An automatic caller every N seconds (0 stops it)."""
+        if self._auto:
+            self._auto.cancel()
+            self._auto = None
+        if every_seconds > 0:
+            self._auto = asyncio.get_running_loop().create_task(self._auto_calls(every_seconds))
+
+    async def _auto_calls(self, every_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(every_seconds)
+            self.simulate_call()
+
+    def stop(self) -> None:
+        for handle in self._pending:
+            handle.cancel()
+        self._pending.clear()
+        self.start_auto(0)
+
+    def _send(self, kind: CallEventKind, call_id: str, ani: str, dnis: str) -> None:
+        self._intake(CallEvent(kind=kind, call_id=call_id, ani=ani, dnis=dnis, source="demo"))

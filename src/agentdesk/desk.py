@@ -1,0 +1,179 @@
+"""The agent's working session, without Qt: follows calls, looks callers up while the phone rings, audits what
+the agent sees, and records the wrap-up. The UI listens to it; call sources feed it through `ingest`."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agentdesk.campaigns.resolver import CampaignResolver
+from agentdesk.config.schema import CampaignSettings, DispositionType
+from agentdesk.records.lookup import ProfileLookup
+from agentdesk.records.model import LookupResult
+from agentdesk.store.dispositions import Disposition, DispositionInvalid
+from agentdesk.telephony.agent_state import AgentState, AgentStateMachine, AgentStatus
+from agentdesk.telephony.calls import Call, CallState, CallTracker
+from agentdesk.telephony.events import CallEvent, CallEventKind
+
+if TYPE_CHECKING:
+    from agentdesk.store.local import LocalStore
+
+log = logging.getLogger("agentdesk.app")
+
+
+@dataclass
+class CallContext:
+    """Everything the panels show about one call."""
+
+    call: Call
+    campaign: CampaignSettings | None
+    dispositions: list[DispositionType]
+    lookup: LookupResult | None = None
+    wrapped_up: bool = False
+    viewed: set[str] = field(default_factory=set)
+
+
+@dataclass
+class DeskListeners:
+    call: list[Callable[[CallContext], None]] = field(default_factory=list)
+    lookup: list[Callable[[CallContext], None]] = field(default_factory=list)
+    agent: list[Callable[[AgentStatus], None]] = field(default_factory=list)
+    store: list[Callable[[bool, str], None]] = field(default_factory=list)
+
+
+class Desk:
+    """One agent's desk. All methods run on the event loop's thread."""
+
+    def __init__(
+        self,
+        agent_id: str,
+        tracker: CallTracker,
+        lookup: ProfileLookup,
+        campaigns: CampaignResolver,
+        store: LocalStore,
+        agent_state: AgentStateMachine,
+    ) -> None:
+        self.agent_id = agent_id
+        self.tracker = tracker
+        self.lookup = lookup
+        self.campaigns = campaigns
+        self.store = store
+        self.agent_state = agent_state
+        self.on = DeskListeners()
+        self.contexts: dict[str, CallContext] = {}
+        self.current: CallContext | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        tracker.subscribe(self._call_changed)
+        agent_state.subscribe(self._agent_changed)
+
+    # -- the intake every call source uses ------------------------------------------------------------------
+    def ingest(self, event: CallEvent) -> None:
+        self.tracker.ingest(event)
+
+    def _call_changed(self, call: Call, event: CallEvent) -> None:
+        context = self.contexts.get(call.call_id)
+        if context is None:
+            campaign = self.campaigns.resolve(call.dnis, call.queue, call.campaign)
+            context = CallContext(call, campaign, self.campaigns.dispositions_for(campaign))
+            self.contexts[call.call_id] = context
+            # The lookup starts on the first event we see, normally 'offered': the pop is ready by answer.
+            self._spawn(self._look_up(context))
+        context.call = call
+        if self.current is None or self.current.call.call_id == call.call_id or self._replaces_current(call):
+            self.current = context
+        self._spawn(self.store.record_call_event(call.call_id, event.kind.value, call.state.value, event.source,
+                                                 event.occurred_at), what="recording a call event")
+        if event.kind is CallEventKind.ANSWERED and call.state is CallState.TALKING:
+            self.agent_state.call_started()
+        elif call.state is CallState.ENDED:
+            self.agent_state.call_ended()
+        for listener in self.on.call:
+            listener(context)
+
+    def _replaces_current(self, call: Call) -> bool:
+        # A new call takes the panels once the current one has ended; while the agent talks, it waits.
+        return self.current is None or (
+            self.current.call.state is CallState.ENDED and call.state is not CallState.ENDED
+        )
+
+    async def _look_up(self, context: CallContext) -> None:
+        def progress(result: LookupResult) -> None:
+            context.lookup = result
+            for listener in self.on.lookup:
+                listener(context)
+
+        await self.lookup.lookup(context.call.call_id, context.call.ani, progress)
+
+    # -- what the agent does ------------------------------------------------------------------------------------
+    def profile_viewed(self, context: CallContext, patient_key: str) -> None:
+        """Audit a profile shown to the agent: once per call and person."""
+        if patient_key in context.viewed:
+            return
+        context.viewed.add(patient_key)
+        self._spawn(self.store.record_profile_view(self.agent_id, patient_key, context.call.call_id),
+                    what="writing the audit log")
+
+    async def save_disposition(self, context: CallContext, code: str, notes: str, patient_key: str) -> Disposition:
+        """Validate and store the wrap-up; returns once it is durable on disk. Raises DispositionInvalid."""
+        known = {d.code: d for d in context.dispositions}
+        call = context.call
+        disposition = Disposition(
+            call_id=call.call_id, agent_id=self.agent_id, disposition_code=code,
+            outcome=known[code].outcome if code in known else "other",
+            campaign_code=context.campaign.code if context.campaign else "", notes=notes.strip(),
+            patient_key=patient_key, offered_at=call.offered_at, answered_at=call.answered_at, ended_at=call.ended_at,
+        )
+        disposition.validate(set(known))
+        try:
+            await self.store.save_disposition(disposition)
+        except Exception as exc:
+            self._store_health(False, f"save failed ({type(exc).__name__})")
+            raise
+        self._store_health(True, "saved")
+        context.wrapped_up = True
+        if call.state is CallState.ENDED:
+            self.agent_state.wrap_up_done()
+        log.info("disposition %s saved for call %s", code, call.call_id)
+        return disposition
+
+    def set_agent_state(self, state: AgentState, reason: str = "") -> AgentStatus:
+        return self.agent_state.set(state, reason)
+
+    # -- plumbing --------------------------------------------------------------------------------------------
+    def _agent_changed(self, previous: AgentStatus, current: AgentStatus) -> None:
+        self._spawn(self.store.record_agent_state(self.agent_id, current.state.value, current.reason, current.since),
+                    what="recording the agent state")
+        for listener in self.on.agent:
+            listener(current)
+
+    def _store_health(self, ok: bool, detail: str) -> None:
+        for listener in self.on.store:
+            listener(ok, detail)
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], what: str = "") -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+
+        def finished(done: asyncio.Task[Any]) -> None:
+            self._tasks.discard(done)
+            if done.cancelled():
+                return
+            error = done.exception()
+            if error is not None:
+                log.error("%s failed: %s", what or "background work", type(error).__name__,
+                          exc_info=(type(error), error, error.__traceback__))
+                if what:
+                    self._store_health(False, f"{what} failed")
+
+        task.add_done_callback(finished)
+
+    async def drain(self) -> None:
+        """Wait for background work (lookups, audit and event writes) to finish."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+__all__ = ["CallContext", "Desk", "DispositionInvalid"]

@@ -1,0 +1,1 @@
+"""Patient records: backend adapters, the concurrent lookup, and the merge into one profile (no Qt here)."""

@@ -1,0 +1,96 @@
+"""Any SQL database through SQLAlchemy: a configured, parameterised query with a column mapping.
+
+SQLAlchemy's engines are synchronous here (drivers for every database a health system runs exist for it), so
+each query runs on a worker thread; the GUI thread never waits on a database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from agentdesk.records.backends import BackendError
+from agentdesk.records.fields import clean_fields, clean_text, parse_timestamp
+from agentdesk.records.model import PROFILE_FIELDS, SourceRecord
+
+log = logging.getLogger("agentdesk.records")
+MAX_ROWS = 50
+ID_COLUMNS = ("record_id", "id")
+UPDATED_COLUMNS = ("updated", "updated_at", "last_updated")
+
+
+class SqlBackend:
+    """A SQL database as a record source."""
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        phone_query: str,
+        columns: Mapping[str, str] | None = None,
+        priority: int = 100,
+        timeout_seconds: float = 2.0,
+        password: str | None = None,
+        region: str = "US",
+    ) -> None:
+        self.name = name
+        self.priority = priority
+        self.timeout_seconds = timeout_seconds
+        self._url = url
+        self._password = password
+        self._query = phone_query
+        self._columns = dict(columns or {})
+        self._region = region
+        self._engine: Any = None
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"sql-{name}")
+
+    async def find_by_phone(self, e164: str) -> list[SourceRecord]:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._query_phone, e164)
+
+    async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._pool, self._dispose)
+        self._pool.shutdown(wait=False)
+
+    def _dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+
+    def _connect(self) -> Any:
+        import sqlalchemy as sa
+
+        if self._engine is None:
+            url = sa.make_url(self._url)
+            if self._password:
+                url = url.set(password=self._password)
+            self._engine = sa.create_engine(url, pool_pre_ping=True)
+        return self._engine
+
+    def _query_phone(self, e164: str) -> list[SourceRecord]:
+        import sqlalchemy as sa
+
+        digits = e164.lstrip("+")
+        params = {"phone": e164, "phone_digits": digits, "phone_national": digits[1:] if e164.startswith("+1") else digits}
+        try:
+            with self._connect().connect() as connection:
+                result = connection.execute(sa.text(self._query), params)
+                rows = result.mappings().fetchmany(MAX_ROWS)
+        except sa.exc.SQLAlchemyError as exc:
+            # The driver's message can quote parameters; keep only the kind of failure.
+            raise BackendError(f"query failed ({type(exc).__name__})") from None
+        return [record for row in rows if (record := self._record_from(row)) is not None]
+
+    def _record_from(self, row: Mapping[str, Any]) -> SourceRecord | None:
+        def column(field: str) -> Any:
+            return row.get(self._columns.get(field, field))
+
+        record_id = next((clean_text(column(c)) for c in ID_COLUMNS if column(c) is not None), "")
+        if not record_id:
+            return None
+        raw = {field: column(field) for field in PROFILE_FIELDS if column(field) is not None}
+        updated = next((parse_timestamp(column(c)) for c in UPDATED_COLUMNS if column(c) is not None), None)
+        return SourceRecord(self.name, record_id, clean_fields(raw, self._region), updated, self.priority)

@@ -1,0 +1,84 @@
+"""Validation of field values at the backend boundary: only clean strings of known fields go further."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from typing import Any
+
+from agentdesk.records.model import PROFILE_FIELDS
+from agentdesk.records.phone import normalise_phone
+
+MAX_TEXT = 200
+_SEX = {
+    "m": "male", "male": "male", "f": "female", "female": "female", "o": "other", "other": "other",
+    "u": "unknown", "unknown": "unknown", "x": "other",
+}
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_BOOL = {"true": "yes", "yes": "yes", "1": "yes", "y": "yes", "false": "no", "no": "no", "0": "no", "n": "no"}
+
+
+def clean_text(value: Any) -> str:
+    """A printable, single-line, bounded string; '' for nothing usable."""
+    if value is None or isinstance(value, dict | list | tuple | set | bytes):
+        return ""
+    text = str(value)
+    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    return " ".join(text.split())[:MAX_TEXT]
+
+
+def clean_date(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = clean_text(value)
+    for candidate in (text[:10], text):
+        try:
+            parsed = date.fromisoformat(candidate)
+        except ValueError:
+            continue
+        if 1880 <= parsed.year <= 2200:
+            return parsed.isoformat()
+    return ""
+
+
+def clean_fields(raw: dict[str, Any], region: str = "US") -> dict[str, str]:
+    """Keep known fields only, each validated; drop what does not validate rather than show it."""
+    cleaned: dict[str, str] = {}
+    for name in PROFILE_FIELDS:
+        if name not in raw:
+            continue
+        value = raw[name]
+        if name == "birth_date":
+            text = clean_date(value)
+        elif name == "phone":
+            text = normalise_phone(clean_text(value), region) or ""
+        elif name == "sex":
+            text = _SEX.get(clean_text(value).lower(), "")
+        elif name == "email":
+            text = clean_text(value).lower()
+            text = text if _EMAIL.match(text) else ""
+        elif name == "interpreter_needed":
+            text = _BOOL.get(clean_text(value).lower(), "")
+        elif name == "postal_code":
+            text = clean_text(value)[:12]
+        else:
+            text = clean_text(value)
+        if text:
+            cleaned[name] = text
+    return cleaned
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An 'updated' timestamp from a backend, or None when it is missing or unreadable."""
+    if isinstance(value, datetime):
+        return value
+    text = clean_text(value)
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None

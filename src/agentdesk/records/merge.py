@@ -1,0 +1,81 @@
+"""Group source records into people and merge each group field by field.
+
+Survivorship: the source with the lower priority number wins a field; between equal priorities the newer record
+wins. Values the winner overrules stay visible as conflicts. Records are grouped into one person only on strong
+evidence (same MRN, or same birth date with the same family name and given-name initial); a shared phone line is
+never enough, because households share numbers.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from agentdesk.records.model import PROFILE_FIELDS, FieldValue, PatientProfile, ProfileField, SourceRecord
+
+_OLDEST = datetime.min.replace(tzinfo=UTC)
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form for comparing names."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().strip()
+
+
+def same_person(a: SourceRecord, b: SourceRecord) -> bool:
+    if a.get("mrn") and a.get("mrn") == b.get("mrn"):
+        return True
+    if not (a.get("birth_date") and a.get("birth_date") == b.get("birth_date")):
+        return False
+    family_a, family_b = fold(a.get("family_name")), fold(b.get("family_name"))
+    given_a, given_b = fold(a.get("given_name")), fold(b.get("given_name"))
+    if not (family_a and family_b and given_a and given_b):
+        return False
+    if family_a == family_b and given_a[0] == given_b[0]:
+        return True
+    # given and family swapped between systems
+    return family_a == given_b and given_a == family_b
+
+
+def group_people(records: Iterable[SourceRecord]) -> list[list[SourceRecord]]:
+    groups: list[list[SourceRecord]] = []
+    for record in records:
+        home = next((g for g in groups if any(same_person(record, other) for other in g)), None)
+        if home is None:
+            groups.append([record])
+        else:
+            home.append(record)
+    return groups
+
+
+def _rank(record: SourceRecord) -> tuple[int, float]:
+    updated = record.updated or _OLDEST
+    if updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)
+    return (record.priority, -updated.timestamp())
+
+
+def merge_person(records: list[SourceRecord]) -> PatientProfile:
+    ordered = sorted(records, key=_rank)
+    fields: dict[str, ProfileField] = {}
+    for name in PROFILE_FIELDS:
+        values = [FieldValue(r.get(name), r.source, r.updated) for r in ordered if r.get(name)]
+        if not values:
+            continue
+        chosen = values[0]
+        seen = {fold(chosen.value)}
+        conflicts = []
+        for other in values[1:]:
+            if fold(other.value) not in seen:
+                seen.add(fold(other.value))
+                conflicts.append(other)
+        fields[name] = ProfileField(chosen, tuple(conflicts))
+    return PatientProfile(fields=fields, records=tuple(ordered))
+
+
+def merge_records(records: Iterable[SourceRecord]) -> list[PatientProfile]:
+    """One profile per person; people ordered by how many sources know them, then by name."""
+    profiles = [merge_person(group) for group in group_people(records)]
+    profiles.sort(key=lambda p: (-len({r.source for r in p.records}), p.display_name))
+    return profiles

@@ -1,0 +1,107 @@
+"""What a backend returns and what the merge produces: every value keeps its source and date."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+# The demographic fields a profile can show, in display order. A deployment configures which it fetches.
+PROFILE_FIELDS: tuple[str, ...] = (
+    "given_name", "family_name", "birth_date", "sex", "mrn", "phone", "email",
+    "address_line", "city", "state", "postal_code", "language", "interpreter_needed", "preferred_contact",
+)
+
+FIELD_LABELS: dict[str, str] = {
+    "given_name": "Given name", "family_name": "Family name", "birth_date": "Birth date", "sex": "Sex",
+    "mrn": "MRN", "phone": "Phone", "email": "Email", "address_line": "Address", "city": "City",
+    "state": "State", "postal_code": "Postal code", "language": "Language",
+    "interpreter_needed": "Interpreter", "preferred_contact": "Preferred contact",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """One person as one backend sees them. Values are already validated, normalised strings."""
+
+    source: str
+    record_id: str
+    fields: dict[str, str]
+    updated: datetime | None = None
+    priority: int = 100
+
+    def get(self, name: str) -> str:
+        return self.fields.get(name, "")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldValue:
+    value: str
+    source: str
+    updated: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileField:
+    """The surviving value of one field, and the other values other sources hold (shown, never hidden)."""
+
+    chosen: FieldValue
+    conflicts: tuple[FieldValue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PatientProfile:
+    """One person, merged from every source's record of them."""
+
+    fields: dict[str, ProfileField]
+    records: tuple[SourceRecord, ...]
+
+    def value(self, name: str) -> str:
+        found = self.fields.get(name)
+        return found.chosen.value if found else ""
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(part for part in (self.value("given_name"), self.value("family_name")) if part) or "(no name)"
+
+    @property
+    def key(self) -> str:
+        """A stable reference for audit and dispositions: the records it was built from (no names, no numbers)."""
+        return ";".join(sorted(f"{r.source}:{r.record_id}" for r in self.records))
+
+    def age(self, today: date) -> int | None:
+        try:
+            born = date.fromisoformat(self.value("birth_date"))
+        except ValueError:
+            return None
+        return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+class SourceState(StrEnum):
+    PENDING = "pending"
+    OK = "ok"
+    EMPTY = "empty"  # answered, no record for this number
+    TIMEOUT = "timeout"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    name: str
+    state: SourceState
+    elapsed_ms: float = 0.0
+    records: int = 0
+    reason: str = ""  # for the agent and IT; never patient data
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """The state of one caller lookup so far: updated as each source answers."""
+
+    call_id: str
+    phone: str
+    sources: tuple[SourceStatus, ...]
+    patients: tuple[PatientProfile, ...] = ()
+    elapsed_ms: float = 0.0
+    done: bool = False
+    records: tuple[SourceRecord, ...] = field(default=(), repr=False)

@@ -1,0 +1,50 @@
+"""Phone numbers: normalise to E.164 before comparing, and the formats servers store them in."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+
+def normalise_phone(raw: str, region: str = "US") -> str | None:
+    """E.164 form of `raw` ('+16175550123'), or None when it cannot be a phone number."""
+    if not raw or len(raw) > 40:
+        return None
+    try:
+        parsed = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    # 'possible' rather than 'valid': fictional 555-01xx numbers and new ranges must still match.
+    if not phonenumbers.is_possible_number(parsed):
+        return None
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+
+
+def search_variants(e164: str) -> list[str]:
+    """The usual spellings of one number, for servers that match phone strings exactly."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return [e164]
+    national_digits = str(parsed.national_number)
+    fmt = phonenumbers.PhoneNumberFormat
+    variants = [
+        e164,
+        phonenumbers.format_number(parsed, fmt.NATIONAL),  # (617) 555-0123
+        national_digits,  # 6175550123
+        phonenumbers.format_number(parsed, fmt.INTERNATIONAL),  # +1 617-555-0123
+        e164.lstrip("+"),  # 16175550123
+    ]
+    if parsed.country_code == 1 and len(national_digits) == 10:
+        area, exchange, line = national_digits[:3], national_digits[3:6], national_digits[6:]
+        variants += [f"{area}-{exchange}-{line}", f"{area}.{exchange}.{line}", f"({area}){exchange}-{line}"]
+    return list(dict.fromkeys(variants))
+
+
+def display_phone(e164: str) -> str:
+    """How agents read a number: national format for the home region, international otherwise."""
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    style = phonenumbers.PhoneNumberFormat.NATIONAL if parsed.country_code == 1 else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    return str(phonenumbers.format_number(parsed, style))

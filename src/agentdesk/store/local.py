@@ -1,0 +1,157 @@
+"""The local store: a SQLite file in the user data folder, every write through one writer thread.
+
+WAL keeps readers off the writer's back; synchronous=FULL makes a committed disposition survive a power cut,
+so the UI says "saved" only after the row is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from agentdesk.store.dispositions import Disposition
+from agentdesk.telephony.events import utc_now
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+# SQLAlchemy and Alembic are imported on the writer thread when the store opens, not at import time:
+# the main window is on screen before they load.
+
+log = logging.getLogger("agentdesk.store")
+T = TypeVar("T")
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def upgrade_schema(engine: sa.Engine) -> None:
+    """Apply every Alembic migration up to head."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+class LocalStore:
+    """Async facade over a synchronous SQLAlchemy engine; one worker thread does all the I/O, in order."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-store")
+        self._engine: sa.Engine | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        import sqlalchemy as sa
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(f"sqlite:///{self.path}")
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        upgrade_schema(engine)
+        self._engine = engine
+        log.info("local store ready")
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._run(self._engine.dispose)
+        self._writer.shutdown(wait=True)
+
+    @property
+    def engine(self) -> sa.Engine:
+        if self._engine is None:
+            raise RuntimeError("the local store is not open")
+        return self._engine
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writer, fn, *args)
+
+    # -- writes -------------------------------------------------------------------------------------------
+    async def save_disposition(self, disposition: Disposition) -> None:
+        """Returns once the row is committed to disk."""
+        await self._run(self._insert, "dispositions", {
+            "id": disposition.id, "call_id": disposition.call_id, "agent_id": disposition.agent_id,
+            "campaign_code": disposition.campaign_code, "disposition_code": disposition.disposition_code,
+            "outcome": disposition.outcome, "notes": disposition.notes, "patient_key": disposition.patient_key,
+            "offered_at": disposition.offered_at, "answered_at": disposition.answered_at,
+            "ended_at": disposition.ended_at, "wrapup_done_at": disposition.wrapup_done_at,
+            "created_at": utc_now(),
+        })
+
+    async def record_call_event(self, call_id: str, kind: str, state: str, source: str, occurred_at: datetime) -> None:
+        await self._run(self._insert, "call_events", {
+            "call_id": call_id, "kind": kind, "state": state, "source": source,
+            "occurred_at": occurred_at, "recorded_at": utc_now(),
+        })
+
+    async def record_profile_view(self, agent_id: str, patient_key: str, call_id: str) -> None:
+        """The audit trail of who saw which record, when, and for which call."""
+        await self._run(self._insert, "audit_events", {
+            "id": str(uuid.uuid4()), "agent_id": agent_id, "action": "profile_view",
+            "patient_key": patient_key, "call_id": call_id, "at": utc_now(),
+        })
+
+    async def record_agent_state(self, agent_id: str, state: str, reason: str, started_at: datetime) -> None:
+        await self._run(self._agent_state, agent_id, state, reason, started_at)
+
+    def _insert(self, table_name: str, row: dict[str, Any]) -> None:
+        from agentdesk.store import schema
+
+        with self.engine.begin() as connection:
+            connection.execute(schema.metadata.tables[table_name].insert().values(**row))
+
+    def _agent_state(self, agent_id: str, state: str, reason: str, started_at: datetime) -> None:
+        from agentdesk.store import schema
+
+        table = schema.agent_states
+        with self.engine.begin() as connection:
+            connection.execute(
+                table.update().where(table.c.agent_id == agent_id, table.c.ended_at.is_(None)).values(ended_at=started_at)
+            )
+            connection.execute(table.insert().values(agent_id=agent_id, state=state, reason=reason, started_at=started_at))
+
+    # -- reads ---------------------------------------------------------------------------------------------
+    async def dispositions(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first."""
+        return await self._run(self._select, "dispositions", "created_at", limit)
+
+    async def audit_events(self, limit: int = 100) -> list[dict[str, Any]]:
+        return await self._run(self._select, "audit_events", "at", limit)
+
+    async def call_events(self, limit: int = 100) -> list[dict[str, Any]]:
+        return await self._run(self._select, "call_events", "id", limit)
+
+    async def agent_states(self, limit: int = 100) -> list[dict[str, Any]]:
+        return await self._run(self._select, "agent_states", "id", limit)
+
+    def _select(self, table_name: str, order_column: str, limit: int) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
+        from agentdesk.store import schema
+
+        table = schema.metadata.tables[table_name]
+        query = sa.select(table).order_by(table.c[order_column].desc()).limit(limit)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [dict(row) for row in rows]

@@ -1,0 +1,70 @@
+"""Bugs, as opposed to environment errors: a crash dialog with the recent (redacted) log, and Qt's own
+messages routed into logging so they are not lost on a console nobody sees."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from types import TracebackType
+
+from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from agentdesk.logs import redact
+
+qt_log = logging.getLogger("agentdesk.qt")
+log = logging.getLogger("agentdesk.app")
+
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG, QtMsgType.QtInfoMsg: logging.INFO, QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR, QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def route_qt_messages() -> None:
+    def handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+        qt_log.log(_QT_LEVELS.get(kind, logging.WARNING), "%s (%s)", message, context.category or "qt")
+
+    qInstallMessageHandler(handler)
+
+
+class CrashDialog(QDialog):
+    def __init__(self, summary: str, details: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("AgentDesk hit a problem")
+        text = QLabel(
+            "AgentDesk hit an unexpected problem. Saved dispositions are safe.\n"
+            "Copy the details below for IT, then continue or quit."
+        )
+        self.details = QPlainTextEdit(f"{summary}\n\n{details}")
+        self.details.setReadOnly(True)
+        buttons = QDialogButtonBox()
+        buttons.addButton("Continue", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton("Quit AgentDesk", QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(self.details, 1)
+        layout.addWidget(buttons)
+        self.resize(760, 480)
+
+
+def make_excepthook(
+    recent_log: Callable[[], str], headless: bool, exit_app: Callable[[int], None]
+) -> Callable[[type[BaseException], BaseException, TracebackType | None], None]:
+    """The global hook: headless runs print and exit non-zero; the GUI shows the crash dialog."""
+
+    def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
+        trace = redact("".join(traceback.format_exception(kind, error, tb)))
+        log.critical("unhandled %s\n%s", kind.__name__, trace)
+        if headless or QApplication.instance() is None:
+            print(f"AgentDesk crashed: {kind.__name__}\n{trace}", flush=True)
+            exit_app(70)
+            return
+        dialog = CrashDialog(f"{kind.__name__}: {redact(str(error))}", f"{trace}\n--- recent log ---\n{recent_log()}")
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            exit_app(70)
+
+    return hook

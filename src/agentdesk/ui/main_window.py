@@ -1,0 +1,209 @@
+"""The main window: call bar on top, profile on the left, script and wrap-up on the right, status below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox, QLabel, QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget,
+)
+
+from agentdesk.desk import CallContext
+from agentdesk.records.model import LookupResult, SourceState
+from agentdesk.telephony.agent_state import AgentState, AgentStatus
+from agentdesk.telephony.calls import CallState
+from agentdesk.ui.call_bar import CallBar
+from agentdesk.ui.profile_panel import ProfilePanel
+from agentdesk.ui.script_panel import ScriptPanel
+from agentdesk.ui.wrapup_panel import WrapUpPanel
+
+STYLE = """
+#PanelTitle { font-size: 11pt; font-weight: 700; color: #334155; }
+#CallerNumber { font-size: 15pt; font-weight: 700; }
+#DialedNumber { color: #475569; }
+#PatientName { font-size: 17pt; font-weight: 700; }
+#PatientSummary { font-size: 10.5pt; color: #334155; }
+#PatientBadges { color: #b45309; font-weight: 600; }
+#Greeting { font-size: 11pt; background: #f1f5f9; border-radius: 4px; padding: 8px; }
+#CampaignName { font-weight: 600; color: #1d4ed8; }
+#CallBar { background: #f8fafc; }
+"""
+
+
+class MainWindow(QMainWindow):
+    closing = Signal()
+    agent_state_requested = Signal(object, str)  # AgentState, reason
+
+    def __init__(self, title: str, agent_name: str, reasons: list[str], state_file: Path, demo: bool) -> None:
+        super().__init__()
+        self.setWindowTitle(title)
+        self.setObjectName("MainWindow")
+        self.setStyleSheet(STYLE)
+        self._state_file = state_file
+        self._allow_close = True
+
+        self.call_bar = CallBar()
+        self.profile = ProfilePanel()
+        self.script = ScriptPanel(agent_name)
+        self.wrapup = WrapUpPanel()
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.setObjectName("RightSplitter")
+        right.addWidget(self.script)
+        right.addWidget(self.wrapup)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setObjectName("MainSplitter")
+        self.splitter.addWidget(self.profile)
+        self.splitter.addWidget(right)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.right_splitter = right
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.call_bar)
+        layout.addWidget(self.splitter, 1)
+        self.setCentralWidget(central)
+
+        self.toolbar = QToolBar("Main")
+        self.toolbar.setObjectName("MainToolbar")
+        self.addToolBar(self.toolbar)
+        self.agent_state = QComboBox()
+        self.agent_state.setObjectName("AgentState")
+        self.agent_state.setAccessibleName("Agent state")
+        self.agent_state.setToolTip("Your state (F9: Available, F10: Not Ready)")
+        self.agent_state.addItem("Available", (AgentState.AVAILABLE, ""))
+        for reason in reasons:
+            self.agent_state.addItem(f"Not Ready: {reason}", (AgentState.NOT_READY, reason))
+        self.agent_state.addItem("On Call", (AgentState.ON_CALL, ""))
+        self.agent_state.addItem("Wrap-up", (AgentState.WRAP_UP, ""))
+        self._disable_call_driven_states()
+        self.agent_state.activated.connect(self._agent_state_chosen)
+        self.toolbar.addWidget(QLabel(f"  {agent_name}  "))
+        self.toolbar.addWidget(self.agent_state)
+        self.toolbar.addSeparator()
+
+        self.simulate_action = QAction("Simulate incoming call", self)
+        self.simulate_action.setShortcut(QKeySequence("Ctrl+Shift+I"))
+        self.answer_action = QAction("Answer", self)
+        self.answer_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.hangup_action = QAction("Hang up", self)
+        self.hangup_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
+        self.save_action = QAction("Save disposition", self)
+        self.save_action.setShortcut(QKeySequence.StandardKey.Save)
+        self.save_action.triggered.connect(self.wrapup.save_button.click)
+        self.available_action = QAction("Available", self)
+        self.available_action.setShortcut(QKeySequence("F9"))
+        self.available_action.triggered.connect(lambda: self.agent_state_requested.emit(AgentState.AVAILABLE, ""))
+        self.not_ready_action = QAction("Not Ready", self)
+        self.not_ready_action.setShortcut(QKeySequence("F10"))
+        self.not_ready_action.triggered.connect(
+            lambda: self.agent_state_requested.emit(AgentState.NOT_READY, reasons[0])
+        )
+        self.focus_wrapup_action = QAction("Go to wrap-up", self)
+        self.focus_wrapup_action.setShortcut(QKeySequence("Ctrl+D"))
+        self.focus_wrapup_action.triggered.connect(self.wrapup.disposition.setFocus)
+        for action in (self.save_action, self.available_action, self.not_ready_action, self.focus_wrapup_action):
+            self.addAction(action)
+        if demo:
+            for action in (self.simulate_action, self.answer_action, self.hangup_action):
+                action.setToolTip(f"{action.text()} ({action.shortcut().toString()})")
+                self.toolbar.addAction(action)
+
+        self.sources_status = QLabel("Sources: starting…")
+        self.sources_status.setObjectName("SourcesStatus")
+        self.store_status = QLabel("Local store: opening…")
+        self.store_status.setObjectName("StoreStatus")
+        self.statusBar().addPermanentWidget(self.sources_status)
+        self.statusBar().addPermanentWidget(self.store_status)
+        self.resize(1280, 800)
+        self._restore_layout()
+
+    # -- slots the composition root connects ----------------------------------------------------------------
+    def show_call(self, context: CallContext) -> None:
+        self.call_bar.show_call(context)
+        self.wrapup.set_call(context.call.call_id, context.dispositions)
+        self.answer_action.setEnabled(context.call.state is CallState.RINGING)
+        self.hangup_action.setEnabled(context.call.state is not CallState.ENDED)
+        if context.lookup is None:
+            self.profile.clear("Looking up the caller…")
+        self._show_script(context)
+
+    def show_lookup(self, context: CallContext) -> None:
+        if context.lookup is None:
+            return
+        self.profile.show_lookup(context.lookup)
+        self._show_script(context)
+        self._show_source_health(context.lookup)
+
+    def show_agent_state(self, status: AgentStatus) -> None:
+        index = next(
+            (i for i in range(self.agent_state.count()) if self.agent_state.itemData(i) == (status.state, status.reason)),
+            -1,
+        )
+        self.agent_state.setCurrentIndex(index)
+
+    def show_store_health(self, ok: bool, detail: str) -> None:
+        colour = "#15803d" if ok else "#b91c1c"
+        self.store_status.setText(f"Local store: {detail}")
+        self.store_status.setStyleSheet(f"color:{colour};")
+
+    def show_sources_ready(self, names: list[str], problems: list[str]) -> None:
+        text = f"Sources: {', '.join(names) or 'none configured'}"
+        if problems:
+            text += f" · {len(problems)} unavailable"
+        self.sources_status.setText(text)
+        self.sources_status.setToolTip("\n".join(problems))
+        self.sources_status.setStyleSheet("color:#b91c1c;" if problems else "")
+
+    # -- internals -----------------------------------------------------------------------------------------
+    def _show_script(self, context: CallContext) -> None:
+        patient = self.profile.shown_patient
+        self.script.show_campaign(context.campaign, patient.value("given_name") if patient else "")
+
+    def _show_source_health(self, result: LookupResult) -> None:
+        bad = [s for s in result.sources if s.state in (SourceState.ERROR, SourceState.TIMEOUT)]
+        names = ", ".join(s.name for s in result.sources)
+        text = f"Sources: {names}" + (f" · {', '.join(f'{s.name} {s.state.value}' for s in bad)}" if bad else "")
+        self.sources_status.setText(text)
+        self.sources_status.setToolTip("\n".join(f"{s.name}: {s.reason}" for s in bad))
+        self.sources_status.setStyleSheet("color:#b45309;" if bad else "")
+
+    def _disable_call_driven_states(self) -> None:
+        model = self.agent_state.model()
+        for row in range(self.agent_state.count()):
+            state, _reason = self.agent_state.itemData(row)
+            if state in (AgentState.ON_CALL, AgentState.WRAP_UP):
+                item = model.item(row)  # type: ignore[attr-defined]
+                item.setEnabled(False)  # calls set these, not the agent
+
+    def _agent_state_chosen(self, index: int) -> None:
+        state, reason = self.agent_state.itemData(index)
+        self.agent_state_requested.emit(state, reason)
+
+    def _settings(self) -> QSettings:
+        return QSettings(str(self._state_file), QSettings.Format.IniFormat)
+
+    def _restore_layout(self) -> None:
+        settings = self._settings()
+        for key, restore in (
+            ("geometry", self.restoreGeometry), ("state", self.restoreState),
+            ("splitter", self.splitter.restoreState), ("right_splitter", self.right_splitter.restoreState),
+        ):
+            value = settings.value(key)
+            if isinstance(value, QByteArray):
+                restore(value)
+
+    def save_layout(self) -> None:
+        settings = self._settings()
+        settings.setValue("geometry", self.saveGeometry())
+        settings.setValue("state", self.saveState())
+        settings.setValue("splitter", self.splitter.saveState())
+        settings.setValue("right_splitter", self.right_splitter.saveState())
+        settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.save_layout()
+        self.closing.emit()
+        event.accept()

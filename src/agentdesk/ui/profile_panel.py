@@ -1,0 +1,213 @@
+"""The profile panel: the merged caller profile, where each fact came from, and how each source is doing."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QComboBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QWidget,
+)
+
+from agentdesk.records.model import (
+    FIELD_LABELS, LookupResult, PatientProfile, SourceState, SourceStatus,
+)
+from agentdesk.records.phone import display_phone
+
+HEADER_FIELDS = {"given_name", "family_name"}
+STATE_COLOURS = {
+    SourceState.OK: "#15803d", SourceState.EMPTY: "#4b5563", SourceState.TIMEOUT: "#b45309",
+    SourceState.ERROR: "#b91c1c", SourceState.PENDING: "#1d4ed8",
+}
+
+
+class SourceChip(QWidget):
+    """One backend's progress for the current lookup: a busy bar while it loads, then its outcome."""
+
+    def __init__(self, name: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.name = name
+        self.label = QLabel(name)
+        self.busy = QProgressBar()
+        self.busy.setRange(0, 0)  # indeterminate: the source has not answered yet
+        self.busy.setFixedSize(60, 8)
+        self.busy.setTextVisible(False)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 8, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.busy)
+
+    def show_status(self, status: SourceStatus) -> None:
+        pending = status.state is SourceState.PENDING
+        self.busy.setVisible(pending)
+        if pending:
+            text = f"{status.name}: loading"
+        elif status.state is SourceState.OK:
+            text = f"{status.name}: {status.records} record(s), {status.elapsed_ms:.0f} ms"
+        elif status.state is SourceState.EMPTY:
+            text = f"{status.name}: no record"
+        else:
+            text = f"{status.name}: {status.state.value}"
+        self.label.setText(text)
+        self.label.setToolTip(status.reason)
+        self.label.setStyleSheet(f"color:{STATE_COLOURS[status.state]}; font-weight:600;")
+
+
+class ProfilePanel(QWidget):
+    patient_shown = Signal(str)  # patient key, for the audit log
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.title = QLabel("Caller profile")
+        self.title.setObjectName("PanelTitle")
+        self.sources_row = QHBoxLayout()
+        self.sources_row.setSpacing(4)
+        self.chips: dict[str, SourceChip] = {}
+        self.message = QLabel("No call yet.")
+        self.message.setObjectName("ProfileMessage")
+        self.message.setWordWrap(True)
+        self.candidates = QComboBox()
+        self.candidates.setObjectName("Candidates")
+        self.candidates.setAccessibleName("People who use this number")
+        self.candidates.currentIndexChanged.connect(self._candidate_chosen)
+        self.name_label = QLabel("")
+        self.name_label.setObjectName("PatientName")
+        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary_label = QLabel("")
+        self.summary_label.setObjectName("PatientSummary")
+        self.badges = QLabel("")
+        self.badges.setObjectName("PatientBadges")
+        self.table = QTableWidget(0, 4)
+        self.table.setObjectName("ProfileFields")
+        self.table.setHorizontalHeaderLabels(["Field", "Value", "Source", "Updated"])
+        self.table.verticalHeader().setVisible(False)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for column in (0, 2, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addLayout(self.sources_row)
+        layout.addWidget(self.message)
+        layout.addWidget(self.candidates)
+        layout.addWidget(self.name_label)
+        layout.addWidget(self.summary_label)
+        layout.addWidget(self.badges)
+        layout.addWidget(self.table, 1)
+        self._patients: tuple[PatientProfile, ...] = ()
+        self._shown_key = ""
+        self.clear()
+
+    # -- public -----------------------------------------------------------------------------------------------
+    def clear(self, message: str = "No call yet.") -> None:
+        self._patients = ()
+        self._shown_key = ""
+        self.message.setText(message)
+        self.message.show()
+        self.candidates.hide()
+        for label in (self.name_label, self.summary_label, self.badges):
+            label.clear()
+        self.table.setRowCount(0)
+
+    def show_lookup(self, result: LookupResult) -> None:
+        self._show_sources(result.sources)
+        patients = result.patients
+        if not patients:
+            self._patients = ()
+            waiting = not result.done
+            self.clear(
+                f"Looking up {display_phone(result.phone)}…" if waiting
+                else f"No record for {display_phone(result.phone)}: a new caller, or ask for name and birth date."
+            )
+            return
+        keys_before = [p.key for p in self._patients]
+        self._patients = patients
+        if len(patients) > 1:
+            self.message.setText(f"{len(patients)} people use this number. Choose who is calling:")
+            self.message.show()
+            if keys_before != [p.key for p in patients]:
+                self.candidates.blockSignals(True)
+                self.candidates.clear()
+                for patient in patients:
+                    self.candidates.addItem(self._candidate_text(patient), patient.key)
+                chosen = next((i for i, p in enumerate(patients) if p.key == self._shown_key), 0)
+                self.candidates.setCurrentIndex(chosen)
+                self.candidates.blockSignals(False)
+            self.candidates.show()
+            self._show_patient(patients[max(self.candidates.currentIndex(), 0)])
+        else:
+            self.message.hide()
+            self.candidates.hide()
+            self._show_patient(patients[0])
+
+    @property
+    def shown_patient(self) -> PatientProfile | None:
+        return next((p for p in self._patients if p.key == self._shown_key), None)
+
+    # -- internals ---------------------------------------------------------------------------------------
+    def _show_sources(self, statuses: tuple[SourceStatus, ...]) -> None:
+        for status in statuses:
+            chip = self.chips.get(status.name)
+            if chip is None:
+                chip = self.chips[status.name] = SourceChip(status.name)
+                self.sources_row.addWidget(chip)
+            chip.show_status(status)
+
+    def _candidate_chosen(self, index: int) -> None:
+        if 0 <= index < len(self._patients):
+            self._show_patient(self._patients[index])
+
+    @staticmethod
+    def _candidate_text(patient: PatientProfile) -> str:
+        sources = ", ".join(sorted({r.source for r in patient.records}))
+        born = patient.value("birth_date") or "birth date unknown"
+        return f"{patient.display_name} · born {born} · {sources}"
+
+    def _show_patient(self, patient: PatientProfile) -> None:
+        self.name_label.setText(patient.display_name)
+        age = patient.age(date.today())
+        parts = [f"{age} y" if age is not None else "", f"born {patient.value('birth_date')}" if patient.value("birth_date") else "",
+                 patient.value("sex"), patient.value("mrn")]
+        self.summary_label.setText(" · ".join(p for p in parts if p))
+        badges = []
+        if patient.value("language") and patient.value("language").lower() != "english":
+            badges.append(f"Language: {patient.value('language')}")
+        if patient.value("interpreter_needed") == "yes":
+            badges.append("Interpreter needed")
+        if patient.value("preferred_contact"):
+            badges.append(f"Prefers {patient.value('preferred_contact')}")
+        conflicts = sum(1 for f in patient.fields.values() if f.conflicts)
+        if conflicts:
+            badges.append(f"⚠ {conflicts} conflicting field(s)")
+        self.badges.setText("   ".join(badges))
+        self._fill_table(patient)
+        if patient.key != self._shown_key:
+            self._shown_key = patient.key
+            self.patient_shown.emit(patient.key)
+
+    def _fill_table(self, patient: PatientProfile) -> None:
+        rows = [(name, field) for name, field in patient.fields.items() if name not in HEADER_FIELDS]
+        self.table.setRowCount(len(rows))
+        for row, (name, field) in enumerate(rows):
+            value = field.chosen.value
+            if name == "phone":
+                value = display_phone(value)
+            value_item = QTableWidgetItem(value)
+            if field.conflicts:
+                value_item.setText(f"{value}   ⚠ {len(field.conflicts) + 1} values")
+                value_item.setForeground(QColor("#b45309"))
+                value_item.setToolTip("\n".join(
+                    f"{other.source}: {other.value}" + (f" ({other.updated.date()})" if other.updated else "")
+                    for other in field.conflicts
+                ))
+            updated = field.chosen.updated.date().isoformat() if field.chosen.updated else ""
+            for column, item in enumerate(
+                (QTableWidgetItem(FIELD_LABELS.get(name, name)), value_item, QTableWidgetItem(field.chosen.source),
+                 QTableWidgetItem(updated))
+            ):
+                self.table.setItem(row, column, item)
