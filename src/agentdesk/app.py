@@ -60,7 +60,10 @@ def run_gui(options: LaunchOptions) -> int:
         print(f"AgentDesk cannot create its folders: {exc}", file=sys.stderr)
         return 2
     recent = setup_logging(
-        paths.log_dir, settings.logging.level, settings.logging.json_format, settings.logging.keep_files,
+        paths.log_dir,
+        settings.logging.level,
+        settings.logging.json_format,
+        settings.logging.keep_files,
         console=options.smoke,
     )
     log.info("AgentDesk %s starting (demo=%s)", __version__, options.demo)
@@ -71,7 +74,8 @@ def run_gui(options: LaunchOptions) -> int:
     from agentdesk.ui.crash import make_excepthook, route_qt_messages
 
     route_qt_messages()
-    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    qt_app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     qt_app.setApplicationName("AgentDesk")
     qt_app.setApplicationVersion(__version__)
     qt_app.setQuitOnLastWindowClosed(False)  # the loop ends when the desk says so, after a clean shutdown
@@ -81,7 +85,7 @@ def run_gui(options: LaunchOptions) -> int:
     sys.excepthook = make_excepthook(recent.text, headless=options.smoke, exit_app=desk_app.finish)
     loop.set_exception_handler(desk_app.loop_exception)
     with loop:
-        code = loop.run_until_complete(desk_app.run(started))
+        code: int = loop.run_until_complete(desk_app.run(started))
     return code
 
 
@@ -94,8 +98,8 @@ def _refuse_to_start(error: ConfigError, options: LaunchOptions) -> int:
 
             _app = QApplication.instance() or QApplication(sys.argv[:1])
             QMessageBox.critical(None, "AgentDesk: configuration problem", text)
-        except Exception:  # no display: stderr already has it
-            pass
+        except Exception as exc:  # no display: stderr already has it
+            log.debug("could not show the configuration dialog: %s", type(exc).__name__)
     return 2
 
 
@@ -130,9 +134,12 @@ class AgentDeskApp:
         self.store = LocalStore(store_path)
         self.lookup = ProfileLookup([])
         self.desk = Desk(
-            self.agent_id, CallTracker(settings.telephony.default_region), self.lookup,
+            self.agent_id,
+            CallTracker(settings.telephony.default_region),
+            self.lookup,
             CampaignResolver(settings.campaigns, settings.dispositions, settings.telephony.default_region),
-            self.store, AgentStateMachine(settings.agent.not_ready_reasons),
+            self.store,
+            AgentStateMachine(settings.agent.not_ready_reasons),
         )
         title = f"AgentDesk · {agent_name}" + (" · demo (synthetic data)" if options.demo else "")
         self.window = MainWindow(title, agent_name, settings.agent.not_ready_reasons, paths.ui_state, options.demo)
@@ -263,9 +270,9 @@ class AgentDeskApp:
         if self.simulator is not None and current is not None:
             getattr(self.simulator, action)(current.call.call_id)
 
-    def _patient_shown(self, patient_key: str) -> None:
+    def _patient_shown(self, patient: Any) -> None:
         if self.desk.current is not None:
-            self.desk.profile_viewed(self.desk.current, patient_key)
+            self.desk.profile_viewed(self.desk.current, patient)
 
     def _agent_state_requested(self, state: Any, reason: str) -> None:
         try:
@@ -292,7 +299,8 @@ class AgentDeskApp:
             if isinstance(error, DispositionInvalid):
                 self.window.wrapup.show_error(f"{error.field.capitalize()}: {error.message}.")
             else:
-                self.window.wrapup.show_error(f"Not saved: the local store failed ({type(error).__name__}). "
-                                              "Your entry is kept; try again.")
+                self.window.wrapup.show_error(
+                    f"Not saved: the local store failed ({type(error).__name__}). Your entry is kept; try again."
+                )
 
         run_task(self.desk.save_disposition(context, code, notes, patient.key if patient else ""), saved, failed)

@@ -71,7 +71,9 @@ def credentials(action: str, name: str) -> int:
 
     try:
         if action == "set":
-            secret = getpass.getpass(f"Secret for '{name}': ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+            secret = (
+                getpass.getpass(f"Secret for '{name}': ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
+            )
             if not secret:
                 print("no secret given; nothing stored", file=sys.stderr)
                 return 1

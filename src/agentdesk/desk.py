@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from agentdesk.campaigns.resolver import CampaignResolver
 from agentdesk.config.schema import CampaignSettings, DispositionType
 from agentdesk.records.lookup import ProfileLookup
-from agentdesk.records.model import LookupResult
+from agentdesk.records.model import LookupResult, PatientProfile
 from agentdesk.store.dispositions import Disposition, DispositionInvalid
 from agentdesk.telephony.agent_state import AgentState, AgentStateMachine, AgentStatus
 from agentdesk.telephony.calls import Call, CallState, CallTracker
@@ -84,8 +84,12 @@ class Desk:
         context.call = call
         if self.current is None or self.current.call.call_id == call.call_id or self._replaces_current(call):
             self.current = context
-        self._spawn(self.store.record_call_event(call.call_id, event.kind.value, call.state.value, event.source,
-                                                 event.occurred_at), what="recording a call event")
+        self._spawn(
+            self.store.record_call_event(
+                call.call_id, event.kind.value, call.state.value, event.source, event.occurred_at
+            ),
+            what="recording a call event",
+        )
         if event.kind is CallEventKind.ANSWERED and call.state is CallState.TALKING:
             self.agent_state.call_started()
         elif call.state is CallState.ENDED:
@@ -108,23 +112,33 @@ class Desk:
         await self.lookup.lookup(context.call.call_id, context.call.ani, progress)
 
     # -- what the agent does ------------------------------------------------------------------------------------
-    def profile_viewed(self, context: CallContext, patient_key: str) -> None:
-        """Audit a profile shown to the agent: once per call and person."""
-        if patient_key in context.viewed:
-            return
-        context.viewed.add(patient_key)
-        self._spawn(self.store.record_profile_view(self.agent_id, patient_key, context.call.call_id),
-                    what="writing the audit log")
+    def profile_viewed(self, context: CallContext, patient: PatientProfile) -> None:
+        """Audit what the agent was shown: each source record once per call (a profile grows as sources answer)."""
+        for record in patient.records:
+            reference = f"{record.source}:{record.record_id}"
+            if reference in context.viewed:
+                continue
+            context.viewed.add(reference)
+            self._spawn(
+                self.store.record_profile_view(self.agent_id, reference, context.call.call_id),
+                what="writing the audit log",
+            )
 
     async def save_disposition(self, context: CallContext, code: str, notes: str, patient_key: str) -> Disposition:
         """Validate and store the wrap-up; returns once it is durable on disk. Raises DispositionInvalid."""
         known = {d.code: d for d in context.dispositions}
         call = context.call
         disposition = Disposition(
-            call_id=call.call_id, agent_id=self.agent_id, disposition_code=code,
+            call_id=call.call_id,
+            agent_id=self.agent_id,
+            disposition_code=code,
             outcome=known[code].outcome if code in known else "other",
-            campaign_code=context.campaign.code if context.campaign else "", notes=notes.strip(),
-            patient_key=patient_key, offered_at=call.offered_at, answered_at=call.answered_at, ended_at=call.ended_at,
+            campaign_code=context.campaign.code if context.campaign else "",
+            notes=notes.strip(),
+            patient_key=patient_key,
+            offered_at=call.offered_at,
+            answered_at=call.answered_at,
+            ended_at=call.ended_at,
         )
         disposition.validate(set(known))
         try:
@@ -144,8 +158,10 @@ class Desk:
 
     # -- plumbing --------------------------------------------------------------------------------------------
     def _agent_changed(self, previous: AgentStatus, current: AgentStatus) -> None:
-        self._spawn(self.store.record_agent_state(self.agent_id, current.state.value, current.reason, current.since),
-                    what="recording the agent state")
+        self._spawn(
+            self.store.record_agent_state(self.agent_id, current.state.value, current.reason, current.since),
+            what="recording the agent state",
+        )
         for listener in self.on.agent:
             listener(current)
 
@@ -163,8 +179,12 @@ class Desk:
                 return
             error = done.exception()
             if error is not None:
-                log.error("%s failed: %s", what or "background work", type(error).__name__,
-                          exc_info=(type(error), error, error.__traceback__))
+                log.error(
+                    "%s failed: %s",
+                    what or "background work",
+                    type(error).__name__,
+                    exc_info=(type(error), error, error.__traceback__),
+                )
                 if what:
                     self._store_health(False, f"{what} failed")
 

@@ -16,8 +16,15 @@ import threading
 from pathlib import Path
 
 LOGGER_NAMES = (
-    "agentdesk.app", "agentdesk.config", "agentdesk.telephony", "agentdesk.records", "agentdesk.store",
-    "agentdesk.campaigns", "agentdesk.demo", "agentdesk.ui", "agentdesk.qt",
+    "agentdesk.app",
+    "agentdesk.config",
+    "agentdesk.telephony",
+    "agentdesk.records",
+    "agentdesk.store",
+    "agentdesk.campaigns",
+    "agentdesk.demo",
+    "agentdesk.ui",
+    "agentdesk.qt",
 )
 
 _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (

@@ -20,9 +20,7 @@ def get_secret(name: str) -> str:
     except KeyringError as exc:
         raise CredentialMissing(f"credential '{name}': no usable OS keychain ({type(exc).__name__})") from None
     if secret is None:
-        raise CredentialMissing(
-            f"credential '{name}' is not stored; run: agentdesk credentials set {name}"
-        )
+        raise CredentialMissing(f"credential '{name}' is not stored; run: agentdesk credentials set {name}")
     return secret
 
 

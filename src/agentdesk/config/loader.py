@@ -72,11 +72,18 @@ def read_layer(path: Path) -> ConfigLayer:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line = int(match.group(1)) if match else None
+        syntax_line = int(match.group(1)) if match else None
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc)) or "invalid TOML"
         raise ConfigError(
-            [ConfigProblem("", f"TOML syntax error: {message}", file=path, line=line,
-                           hint="check quotes, brackets and '=' on that line; strings need quotes")]
+            [
+                ConfigProblem(
+                    "",
+                    f"TOML syntax error: {message}",
+                    file=path,
+                    line=syntax_line,
+                    hint="check quotes, brackets and '=' on that line; strings need quotes",
+                )
+            ]
         ) from None
     return ConfigLayer(path=path, text=text, data=data)
 

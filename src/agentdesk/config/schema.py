@@ -25,15 +25,17 @@ class AgentSettings(Section):
     team: str = Field("", description="Team code for the supervisor monitor, e.g. 'cardio-east'.")
     not_ready_reasons: list[str] = Field(
         default_factory=lambda: ["Break", "Lunch", "Training", "Meeting"],
-        description="Reason codes offered when the agent goes Not Ready, e.g. [\"Break\", \"Lunch\"].",
+        description='Reason codes offered when the agent goes Not Ready, e.g. ["Break", "Lunch"].',
         min_length=1,
     )
 
 
 class TelephonySettings(Section):
     default_region: str = Field(
-        "US", description="ISO 3166 region used to read phone numbers without a country code, e.g. 'US' or 'GB'.",
-        min_length=2, max_length=2,
+        "US",
+        description="ISO 3166 region used to read phone numbers without a country code, e.g. 'US' or 'GB'.",
+        min_length=2,
+        max_length=2,
     )
     ring_timeout_seconds: float = Field(
         90.0, gt=0, le=3600, description="A ringing call with no answer after this many seconds is dropped."
@@ -52,7 +54,8 @@ class StoreSettings(Section):
         "", description="SQLite file for the local store; empty = agentdesk.sqlite3 in the user data folder."
     )
     central_url: str = Field(
-        "", description="SQLAlchemy URL of the central PostgreSQL store without password, "
+        "",
+        description="SQLAlchemy URL of the central PostgreSQL store without password, "
         "e.g. 'postgresql+psycopg://agentdesk@db.example.org/agentdesk'; empty = local only.",
     )
     central_credential: str = Field(
@@ -61,7 +64,9 @@ class StoreSettings(Section):
 
 
 class LoggingSettings(Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="One of DEBUG, INFO, WARNING, ERROR.")
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="One of DEBUG, INFO, WARNING, ERROR."
+    )
     json_format: bool = Field(False, description="Write the log file as one JSON object per line.")
     keep_files: int = Field(5, ge=1, le=100, description="How many rotated log files to keep.")
 
@@ -134,7 +139,9 @@ BackendSettings = Annotated[FhirBackendSettings | SqlBackendSettings, Field(disc
 
 
 class DispositionType(Section):
-    code: str = Field(description="Stable code stored with each call, e.g. 'appointment_booked'.", pattern=r"^[a-z0-9_]+$")
+    code: str = Field(
+        description="Stable code stored with each call, e.g. 'appointment_booked'.", pattern=r"^[a-z0-9_]+$"
+    )
     label: str = Field(description="What the agent sees, e.g. 'Appointment booked'.", min_length=1)
     outcome: Literal["booking", "referral", "callback", "info", "transfer", "message", "no_contact", "other"] = Field(
         "other", description="Growth category for metrics: booking, referral, callback, info, transfer, ..."

@@ -15,8 +15,12 @@ from urllib.parse import parse_qs, urlsplit
 
 
 def _bundle(patients: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(patients),
-            "entry": [{"resource": p, "search": {"mode": "match"}} for p in patients]}
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(patients),
+        "entry": [{"resource": p, "search": {"mode": "match"}} for p in patients],
+    }
 
 
 class DemoFhirServer:
@@ -35,8 +39,7 @@ class DemoFhirServer:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/fhir"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/fhir"
 
     def start(self) -> None:
         self._thread.start()
@@ -49,20 +52,29 @@ class DemoFhirServer:
         by_phone = self._by_phone
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+            def log_message(self, format: str, *args: Any) -> None:
                 pass  # request lines hold phone numbers
 
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
                 query = parse_qs(url.query)
                 if url.path == "/fhir/metadata":
-                    self._send(200, {"resourceType": "CapabilityStatement", "status": "active", "fhirVersion": "4.0.1",
-                                     "kind": "instance", "format": ["json"]})
+                    self._send(
+                        200,
+                        {
+                            "resourceType": "CapabilityStatement",
+                            "status": "active",
+                            "fhirVersion": "4.0.1",
+                            "kind": "instance",
+                            "format": ["json"],
+                        },
+                    )
                 elif url.path == "/fhir/Patient" and "phone" in query:
                     self._send(200, _bundle(by_phone.get(query["phone"][0], [])))
                 else:
-                    self._send(404, {"resourceType": "OperationOutcome",
-                                     "issue": [{"severity": "error", "code": "not-found"}]})
+                    self._send(
+                        404, {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]}
+                    )
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()

@@ -15,8 +15,11 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 AREA_CODES = ("617", "508", "781", "978", "413", "339", "857", "774", "351", "401", "603", "207")
-LANGUAGES = (("en", "English", False),) * 17 + (("es", "Spanish", True), ("pt", "Portuguese", True),
-                                                 ("vi", "Vietnamese", True))
+LANGUAGES = (("en", "English", False),) * 17 + (
+    ("es", "Spanish", True),
+    ("pt", "Portuguese", True),
+    ("vi", "Vietnamese", True),
+)
 
 
 @dataclass(frozen=True)
@@ -85,15 +88,27 @@ def generate_people(count: int, seed: int) -> list[Person]:
             born = today - timedelta(days=age * 365 + rng.randint(0, 364))
             code, language, interpreter = rng.choice(LANGUAGES)
             roll = rng.random()
-            people.append(Person(
-                key=f"P{len(people) + 1:05d}", given_name=given, family_name=family, birth_date=born.isoformat(),
-                sex=sex, phone_e164=phone,
-                email=f"{given}.{family}{rng.randint(1, 99)}@example.org".lower() if age >= 18 else "",
-                address_line=street, city=city, state=state, postal_code=postal,
-                mrn=f"MRN{rng.randint(1_000_000, 9_999_999)}", language_code=code, language=language,
-                interpreter_needed=interpreter and rng.random() < 0.6,
-                in_ehr=roll < 0.9, in_crm=roll > 0.2,
-            ))
+            people.append(
+                Person(
+                    key=f"P{len(people) + 1:05d}",
+                    given_name=given,
+                    family_name=family,
+                    birth_date=born.isoformat(),
+                    sex=sex,
+                    phone_e164=phone,
+                    email=f"{given}.{family}{rng.randint(1, 99)}@example.org".lower() if age >= 18 else "",
+                    address_line=street,
+                    city=city,
+                    state=state,
+                    postal_code=postal,
+                    mrn=f"MRN{rng.randint(1_000_000, 9_999_999)}",
+                    language_code=code,
+                    language=language,
+                    interpreter_needed=interpreter and rng.random() < 0.6,
+                    in_ehr=roll < 0.9,
+                    in_crm=roll > 0.2,
+                )
+            )
     return people[:count]
 
 
@@ -108,25 +123,42 @@ def fhir_patient(person: Person, rng: random.Random) -> dict[str, object]:
         "resourceType": "Patient",
         "id": person.key.lower(),
         "meta": {"lastUpdated": f"2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T10:00:00Z"},
-        "identifier": [{
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
-            "system": "urn:demo:mrn", "value": person.mrn,
-        }],
+        "identifier": [
+            {
+                "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+                "system": "urn:demo:mrn",
+                "value": person.mrn,
+            }
+        ],
         "name": [{"use": "official", "family": person.family_name, "given": [person.given_name]}],
         "gender": person.sex,
         "birthDate": person.birth_date,
         "telecom": [{"system": "phone", "value": _fhir_phone(person, rng), "use": "home"}],
-        "address": [{"use": "home", "line": [person.address_line], "city": person.city, "state": person.state,
-                     "postalCode": person.postal_code}],
-        "communication": [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": person.language_code,
-                                                    "display": person.language}], "text": person.language},
-                           "preferred": True}],
+        "address": [
+            {
+                "use": "home",
+                "line": [person.address_line],
+                "city": person.city,
+                "state": person.state,
+                "postalCode": person.postal_code,
+            }
+        ],
+        "communication": [
+            {
+                "language": {
+                    "coding": [{"system": "urn:ietf:bcp:47", "code": person.language_code, "display": person.language}],
+                    "text": person.language,
+                },
+                "preferred": True,
+            }
+        ],
     }
     if person.email:
         patient["telecom"].append({"system": "email", "value": person.email})  # type: ignore[attr-defined]
     if person.interpreter_needed:
-        patient["extension"] = [{"url": "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired",
-                                 "valueBoolean": True}]
+        patient["extension"] = [
+            {"url": "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired", "valueBoolean": True}
+        ]
     return patient
 
 
@@ -173,7 +205,19 @@ def _write_crm(path: Path, people: list[Person], rng: random.Random) -> None:
             updated = datetime(2026, rng.randint(1, 10), rng.randint(1, 28), 9, 30, tzinfo=UTC)
             db.execute(
                 "INSERT INTO crm_contacts VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (f"C-{person.key[1:]}", person.given_name, person.family_name, person.birth_date,
-                 person.sex[0].upper(), person.phone_e164[2:], email, street, city, person.state,
-                 person.postal_code, rng.choice(("phone", "text", "email")), updated.isoformat()),
+                (
+                    f"C-{person.key[1:]}",
+                    person.given_name,
+                    person.family_name,
+                    person.birth_date,
+                    person.sex[0].upper(),
+                    person.phone_e164[2:],
+                    email,
+                    street,
+                    city,
+                    person.state,
+                    person.postal_code,
+                    rng.choice(("phone", "text", "email")),
+                    updated.isoformat(),
+                ),
             )

@@ -12,15 +12,30 @@ CRM_QUERY = (
 )
 
 DEMO_CAMPAIGNS: list[dict[str, Any]] = [
-    {"code": "HEART-TV", "name": "Heart health TV spot", "dnis": ["+18005550142"], "service_line": "cardiology",
-     "greeting": "Thank you for calling about heart health, {caller}. This is {agent}. How can I help you today?",
-     "dispositions": ["appointment_booked", "referral_made", "callback_scheduled", "information_provided"]},
-    {"code": "NEW-PATIENT", "name": "New patient line", "dnis": ["+18005550143"], "service_line": "primary care",
-     "greeting": "Welcome to the new patient line, {caller}. My name is {agent}.",
-     "dispositions": []},
-    {"code": "REFERRAL-LINE", "name": "Physician referral line", "dnis": ["+18005550144"],
-     "service_line": "specialty referrals",
-     "greeting": "Physician referral line, this is {agent}. Who am I speaking with?", "dispositions": []},
+    {
+        "code": "HEART-TV",
+        "name": "Heart health TV spot",
+        "dnis": ["+18005550142"],
+        "service_line": "cardiology",
+        "greeting": "Thank you for calling about heart health, {caller}. This is {agent}. How can I help you today?",
+        "dispositions": ["appointment_booked", "referral_made", "callback_scheduled", "information_provided"],
+    },
+    {
+        "code": "NEW-PATIENT",
+        "name": "New patient line",
+        "dnis": ["+18005550143"],
+        "service_line": "primary care",
+        "greeting": "Welcome to the new patient line, {caller}. My name is {agent}.",
+        "dispositions": [],
+    },
+    {
+        "code": "REFERRAL-LINE",
+        "name": "Physician referral line",
+        "dnis": ["+18005550144"],
+        "service_line": "specialty referrals",
+        "greeting": "Physician referral line, this is {agent}. Who am I speaking with?",
+        "dispositions": [],
+    },
 ]
 
 
@@ -35,9 +50,21 @@ def demo_overrides(data: DemoData, fhir_base_url: str) -> dict[str, Any]:
         **demo_static_overrides(),
         "backends": [
             {"name": "EHR", "kind": "fhir", "base_url": fhir_base_url, "priority": 10, "timeout_seconds": 2.0},
-            {"name": "CRM", "kind": "sql", "url": f"sqlite:///{data.crm_file.as_posix()}", "priority": 20,
-             "timeout_seconds": 2.0, "phone_query": CRM_QUERY,
-             "columns": {"given_name": "first_name", "family_name": "last_name", "birth_date": "dob",
-                         "sex": "gender", "address_line": "street", "postal_code": "zip"}},
+            {
+                "name": "CRM",
+                "kind": "sql",
+                "url": f"sqlite:///{data.crm_file.as_posix()}",
+                "priority": 20,
+                "timeout_seconds": 2.0,
+                "phone_query": CRM_QUERY,
+                "columns": {
+                    "given_name": "first_name",
+                    "family_name": "last_name",
+                    "birth_date": "dob",
+                    "sex": "gender",
+                    "address_line": "street",
+                    "postal_code": "zip",
+                },
+            },
         ],
     }

@@ -12,8 +12,15 @@ from agentdesk.records.phone import normalise_phone
 
 MAX_TEXT = 200
 _SEX = {
-    "m": "male", "male": "male", "f": "female", "female": "female", "o": "other", "other": "other",
-    "u": "unknown", "unknown": "unknown", "x": "other",
+    "m": "male",
+    "male": "male",
+    "f": "female",
+    "female": "female",
+    "o": "other",
+    "other": "other",
+    "u": "unknown",
+    "unknown": "unknown",
+    "x": "other",
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BOOL = {"true": "yes", "yes": "yes", "1": "yes", "y": "yes", "false": "no", "no": "no", "0": "no", "n": "no"}

@@ -29,9 +29,13 @@ class ProfileLookup:
 
         def snapshot(done: bool) -> LookupResult:
             return LookupResult(
-                call_id=call_id, phone=e164, sources=tuple(statuses.values()),
-                patients=tuple(merge_records(records)), elapsed_ms=(time.perf_counter() - started) * 1000,
-                done=done, records=tuple(records),
+                call_id=call_id,
+                phone=e164,
+                sources=tuple(statuses.values()),
+                patients=tuple(merge_records(records)),
+                elapsed_ms=(time.perf_counter() - started) * 1000,
+                done=done,
+                records=tuple(records),
             )
 
         async def ask(backend: RecordBackend) -> tuple[RecordBackend, SourceStatus, list[SourceRecord]]:
@@ -61,12 +65,19 @@ class ProfileLookup:
         result = snapshot(done=True)
         if on_update:
             on_update(result)
-        log.info("lookup for call %s: %d source(s), %d people, %.0f ms", call_id, len(self.backends),
-                 len(result.patients), result.elapsed_ms)
+        log.info(
+            "lookup for call %s: %d source(s), %d people, %.0f ms",
+            call_id,
+            len(self.backends),
+            len(result.patients),
+            result.elapsed_ms,
+        )
         return result
 
     @staticmethod
-    def _status(backend: RecordBackend, state: SourceState, begun: float, records: int = 0, reason: str = "") -> SourceStatus:
+    def _status(
+        backend: RecordBackend, state: SourceState, begun: float, records: int = 0, reason: str = ""
+    ) -> SourceStatus:
         return SourceStatus(backend.name, state, (time.perf_counter() - begun) * 1000, records, reason)
 
     async def aclose(self) -> None:

@@ -8,15 +8,37 @@ from enum import StrEnum
 
 # The demographic fields a profile can show, in display order. A deployment configures which it fetches.
 PROFILE_FIELDS: tuple[str, ...] = (
-    "given_name", "family_name", "birth_date", "sex", "mrn", "phone", "email",
-    "address_line", "city", "state", "postal_code", "language", "interpreter_needed", "preferred_contact",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "sex",
+    "mrn",
+    "phone",
+    "email",
+    "address_line",
+    "city",
+    "state",
+    "postal_code",
+    "language",
+    "interpreter_needed",
+    "preferred_contact",
 )
 
 FIELD_LABELS: dict[str, str] = {
-    "given_name": "Given name", "family_name": "Family name", "birth_date": "Birth date", "sex": "Sex",
-    "mrn": "MRN", "phone": "Phone", "email": "Email", "address_line": "Address", "city": "City",
-    "state": "State", "postal_code": "Postal code", "language": "Language",
-    "interpreter_needed": "Interpreter", "preferred_contact": "Preferred contact",
+    "given_name": "Given name",
+    "family_name": "Family name",
+    "birth_date": "Birth date",
+    "sex": "Sex",
+    "mrn": "MRN",
+    "phone": "Phone",
+    "email": "Email",
+    "address_line": "Address",
+    "city": "City",
+    "state": "State",
+    "postal_code": "Postal code",
+    "language": "Language",
+    "interpreter_needed": "Interpreter",
+    "preferred_contact": "Preferred contact",
 }
 
 

@@ -90,27 +90,54 @@ class LocalStore:
     # -- writes -------------------------------------------------------------------------------------------
     async def save_disposition(self, disposition: Disposition) -> None:
         """Returns once the row is committed to disk."""
-        await self._run(self._insert, "dispositions", {
-            "id": disposition.id, "call_id": disposition.call_id, "agent_id": disposition.agent_id,
-            "campaign_code": disposition.campaign_code, "disposition_code": disposition.disposition_code,
-            "outcome": disposition.outcome, "notes": disposition.notes, "patient_key": disposition.patient_key,
-            "offered_at": disposition.offered_at, "answered_at": disposition.answered_at,
-            "ended_at": disposition.ended_at, "wrapup_done_at": disposition.wrapup_done_at,
-            "created_at": utc_now(),
-        })
+        await self._run(
+            self._insert,
+            "dispositions",
+            {
+                "id": disposition.id,
+                "call_id": disposition.call_id,
+                "agent_id": disposition.agent_id,
+                "campaign_code": disposition.campaign_code,
+                "disposition_code": disposition.disposition_code,
+                "outcome": disposition.outcome,
+                "notes": disposition.notes,
+                "patient_key": disposition.patient_key,
+                "offered_at": disposition.offered_at,
+                "answered_at": disposition.answered_at,
+                "ended_at": disposition.ended_at,
+                "wrapup_done_at": disposition.wrapup_done_at,
+                "created_at": utc_now(),
+            },
+        )
 
     async def record_call_event(self, call_id: str, kind: str, state: str, source: str, occurred_at: datetime) -> None:
-        await self._run(self._insert, "call_events", {
-            "call_id": call_id, "kind": kind, "state": state, "source": source,
-            "occurred_at": occurred_at, "recorded_at": utc_now(),
-        })
+        await self._run(
+            self._insert,
+            "call_events",
+            {
+                "call_id": call_id,
+                "kind": kind,
+                "state": state,
+                "source": source,
+                "occurred_at": occurred_at,
+                "recorded_at": utc_now(),
+            },
+        )
 
     async def record_profile_view(self, agent_id: str, patient_key: str, call_id: str) -> None:
         """The audit trail of who saw which record, when, and for which call."""
-        await self._run(self._insert, "audit_events", {
-            "id": str(uuid.uuid4()), "agent_id": agent_id, "action": "profile_view",
-            "patient_key": patient_key, "call_id": call_id, "at": utc_now(),
-        })
+        await self._run(
+            self._insert,
+            "audit_events",
+            {
+                "id": str(uuid.uuid4()),
+                "agent_id": agent_id,
+                "action": "profile_view",
+                "patient_key": patient_key,
+                "call_id": call_id,
+                "at": utc_now(),
+            },
+        )
 
     async def record_agent_state(self, agent_id: str, state: str, reason: str, started_at: datetime) -> None:
         await self._run(self._agent_state, agent_id, state, reason, started_at)
@@ -127,9 +154,13 @@ class LocalStore:
         table = schema.agent_states
         with self.engine.begin() as connection:
             connection.execute(
-                table.update().where(table.c.agent_id == agent_id, table.c.ended_at.is_(None)).values(ended_at=started_at)
+                table.update()
+                .where(table.c.agent_id == agent_id, table.c.ended_at.is_(None))
+                .values(ended_at=started_at)
             )
-            connection.execute(table.insert().values(agent_id=agent_id, state=state, reason=reason, started_at=started_at))
+            connection.execute(
+                table.insert().values(agent_id=agent_id, state=state, reason=reason, started_at=started_at)
+            )
 
     # -- reads ---------------------------------------------------------------------------------------------
     async def dispositions(self, limit: int = 100) -> list[dict[str, Any]]:

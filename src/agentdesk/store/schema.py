@@ -6,8 +6,10 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData(
     naming_convention={
-        "ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
-        "ck": "ck_%(table_name)s_%(constraint_name)s", "pk": "pk_%(table_name)s",
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "pk": "pk_%(table_name)s",
         "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     }
 )
@@ -15,7 +17,8 @@ metadata = sa.MetaData(
 Timestamp = sa.DateTime(timezone=True)
 
 dispositions = sa.Table(
-    "dispositions", metadata,
+    "dispositions",
+    metadata,
     sa.Column("id", sa.String(36), primary_key=True),  # client-made UUID: retries never duplicate centrally
     sa.Column("call_id", sa.String(200), nullable=False, index=True),
     sa.Column("agent_id", sa.String(100), nullable=False),
@@ -33,7 +36,8 @@ dispositions = sa.Table(
 )
 
 call_events = sa.Table(
-    "call_events", metadata,
+    "call_events",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("call_id", sa.String(200), nullable=False, index=True),
     sa.Column("kind", sa.String(16), nullable=False),
@@ -44,7 +48,8 @@ call_events = sa.Table(
 )
 
 agent_states = sa.Table(
-    "agent_states", metadata,
+    "agent_states",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("agent_id", sa.String(100), nullable=False, index=True),
     sa.Column("state", sa.String(16), nullable=False),
@@ -54,7 +59,8 @@ agent_states = sa.Table(
 )
 
 audit_events = sa.Table(
-    "audit_events", metadata,
+    "audit_events",
+    metadata,
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("agent_id", sa.String(100), nullable=False, index=True),
     sa.Column("action", sa.String(32), nullable=False),

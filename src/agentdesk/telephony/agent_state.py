@@ -26,8 +26,10 @@ class AgentStatus:
     @property
     def label(self) -> str:
         names = {
-            AgentState.AVAILABLE: "Available", AgentState.NOT_READY: "Not Ready",
-            AgentState.ON_CALL: "On Call", AgentState.WRAP_UP: "Wrap-up",
+            AgentState.AVAILABLE: "Available",
+            AgentState.NOT_READY: "Not Ready",
+            AgentState.ON_CALL: "On Call",
+            AgentState.WRAP_UP: "Wrap-up",
         }
         return f"{names[self.state]}: {self.reason}" if self.reason else names[self.state]
 

@@ -7,7 +7,13 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QLabel, QMainWindow, QSplitter, QToolBar, QVBoxLayout, QWidget,
+    QComboBox,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
 )
 
 from agentdesk.desk import CallContext
@@ -139,7 +145,11 @@ class MainWindow(QMainWindow):
 
     def show_agent_state(self, status: AgentStatus) -> None:
         index = next(
-            (i for i in range(self.agent_state.count()) if self.agent_state.itemData(i) == (status.state, status.reason)),
+            (
+                i
+                for i in range(self.agent_state.count())
+                if self.agent_state.itemData(i) == (status.state, status.reason)
+            ),
             -1,
         )
         self.agent_state.setCurrentIndex(index)
@@ -188,8 +198,10 @@ class MainWindow(QMainWindow):
     def _restore_layout(self) -> None:
         settings = self._settings()
         for key, restore in (
-            ("geometry", self.restoreGeometry), ("state", self.restoreState),
-            ("splitter", self.splitter.restoreState), ("right_splitter", self.right_splitter.restoreState),
+            ("geometry", self.restoreGeometry),
+            ("state", self.restoreState),
+            ("splitter", self.splitter.restoreState),
+            ("right_splitter", self.right_splitter.restoreState),
         ):
             value = settings.value(key)
             if isinstance(value, QByteArray):
@@ -203,7 +215,7 @@ class MainWindow(QMainWindow):
         settings.setValue("right_splitter", self.right_splitter.saveState())
         settings.sync()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self.closing.emit()
         event.accept()

@@ -7,19 +7,33 @@ from datetime import date
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
     QWidget,
 )
 
 from agentdesk.records.model import (
-    FIELD_LABELS, LookupResult, PatientProfile, SourceState, SourceStatus,
+    FIELD_LABELS,
+    LookupResult,
+    PatientProfile,
+    SourceState,
+    SourceStatus,
 )
 from agentdesk.records.phone import display_phone
 
 HEADER_FIELDS = {"given_name", "family_name"}
 STATE_COLOURS = {
-    SourceState.OK: "#15803d", SourceState.EMPTY: "#4b5563", SourceState.TIMEOUT: "#b45309",
-    SourceState.ERROR: "#b91c1c", SourceState.PENDING: "#1d4ed8",
+    SourceState.OK: "#15803d",
+    SourceState.EMPTY: "#4b5563",
+    SourceState.TIMEOUT: "#b45309",
+    SourceState.ERROR: "#b91c1c",
+    SourceState.PENDING: "#1d4ed8",
 }
 
 
@@ -56,7 +70,7 @@ class SourceChip(QWidget):
 
 
 class ProfilePanel(QWidget):
-    patient_shown = Signal(str)  # patient key, for the audit log
+    patient_shown = Signal(object)  # PatientProfile, for the audit log
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -90,6 +104,7 @@ class ProfilePanel(QWidget):
         for column in (0, 2, 3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
 
+        self.sources_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addLayout(self.sources_row)
@@ -121,7 +136,8 @@ class ProfilePanel(QWidget):
             self._patients = ()
             waiting = not result.done
             self.clear(
-                f"Looking up {display_phone(result.phone)}…" if waiting
+                f"Looking up {display_phone(result.phone)}…"
+                if waiting
                 else f"No record for {display_phone(result.phone)}: a new caller, or ask for name and birth date."
             )
             return
@@ -155,7 +171,7 @@ class ProfilePanel(QWidget):
             chip = self.chips.get(status.name)
             if chip is None:
                 chip = self.chips[status.name] = SourceChip(status.name)
-                self.sources_row.addWidget(chip)
+                self.sources_row.insertWidget(self.sources_row.count() - 1, chip)
             chip.show_status(status)
 
     def _candidate_chosen(self, index: int) -> None:
@@ -171,8 +187,12 @@ class ProfilePanel(QWidget):
     def _show_patient(self, patient: PatientProfile) -> None:
         self.name_label.setText(patient.display_name)
         age = patient.age(date.today())
-        parts = [f"{age} y" if age is not None else "", f"born {patient.value('birth_date')}" if patient.value("birth_date") else "",
-                 patient.value("sex"), patient.value("mrn")]
+        parts = [
+            f"{age} y" if age is not None else "",
+            f"born {patient.value('birth_date')}" if patient.value("birth_date") else "",
+            patient.value("sex"),
+            patient.value("mrn"),
+        ]
         self.summary_label.setText(" · ".join(p for p in parts if p))
         badges = []
         if patient.value("language") and patient.value("language").lower() != "english":
@@ -186,9 +206,8 @@ class ProfilePanel(QWidget):
             badges.append(f"⚠ {conflicts} conflicting field(s)")
         self.badges.setText("   ".join(badges))
         self._fill_table(patient)
-        if patient.key != self._shown_key:
-            self._shown_key = patient.key
-            self.patient_shown.emit(patient.key)
+        self._shown_key = patient.key
+        self.patient_shown.emit(patient)  # every render: the audit dedupes, a grown profile adds records
 
     def _fill_table(self, patient: PatientProfile) -> None:
         rows = [(name, field) for name, field in patient.fields.items() if name not in HEADER_FIELDS]
@@ -201,13 +220,19 @@ class ProfilePanel(QWidget):
             if field.conflicts:
                 value_item.setText(f"{value}   ⚠ {len(field.conflicts) + 1} values")
                 value_item.setForeground(QColor("#b45309"))
-                value_item.setToolTip("\n".join(
-                    f"{other.source}: {other.value}" + (f" ({other.updated.date()})" if other.updated else "")
-                    for other in field.conflicts
-                ))
+                value_item.setToolTip(
+                    "\n".join(
+                        f"{other.source}: {other.value}" + (f" ({other.updated.date()})" if other.updated else "")
+                        for other in field.conflicts
+                    )
+                )
             updated = field.chosen.updated.date().isoformat() if field.chosen.updated else ""
             for column, item in enumerate(
-                (QTableWidgetItem(FIELD_LABELS.get(name, name)), value_item, QTableWidgetItem(field.chosen.source),
-                 QTableWidgetItem(updated))
+                (
+                    QTableWidgetItem(FIELD_LABELS.get(name, name)),
+                    value_item,
+                    QTableWidgetItem(field.chosen.source),
+                    QTableWidgetItem(updated),
+                )
             ):
                 self.table.setItem(row, column, item)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QListWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from agentdesk.config.schema import CampaignSettings
 
@@ -36,6 +36,7 @@ class ScriptPanel(QWidget):
         self.greeting.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.steps = QListWidget()
         self.steps.setObjectName("ScriptSteps")
+        self.steps.setSpacing(3)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.campaign_label)
@@ -53,8 +54,11 @@ class ScriptPanel(QWidget):
         template = campaign.greeting if campaign and campaign.greeting else DEFAULT_GREETING
         self.greeting.setText(render_greeting(template, caller_first_name, self._agent_name))
         if self.steps.count() == 0:
-            for step in STEPS:
-                self.steps.addItem(step)
+            for number, step in enumerate(STEPS, start=1):
+                item = QListWidgetItem(f"{number}. {step}")
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Unchecked)
+                self.steps.addItem(item)
 
     def clear(self) -> None:
         self.campaign_label.setText("No call")

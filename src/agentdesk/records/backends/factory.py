@@ -30,8 +30,14 @@ def build_backend(settings: BackendSettings, region: str) -> RecordBackend:
         if isinstance(settings, SqlBackendSettings):
             password = get_secret(settings.credential) if settings.credential else None
             return SqlBackend(
-                settings.name, settings.url, settings.phone_query, settings.columns, settings.priority,
-                settings.timeout_seconds, password=password, region=region,
+                settings.name,
+                settings.url,
+                settings.phone_query,
+                settings.columns,
+                settings.priority,
+                settings.timeout_seconds,
+                password=password,
+                region=region,
             )
     except CredentialMissing as exc:
         raise BackendUnavailable(settings.name, str(exc)) from None
@@ -47,6 +53,11 @@ def _fhir(settings: FhirBackendSettings, region: str) -> FhirBackend:
         user, _, password = get_secret(settings.credential).partition(":")
         auth = httpx.BasicAuth(user, password)
     return FhirBackend(
-        settings.name, str(settings.base_url), settings.priority, settings.timeout_seconds, auth=auth,
-        headers=headers, region=region,
+        settings.name,
+        str(settings.base_url),
+        settings.priority,
+        settings.timeout_seconds,
+        auth=auth,
+        headers=headers,
+        region=region,
     )

@@ -81,7 +81,9 @@ class FhirBackend:
         if response.status_code in (401, 403):
             raise BackendError(f"HTTP {response.status_code}: not authorised; check the credential")
         if content_type not in FHIR_TYPES:
-            raise BackendError(f"HTTP {response.status_code}: answered {content_type or 'no content type'}, not FHIR JSON")
+            raise BackendError(
+                f"HTTP {response.status_code}: answered {content_type or 'no content type'}, not FHIR JSON"
+            )
         try:
             payload = json.loads(body)
         except (ValueError, UnicodeDecodeError):
@@ -135,7 +137,11 @@ class FhirBackend:
         if address:
             lines = address.get("line")
             raw["address_line"] = ", ".join(str(x) for x in lines) if isinstance(lines, list) else ""
-            raw["city"], raw["state"], raw["postal_code"] = address.get("city"), address.get("state"), address.get("postalCode")
+            raw["city"], raw["state"], raw["postal_code"] = (
+                address.get("city"),
+                address.get("state"),
+                address.get("postalCode"),
+            )
         communication = _first(patient.get("communication"), prefer=lambda c: c.get("preferred") is True)
         if communication:
             language = communication.get("language") or {}

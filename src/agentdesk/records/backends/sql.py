@@ -74,7 +74,11 @@ class SqlBackend:
         import sqlalchemy as sa
 
         digits = e164.lstrip("+")
-        params = {"phone": e164, "phone_digits": digits, "phone_national": digits[1:] if e164.startswith("+1") else digits}
+        params = {
+            "phone": e164,
+            "phone_digits": digits,
+            "phone_national": digits[1:] if e164.startswith("+1") else digits,
+        }
         try:
             with self._connect().connect() as connection:
                 result = connection.execute(sa.text(self._query), params)

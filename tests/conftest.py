@@ -1,0 +1,92 @@
+"""Test setup: offscreen Qt (set before Qt is imported), an in-memory keychain, the qasync loop, and the rule
+that a test needing a missing server skips locally but fails in CI (AGENTDESK_REQUIRE_SERVERS=1)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+
+T = TypeVar("T")
+
+
+class MemoryKeyring(KeyringBackend):
+    """A real keyring backend that keeps secrets in memory (no OS keychain runs headless here)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        if self.secrets.pop((service, username), None) is None:
+            raise PasswordDeleteError(username)
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def require_program(program: str, debian_package: str) -> str:
+    """The path of `program`; skips (locally) or fails (CI) when it is not installed."""
+    path = shutil.which(program)
+    if path:
+        return path
+    message = f"{program} not found: install the Debian package '{debian_package}' (apt-get install {debian_package})"
+    if os.environ.get("AGENTDESK_REQUIRE_SERVERS") == "1":
+        pytest.fail(f"AGENTDESK_REQUIRE_SERVERS=1 but {message}")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def run_async(qapp: Any) -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
+    """Run a coroutine on a qasync loop over the test's QApplication, as the app does."""
+    import qasync
+
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+
+    def run(coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
+        return loop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    yield run
+    # A test that failed midway leaves tasks behind: cancel them on the loop, not in Qt's teardown.
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+async def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
+    """Poll `condition` while the loop (and so Qt) keeps running."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)

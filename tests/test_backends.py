@@ -1,0 +1,156 @@
+"""Backend adapters against real servers: the demo FHIR server, a misbehaving one, and a SQLite file."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agentdesk.demo.fhir_server import DemoFhirServer
+from agentdesk.demo.population import write_demo_data
+from agentdesk.records.backends import BackendError
+from agentdesk.records.backends.fhir import FhirBackend
+from agentdesk.records.backends.sql import SqlBackend
+from agentdesk.records.lookup import ProfileLookup
+from agentdesk.records.model import SourceState
+from tests.servers import MisbehavingFhir, serve
+
+
+def test_fhir_backend_finds_patients_whatever_spelling_the_server_stored(tmp_path: Path) -> None:
+    data = write_demo_data(tmp_path, count=60, seed=7)
+    server = DemoFhirServer(data.fhir_file)
+    server.start()
+    people = [p for p in data.people if p.in_ehr]
+
+    async def scenario() -> list[list[str]]:
+        backend = FhirBackend("EHR", server.base_url, timeout_seconds=2)
+        try:
+            found = []
+            for person in people[:15]:
+                records = await backend.find_by_phone(person.phone_e164)
+                found.append([r.get("family_name") for r in records])
+            return found
+        finally:
+            await backend.aclose()
+
+    try:
+        results = asyncio.run(scenario())
+    finally:
+        server.stop()
+    for person, families in zip(people[:15], results, strict=True):
+        assert person.family_name in families
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason"),
+    [
+        ("html", "text/html, not FHIR JSON"),
+        ("badjson", "invalid JSON"),
+        ("outcome", "OperationOutcome (invalid)"),
+        ("401", "not authorised"),
+        ("500", "HTTP 500"),
+        ("redirect", "redirected elsewhere"),
+        ("nowhere", "OperationOutcome (not-found)"),
+    ],
+)
+def test_fhir_backend_bad_answers_become_clear_reasons(mode: str, reason: str) -> None:
+    async def scenario(base: str) -> str:
+        backend = FhirBackend("EHR", f"{base}/{mode}", timeout_seconds=2)
+        try:
+            with pytest.raises(BackendError) as caught:
+                await backend.find_by_phone("+16175550111")
+            return str(caught.value)
+        finally:
+            await backend.aclose()
+
+    with serve(MisbehavingFhir) as base:
+        message = asyncio.run(scenario(base))
+    assert reason in message
+    assert "6175550111" not in message  # the server's diagnostics echo the phone; the message must not
+
+
+def test_fhir_backend_survives_odd_resources_and_caps_huge_bundles() -> None:
+    async def scenario(base: str) -> tuple[list[str], str]:
+        odd = FhirBackend("EHR", f"{base}/odd")
+        huge = FhirBackend("EHR", f"{base}/huge")
+        try:
+            odd_records = await odd.find_by_phone("+16175550111")
+            with pytest.raises(BackendError) as caught:
+                await huge.find_by_phone("+16175550111")
+            return [r.record_id for r in odd_records], str(caught.value)
+        finally:
+            await odd.aclose()
+            await huge.aclose()
+
+    with serve(MisbehavingFhir) as base:
+        odd_ids, huge_reason = asyncio.run(scenario(base))
+    assert odd_ids == ["weird", "odd-1"]
+    assert "larger than 8 MB" in huge_reason  # 50,000 entries: refused whole, never parsed into the panel
+
+
+def test_lookup_marks_a_hanging_source_and_shows_the_others(tmp_path: Path) -> None:
+    crm = tmp_path / "crm.db"
+    with sqlite3.connect(crm) as db:
+        db.execute("CREATE TABLE people (id TEXT, first TEXT, last TEXT, dob TEXT, phone TEXT)")
+        db.execute("INSERT INTO people VALUES ('c1', 'Ngozi', 'Okafor', '1975-07-19', '+16175550111')")
+    updates = []
+
+    async def scenario(base: str):  # type: ignore[no-untyped-def]
+        lookup = ProfileLookup(
+            [
+                FhirBackend("EHR", f"{base}/hang", timeout_seconds=0.3),
+                FhirBackend("Broken", f"{base}/html", priority=5),
+                SqlBackend(
+                    "CRM",
+                    f"sqlite:///{crm}",
+                    "SELECT id, first, last, dob, phone FROM people WHERE phone = :phone",
+                    {"given_name": "first", "family_name": "last", "birth_date": "dob"},
+                ),
+            ]
+        )
+        try:
+            return await lookup.lookup("call-1", "+16175550111", updates.append)
+        finally:
+            await lookup.aclose()
+
+    with serve(MisbehavingFhir) as base:
+        result = asyncio.run(scenario(base))
+    states = {s.name: s.state for s in result.sources}
+    assert states == {"EHR": SourceState.TIMEOUT, "Broken": SourceState.ERROR, "CRM": SourceState.OK}
+    assert [p.display_name for p in result.patients] == ["Ngozi Okafor"]
+    assert result.done and updates[0].done is False and updates[-1].done
+    assert all(s.state is SourceState.PENDING for s in updates[0].sources)
+
+
+def test_sql_backend_maps_columns_and_reports_failures_without_data(tmp_path: Path) -> None:
+    crm = tmp_path / "crm.db"
+    with sqlite3.connect(crm) as db:
+        db.execute("CREATE TABLE c (contact_id TEXT, fn TEXT, ln TEXT, email TEXT, updated_at TEXT, phone TEXT)")
+        db.execute(
+            "INSERT INTO c VALUES ('7', 'Ana', 'Lopez', 'ANA@EXAMPLE.ORG', '2026-03-01T10:00:00Z', '6175550123')"
+        )
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        good = SqlBackend(
+            "CRM",
+            f"sqlite:///{crm}",
+            "SELECT contact_id AS record_id, fn, ln, email, updated_at FROM c WHERE phone = :phone_national",
+            {"given_name": "fn", "family_name": "ln"},
+        )
+        broken = SqlBackend("CRM2", f"sqlite:///{crm}", "SELECT * FROM missing_table WHERE phone = :phone")
+        try:
+            records = await good.find_by_phone("+16175550123")
+            with pytest.raises(BackendError) as caught:
+                await broken.find_by_phone("+16175550123")
+            return records, str(caught.value)
+        finally:
+            await good.aclose()
+            await broken.aclose()
+
+    records, message = asyncio.run(scenario())
+    (found,) = records
+    assert found.fields == {"given_name": "Ana", "family_name": "Lopez", "email": "ana@example.org"}
+    assert found.updated is not None and found.updated.year == 2026
+    assert message == "query failed (OperationalError)"

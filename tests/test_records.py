@@ -1,0 +1,102 @@
+"""Phone normalisation, field validation and the merge of source records into people."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from agentdesk.records.fields import clean_fields
+from agentdesk.records.merge import merge_records
+from agentdesk.records.model import SourceRecord
+from agentdesk.records.phone import normalise_phone, search_variants
+
+
+def test_phone_normalisation() -> None:
+    for raw in ("(617) 555-0123", "617.555.0123", "+1 617 555 0123", "16175550123", "tel:+1-617-555-0123"):
+        assert normalise_phone(raw, "US") == "+16175550123", raw
+    assert normalise_phone("020 7946 0018", "GB") == "+442079460018"
+    for junk in ("", "abc", "12", "9" * 60):
+        assert normalise_phone(junk) is None
+
+
+def test_search_variants_cover_common_spellings() -> None:
+    variants = search_variants("+16175550123")
+    for spelling in ("+16175550123", "(617) 555-0123", "6175550123", "617-555-0123", "16175550123"):
+        assert spelling in variants
+    assert len(variants) == len(set(variants))
+
+
+def test_clean_fields_drops_what_does_not_validate() -> None:
+    cleaned = clean_fields(
+        {
+            "given_name": "  Ana\x00 María ",
+            "birth_date": "1984-13-45",
+            "sex": "F",
+            "email": "not-an-email",
+            "phone": "617 555 0123",
+            "mrn": {"nested": "object"},
+            "unknown_field": "x",
+            "family_name": "x" * 500,
+        }
+    )
+    assert cleaned["given_name"] == "Ana María"
+    assert "birth_date" not in cleaned and "email" not in cleaned and "mrn" not in cleaned
+    assert cleaned["sex"] == "female" and cleaned["phone"] == "+16175550123"
+    assert len(cleaned["family_name"]) == 200 and "unknown_field" not in cleaned
+
+
+def record(source: str, rid: str, priority: int, updated: int, **fields: str) -> SourceRecord:
+    return SourceRecord(source, rid, fields, datetime(2026, updated, 1, tzinfo=UTC), priority)
+
+
+def test_merge_survivorship_and_visible_conflicts() -> None:
+    ehr = record(
+        "EHR",
+        "1",
+        10,
+        1,
+        given_name="Ana",
+        family_name="Lopez",
+        birth_date="1984-02-03",
+        address_line="1 Main St",
+        email="ana@example.org",
+    )
+    crm = record(
+        "CRM",
+        "9",
+        20,
+        9,
+        given_name="ANA",
+        family_name="López",
+        birth_date="1984-02-03",
+        address_line="9 Elm St",
+        preferred_contact="text",
+    )
+    (person,) = merge_records([crm, ehr])
+    assert person.fields["address_line"].chosen.value == "1 Main St"  # EHR priority beats CRM recency
+    assert [c.value for c in person.fields["address_line"].conflicts] == ["9 Elm St"]
+    assert person.fields["preferred_contact"].chosen.source == "CRM"  # only the CRM has it
+    assert person.fields["given_name"].conflicts == ()  # 'ANA' is the same name, not a conflict
+    assert person.key == "CRM:9;EHR:1"
+
+
+def test_same_priority_newer_wins() -> None:
+    old = record("A", "1", 10, 1, given_name="Ana", family_name="Lopez", birth_date="1984-02-03", email="old@x.org")
+    new = record("B", "2", 10, 6, given_name="Ana", family_name="Lopez", birth_date="1984-02-03", email="new@x.org")
+    (person,) = merge_records([old, new])
+    assert person.value("email") == "new@x.org"
+
+
+def test_household_on_one_line_is_never_merged() -> None:
+    parent = record("EHR", "1", 10, 1, given_name="Maria", family_name="Silva", birth_date="1980-05-01")
+    child = record("EHR", "2", 10, 1, given_name="Lucas", family_name="Silva", birth_date="2015-09-09")
+    crm_parent = record("CRM", "7", 20, 1, given_name="Maria", family_name="Silva", birth_date="1980-05-01")
+    people = merge_records([parent, child, crm_parent])
+    assert len(people) == 2
+    assert {p.display_name for p in people} == {"Maria Silva", "Lucas Silva"}
+    assert people[0].display_name == "Maria Silva"  # known to two sources: listed first
+
+
+def test_swapped_names_still_match() -> None:
+    a = record("EHR", "1", 10, 1, given_name="Chen", family_name="Wei", birth_date="1970-01-01")
+    b = record("CRM", "2", 20, 1, given_name="Wei", family_name="Chen", birth_date="1970-01-01")
+    assert len(merge_records([a, b])) == 1

@@ -1,0 +1,121 @@
+"""The whole thin path, driven through real widgets: a simulated call is offered, the caller's record appears in
+the profile panel (read from the demo EHR over HTTP and the demo CRM over SQL), the agent saves a disposition,
+and the row is in the local SQLite store."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from agentdesk.app import AgentDeskApp, load_app_settings
+from agentdesk.cli import LaunchOptions
+from agentdesk.demo.population import DemoData, write_demo_data
+from agentdesk.logs import setup_logging
+from agentdesk.paths import AppPaths
+from agentdesk.records.phone import display_phone
+from agentdesk.telephony.calls import CallState
+from tests.conftest import wait_until
+
+pytestmark = pytest.mark.gui
+
+
+def make_app(basedir: Path) -> AgentDeskApp:
+    options = LaunchOptions(demo=True, basedir=basedir)
+    paths = AppPaths.for_basedir(basedir)
+    paths.create()
+    recent = setup_logging(paths.log_dir)
+    return AgentDeskApp(options, paths, load_app_settings(options, paths), recent)
+
+
+def demo_people(basedir: Path) -> DemoData:
+    settings = load_app_settings(LaunchOptions(demo=True, basedir=basedir), AppPaths.for_basedir(basedir))
+    return write_demo_data(AppPaths.for_basedir(basedir).demo_dir, settings.demo.population, settings.demo.seed)
+
+
+def test_simulated_call_fills_profile_and_saves_disposition(qtbot, run_async, tmp_path: Path) -> None:
+    data = demo_people(tmp_path)
+    # Someone both systems know, alone on their line: the profile merges the EHR and the CRM.
+    shared = {p.phone_e164 for p in data.people if sum(q.phone_e164 == p.phone_e164 for q in data.people) > 1}
+    caller = next(p for p in data.people if p.in_ehr and p.in_crm and p.phone_e164 not in shared)
+    app = make_app(tmp_path)
+    qtbot.addWidget(app.window)
+    window = app.window
+
+    async def scenario() -> None:
+        window.show()
+        await app.start()
+        assert window.store_status.text() == "Local store: ready"
+        call_id = app.simulator.simulate_call(ani=caller.phone_e164, dnis="+18005550142")
+        await wait_until(
+            lambda: window.profile.name_label.text() == f"{caller.given_name} {caller.family_name}",
+            what="the caller's name in the profile panel",
+        )
+        await wait_until(lambda: app.desk.current.lookup.done, what="every source to answer")
+        # The call bar shows the ringing call, its number and campaign, before anyone answered.
+        assert window.call_bar.caller_label.text() == display_phone(caller.phone_e164)
+        assert "Heart health TV spot" in window.call_bar.dialed_label.text()
+        assert app.desk.tracker.get(call_id).state is CallState.RINGING
+        assert f"born {caller.birth_date}" in window.profile.summary_label.text()
+        sources = {window.profile.table.item(r, 2).text() for r in range(window.profile.table.rowCount())}
+        assert sources <= {"EHR", "CRM"} and "EHR" in sources
+        chips = {name: chip.label.text() for name, chip in window.profile.chips.items()}
+        assert chips["EHR"].startswith("EHR: 1 record") and chips["CRM"].startswith("CRM: 1 record")
+        assert caller.given_name in window.script.greeting.text()
+
+        app.simulator.answer(call_id)
+        await wait_until(lambda: app.desk.tracker.get(call_id).state is CallState.TALKING, what="answer")
+        assert window.agent_state.currentText() == "On Call"
+        app.simulator.hang_up(call_id)
+        await wait_until(lambda: window.agent_state.currentText() == "Wrap-up", what="wrap-up state")
+
+        wrapup = window.wrapup
+        wrapup.disposition.setCurrentIndex(wrapup.disposition.findData("appointment_booked"))
+        QTest.keyClicks(wrapup.notes, "Booked a cardiology screening for next Tuesday.")
+        QTest.mouseClick(wrapup.save_button, Qt.MouseButton.LeftButton)
+        await wait_until(lambda: wrapup.feedback.text().startswith("Saved"), what="the saved confirmation")
+        assert window.agent_state.currentText() == "Available"
+        await app.desk.drain()
+        await app.stop()
+
+    run_async(scenario())
+
+    with sqlite3.connect(tmp_path / "data" / "agentdesk.sqlite3") as db:
+        rows = db.execute(
+            "SELECT call_id, disposition_code, outcome, campaign_code, notes, patient_key, answered_at, ended_at"
+            " FROM dispositions"
+        ).fetchall()
+        audits = db.execute("SELECT action, patient_key FROM audit_events").fetchall()
+        kinds = [r[0] for r in db.execute("SELECT kind FROM call_events ORDER BY id")]
+    assert len(rows) == 1
+    _call_id, code, outcome, campaign, notes, patient_key, answered_at, ended_at = rows[0]
+    assert (code, outcome, campaign) == ("appointment_booked", "booking", "HEART-TV")
+    assert notes == "Booked a cardiology screening for next Tuesday."
+    assert f"EHR:{caller.key.lower()}" in patient_key and "CRM:C-" in patient_key
+    assert answered_at and ended_at
+    # Every source record the agent saw is audited once, whatever order the sources answered in.
+    assert sorted(audits) == sorted(("profile_view", ref) for ref in patient_key.split(";"))
+    assert kinds == ["offered", "answered", "ended"]
+
+
+def test_save_without_outcome_names_the_field_and_keeps_notes(qtbot, run_async, tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    qtbot.addWidget(app.window)
+    wrapup = app.window.wrapup
+
+    async def scenario() -> None:
+        app.window.show()
+        await app.start()
+        app.simulator.simulate_call(ani="+12025550155")  # a number nobody in the population has
+        await wait_until(lambda: "No record" in app.window.profile.message.text(), what="the no-record message")
+        QTest.keyClicks(wrapup.notes, "Caller asked about parking.")
+        QTest.mouseClick(wrapup.save_button, Qt.MouseButton.LeftButton)
+        assert wrapup.feedback.text().startswith("Disposition:")
+        assert wrapup.notes.toPlainText() == "Caller asked about parking."
+        assert await app.store.dispositions() == []
+        await app.stop()
+
+    run_async(scenario())
