@@ -28,7 +28,10 @@ from agentdesk.paths import AppPaths
 
 
 async def scenario(app: AgentDeskApp, out: Path | None, hold: bool, scale_note: str) -> None:
-    app.window.resize(1360, 820)
+    if hold:  # a real screen with no window manager: fill it, so the shot of the screen is the window
+        app.window.setGeometry(app.window.screen().availableGeometry())
+    else:
+        app.window.resize(1360, 820)
     app.window.show()
     await app.start()
     settings = app.settings

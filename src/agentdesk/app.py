@@ -221,12 +221,14 @@ class AgentDeskApp:
     async def _start_backends(self) -> None:
         from agentdesk.records.backends.factory import BackendUnavailable, build_backend
 
+        region = self.settings.telephony.default_region
         backends, problems = [], []
         for entry in self.settings.backends:
             if not entry.enabled:
                 continue
             try:
-                backends.append(build_backend(entry, self.settings.telephony.default_region))
+                # On a worker thread: keychain access and TLS context setup (CA loading) take tens of ms.
+                backends.append(await asyncio.to_thread(build_backend, entry, region))
             except BackendUnavailable as exc:
                 log.warning("%s", exc)
                 problems.append(str(exc))

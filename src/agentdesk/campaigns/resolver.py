@@ -15,18 +15,21 @@ class CampaignResolver:
     ) -> None:
         self.campaigns = list(campaigns)
         self.dispositions = list(dispositions)
+        self._region = region
         self._by_code = {c.code.casefold(): c for c in campaigns}
-        self._by_dnis: dict[str, CampaignSettings] = {}
-        self._by_queue: dict[str, CampaignSettings] = {}
-        for campaign in campaigns:
-            for number in campaign.dnis:
-                self._by_dnis[normalise_phone(number, region) or number] = campaign
-            for queue in campaign.queues:
-                self._by_queue[queue.casefold()] = campaign
+        self._by_queue = {queue.casefold(): c for c in campaigns for queue in c.queues}
+        self._by_dnis: dict[str, CampaignSettings] | None = None  # built on the first call, not at startup
 
     def resolve(self, dnis: str, queue: str = "", code: str = "") -> CampaignSettings | None:
+        """The campaign of a call: an explicit code wins, then the dialed number (E.164), then the queue."""
         if code and code.casefold() in self._by_code:
             return self._by_code[code.casefold()]
+        if self._by_dnis is None:
+            self._by_dnis = {
+                normalise_phone(number, self._region) or number: campaign
+                for campaign in self.campaigns
+                for number in campaign.dnis
+            }
         if dnis in self._by_dnis:
             return self._by_dnis[dnis]
         return self._by_queue.get(queue.casefold()) if queue else None

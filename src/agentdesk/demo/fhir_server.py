@@ -35,7 +35,10 @@ class DemoFhirServer:
                     self._by_phone.setdefault(telecom["value"], []).append(patient)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="demo-fhir", daemon=True)
+        # A short poll interval: shutdown() waits for it, and the app should exit promptly.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="demo-fhir", daemon=True
+        )
 
     @property
     def base_url(self) -> str:

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-import phonenumbers
+from functools import lru_cache
+from typing import Any
+
+# phonenumbers is imported on first use, not at import time: it is not needed before the first call arrives.
 
 
+def _lib() -> Any:
+    import phonenumbers
+
+    return phonenumbers
+
+
+@lru_cache(maxsize=4096)
 def normalise_phone(raw: str, region: str = "US") -> str | None:
     """E.164 form of `raw` ('+16175550123'), or None when it cannot be a phone number."""
     if not raw or len(raw) > 40:
         return None
+    phonenumbers = _lib()
     try:
         parsed = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException:
@@ -21,6 +32,7 @@ def normalise_phone(raw: str, region: str = "US") -> str | None:
 
 def search_variants(e164: str) -> list[str]:
     """The usual spellings of one number, for servers that match phone strings exactly."""
+    phonenumbers = _lib()
     try:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
@@ -42,6 +54,7 @@ def search_variants(e164: str) -> list[str]:
 
 def display_phone(e164: str) -> str:
     """How agents read a number: national format for the home region, international otherwise."""
+    phonenumbers = _lib()
     try:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from datetime import datetime
 from typing import Any
 
@@ -46,9 +47,11 @@ class FhirBackend:
         self.timeout_seconds = timeout_seconds
         self._region = region
         self._base = base_url.rstrip("/")
-        # verify stays on (the default); redirects are refused: a record source that moves is a config problem.
+        # TLS is verified against the OS trust store (truststore), so a hospital's own CA works without
+        # turning verification off; redirects are refused: a record source that moves is a config problem.
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_seconds),
+            verify=os_trust_store() if base_url.startswith("https:") else True,
             auth=auth,
             headers={"Accept": "application/fhir+json", **(headers or {})},
             follow_redirects=False,
@@ -156,6 +159,13 @@ class FhirBackend:
         updated: datetime | None = parse_timestamp(meta.get("lastUpdated")) if isinstance(meta, dict) else None
         fields = clean_fields(raw, self._region)
         return SourceRecord(self.name, record_id, fields, updated, self.priority)
+
+
+def os_trust_store() -> ssl.SSLContext:
+    """An SSL context that verifies certificates against the operating system's trust store."""
+    import truststore
+
+    return truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:
