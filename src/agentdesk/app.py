@@ -74,6 +74,7 @@ def run_gui(options: LaunchOptions) -> int:
     from agentdesk.ui.crash import make_excepthook, route_qt_messages
 
     route_qt_messages()
+    _enable_faulthandler(paths)
     existing = QApplication.instance()
     qt_app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     qt_app.setApplicationName("AgentDesk")
@@ -87,6 +88,14 @@ def run_gui(options: LaunchOptions) -> int:
     with loop:
         code: int = loop.run_until_complete(desk_app.run(started))
     return code
+
+
+def _enable_faulthandler(paths: AppPaths) -> None:
+    """A hard crash in Qt or a driver still leaves a Python stack in the log folder for IT."""
+    import faulthandler
+
+    crash_file = (paths.log_dir / "faults.log").open("a", encoding="utf-8")  # kept open for the process
+    faulthandler.enable(crash_file)
 
 
 def _refuse_to_start(error: ConfigError, options: LaunchOptions) -> int:
@@ -163,6 +172,8 @@ class AgentDeskApp:
         window.simulate_action.triggered.connect(self.simulate_call)
         window.answer_action.triggered.connect(lambda: self._demo_call_action("answer"))
         window.hangup_action.triggered.connect(lambda: self._demo_call_action("hang_up"))
+        window.auto_call_action.toggled.connect(self._auto_call)
+        window.auto_call_seconds.valueChanged.connect(lambda _v: self._auto_call(window.auto_call_action.isChecked()))
         window.show_agent_state(self.desk.agent_state.status)
 
     # -- lifecycle --------------------------------------------------------------------------------------------
@@ -188,17 +199,23 @@ class AgentDeskApp:
 
     async def start(self) -> None:
         """Background startup: nothing here runs on the GUI thread for long (I/O goes to worker threads)."""
+        self.window.show_busy("Starting…")
         store_opening = asyncio.ensure_future(self.store.open())
-        if self.options.demo:
-            await self._start_demo()
-        await self._start_backends()
         try:
-            await store_opening
-            self.window.show_store_health(True, "ready")
-        except Exception as exc:
-            log.exception("local store failed to open")
-            self.window.show_store_health(False, f"cannot open ({type(exc).__name__})")
-            raise
+            if self.options.demo:
+                await self._start_demo()
+            await self._start_backends()
+            try:
+                await store_opening
+                self.window.show_store_health(True, "ready")
+            except Exception as exc:
+                log.exception("local store failed to open")
+                self.window.show_store_health(False, f"cannot open ({type(exc).__name__})")
+                raise
+        finally:
+            if not store_opening.done():
+                store_opening.cancel()
+            self.window.show_busy(None)
         self.ready.set()
 
     async def _start_demo(self) -> None:
@@ -208,15 +225,17 @@ class AgentDeskApp:
         from agentdesk.demo.simulator import CallSimulator
 
         demo = self.settings.demo
-        self.window.statusBar().showMessage("Preparing the synthetic demo population…")
+        self.window.show_busy("Preparing the synthetic demo population…")
         data = await asyncio.to_thread(write_demo_data, self.paths.demo_dir, demo.population, demo.seed)
         self._demo_server = await asyncio.to_thread(DemoFhirServer, data.fhir_file)
         self._demo_server.start()
         self.settings = load_app_settings(self.options, self.paths, demo_overrides(data, self._demo_server.base_url))
         dialed = [number for campaign in self.settings.campaigns for number in campaign.dnis]
         self.simulator = CallSimulator(self.desk.ingest, data.phones(), dialed, demo.answer_after_seconds, demo.seed)
-        self.simulator.start_auto(demo.auto_call_seconds)
-        self.window.statusBar().showMessage(f"Demo ready: {len(data.people)} synthetic people", 5000)
+        if demo.auto_call_seconds > 0:
+            self.window.auto_call_seconds.setValue(int(demo.auto_call_seconds))
+            self.window.auto_call_action.setChecked(True)  # starts the automatic caller through the slot
+        log.info("demo ready: %d synthetic people", len(data.people))
 
     async def _start_backends(self) -> None:
         from agentdesk.records.backends.factory import BackendUnavailable, build_backend
@@ -266,6 +285,10 @@ class AgentDeskApp:
             self.window.statusBar().showMessage("The demo is still starting…", 3000)
             return
         self.simulator.simulate_call()
+
+    def _auto_call(self, on: bool) -> None:
+        if self.simulator is not None:
+            self.simulator.start_auto(self.window.auto_call_seconds.value() if on else 0)
 
     def _demo_call_action(self, action: str) -> None:
         current = self.desk.current

@@ -10,6 +10,8 @@ from PySide6.QtWidgets import (
     QComboBox,
     QLabel,
     QMainWindow,
+    QProgressBar,
+    QSpinBox,
     QSplitter,
     QToolBar,
     QVBoxLayout,
@@ -112,15 +114,33 @@ class MainWindow(QMainWindow):
         self.focus_wrapup_action.triggered.connect(self.wrapup.disposition.setFocus)
         for action in (self.save_action, self.available_action, self.not_ready_action, self.focus_wrapup_action):
             self.addAction(action)
+        self.auto_call_action = QAction("Auto-call", self)
+        self.auto_call_action.setCheckable(True)
+        self.auto_call_action.setToolTip("Simulate an incoming call every N seconds")
+        self.auto_call_seconds = QSpinBox()
+        self.auto_call_seconds.setObjectName("AutoCallSeconds")
+        self.auto_call_seconds.setRange(5, 3600)
+        self.auto_call_seconds.setValue(30)
+        self.auto_call_seconds.setSuffix(" s")
+        self.auto_call_seconds.setAccessibleName("Seconds between automatic calls")
         if demo:
             for action in (self.simulate_action, self.answer_action, self.hangup_action):
                 action.setToolTip(f"{action.text()} ({action.shortcut().toString()})")
                 self.toolbar.addAction(action)
+            self.toolbar.addSeparator()
+            self.toolbar.addAction(self.auto_call_action)
+            self.toolbar.addWidget(self.auto_call_seconds)
 
         self.sources_status = QLabel("Sources: starting…")
         self.sources_status.setObjectName("SourcesStatus")
         self.store_status = QLabel("Local store: opening…")
         self.store_status.setObjectName("StoreStatus")
+        self.busy = QProgressBar()
+        self.busy.setObjectName("StartupProgress")
+        self.busy.setRange(0, 0)  # indeterminate while the background startup runs
+        self.busy.setFixedWidth(120)
+        self.busy.setTextVisible(False)
+        self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.sources_status)
         self.statusBar().addPermanentWidget(self.store_status)
         self.resize(1280, 800)
@@ -158,6 +178,14 @@ class MainWindow(QMainWindow):
         colour = "#15803d" if ok else "#b91c1c"
         self.store_status.setText(f"Local store: {detail}")
         self.store_status.setStyleSheet(f"color:{colour};")
+
+    def show_busy(self, message: str | None) -> None:
+        """A progress indicator for startup work; None hides it."""
+        self.busy.setVisible(message is not None)
+        if message:
+            self.statusBar().showMessage(message)
+        else:
+            self.statusBar().clearMessage()
 
     def show_sources_ready(self, names: list[str], problems: list[str]) -> None:
         text = f"Sources: {', '.join(names) or 'none configured'}"
