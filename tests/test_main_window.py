@@ -56,8 +56,12 @@ def test_keyboard_drives_a_demo_call(qtbot, run_async, tmp_path: Path) -> None:
         QTest.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
         await wait_until(lambda: app.desk.current is not None, what="a call from Ctrl+Shift+I")
         await wait_until(lambda: app.desk.current.lookup is not None and app.desk.current.lookup.done, what="lookup")
+        QTest.keyClick(window, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+        await wait_until(lambda: window.call_bar.state_label.text() == "On call", what="answer from Ctrl+Shift+A")
         QTest.keyClick(window, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
-        await wait_until(lambda: window.call_bar.state_label.text() == "Ended", what="hang-up from Ctrl+Shift+H")
+        await wait_until(
+            lambda: window.call_bar.state_label.text() == "Ended: hung up", what="hang-up from Ctrl+Shift+H"
+        )
         QTest.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
         assert QApplication.focusWidget() is window.wrapup.disposition
         QTest.keyClick(window, Qt.Key.Key_F10)

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from agentdesk.cli import LaunchOptions
 from agentdesk.config import ConfigError, Settings, load_settings
 from agentdesk.logs import RecentLog, setup_logging
 from agentdesk.paths import AppPaths
+from agentdesk.telephony.events import CallEvent, CallEventKind, utc_now
 
 log = logging.getLogger("agentdesk.app")
 SMOKE_DEADLINE_SECONDS = 30.0
@@ -67,6 +69,8 @@ def run_gui(options: LaunchOptions) -> int:
         console=options.smoke,
     )
     log.info("AgentDesk %s starting (demo=%s)", __version__, options.demo)
+    if not options.smoke and _handed_to_running_instance(options, paths, settings):
+        return 0
 
     import qasync
     from PySide6.QtWidgets import QApplication
@@ -88,6 +92,31 @@ def run_gui(options: LaunchOptions) -> int:
     with loop:
         code: int = loop.run_until_complete(desk_app.run(started))
     return code
+
+
+def _handed_to_running_instance(options: LaunchOptions, paths: AppPaths, settings: Settings) -> bool:
+    """Single instance per user: a second start brings the running window forward (and passes on a pop)."""
+    from agentdesk.config.credentials import CredentialMissing, get_secret
+    from agentdesk.instance import call_instance
+
+    if not settings.webhook.enabled:
+        return False
+    try:
+        token = get_secret(settings.webhook.token_credential)
+    except CredentialMissing:
+        return False  # no token yet: no instance can be running with one
+    if options.pop is not None:
+        pop = options.pop
+        answer = call_instance(
+            paths.data_dir, token, "POST", "/v1/pop", {"ani": pop.ani, "dnis": pop.dnis, "campaign": pop.campaign}
+        )
+    else:
+        answer = call_instance(paths.data_dir, token, "POST", "/v1/focus")
+    if answer is None:
+        return False
+    print("AgentDesk is already running: handed over to it.")
+    log.info("handed over to the running instance")
+    return True
 
 
 def _enable_faulthandler(paths: AppPaths) -> None:
@@ -130,8 +159,10 @@ class AgentDeskApp:
         from agentdesk.store.local import LocalStore
         from agentdesk.telephony.agent_state import AgentStateMachine
         from agentdesk.telephony.calls import CallTracker
+        from agentdesk.telephony.intake import CallIntake
         from agentdesk.ui.bridge import DeskSignals
         from agentdesk.ui.main_window import MainWindow
+        from agentdesk.ui.notifier import CallNotifier
 
         self.options = options
         self.paths = paths
@@ -144,7 +175,11 @@ class AgentDeskApp:
         self.lookup = ProfileLookup([])
         self.desk = Desk(
             self.agent_id,
-            CallTracker(settings.telephony.default_region),
+            CallTracker(
+                settings.telephony.default_region,
+                own_agent_ids=[self.agent_id, *settings.agent.phone_ids],
+                ring_timeout_seconds=settings.telephony.ring_timeout_seconds,
+            ),
             self.lookup,
             CampaignResolver(settings.campaigns, settings.dispositions, settings.telephony.default_region),
             self.store,
@@ -153,6 +188,11 @@ class AgentDeskApp:
         title = f"AgentDesk · {agent_name}" + (" · demo (synthetic data)" if options.demo else "")
         self.window = MainWindow(title, agent_name, settings.agent.not_ready_reasons, paths.ui_state, options.demo)
         self.signals = DeskSignals(self.desk, self.window)
+        self.intake = CallIntake(self.desk.ingest)
+        self.notifier = CallNotifier(self.window, enabled=settings.ui.tray_notifications)
+        self.webhook: Any = None
+        self.call_sources: list[Any] = []
+        self._housekeeping: asyncio.Task[None] | None = None
         self.simulator: Any = None
         self._demo_server: Any = None
         self._finished: asyncio.Future[int] | None = None
@@ -162,7 +202,13 @@ class AgentDeskApp:
     def _connect(self) -> None:
         window, signals = self.window, self.signals
         signals.call_changed.connect(window.show_call)
+        signals.call_updated.connect(self.notifier.call_updated)
         signals.lookup_updated.connect(window.show_lookup)
+        signals.lookup_updated.connect(self.notifier.lookup_updated)
+        window.call_bar.call_chosen.connect(self.desk.focus)
+        self.intake.subscribe(
+            lambda: window.show_event_counts(sum(self.intake.accepted.values()), dict(self.intake.rejected))
+        )
         signals.agent_state_changed.connect(window.show_agent_state)
         signals.store_health.connect(window.show_store_health)
         window.profile.patient_shown.connect(self._patient_shown)
@@ -205,6 +251,7 @@ class AgentDeskApp:
             if self.options.demo:
                 await self._start_demo()
             await self._start_backends()
+            await self._start_telephony()
             try:
                 await store_opening
                 self.window.show_store_health(True, "ready")
@@ -217,6 +264,18 @@ class AgentDeskApp:
                 store_opening.cancel()
             self.window.show_busy(None)
         self.ready.set()
+        if self.options.pop is not None:
+            pop = self.options.pop
+            self.intake.accept(
+                CallEvent(
+                    CallEventKind.OFFERED,
+                    f"pop-{uuid.uuid4().hex[:12]}",
+                    ani=pop.ani,
+                    dnis=pop.dnis,
+                    campaign=pop.campaign,
+                    source="pop",
+                )
+            )
 
     async def _start_demo(self) -> None:
         from agentdesk.demo.fhir_server import DemoFhirServer
@@ -231,11 +290,53 @@ class AgentDeskApp:
         self._demo_server.start()
         self.settings = load_app_settings(self.options, self.paths, demo_overrides(data, self._demo_server.base_url))
         dialed = [number for campaign in self.settings.campaigns for number in campaign.dnis]
-        self.simulator = CallSimulator(self.desk.ingest, data.phones(), dialed, demo.answer_after_seconds, demo.seed)
+        self.simulator = CallSimulator(self.intake.accept, data.phones(), dialed, demo.answer_after_seconds, demo.seed)
         if demo.auto_call_seconds > 0:
             self.window.auto_call_seconds.setValue(int(demo.auto_call_seconds))
             self.window.auto_call_action.setChecked(True)  # starts the automatic caller through the slot
         log.info("demo ready: %d synthetic people", len(data.people))
+
+    async def _start_telephony(self) -> None:
+        """The webhook (and the single-instance file), the configured call sources, the ring-timeout sweep."""
+        from agentdesk.config.credentials import CredentialMissing, ensure_token
+        from agentdesk.instance import write_instance
+        from agentdesk.telephony.sources.factory import build_call_source
+        from agentdesk.telephony.sources.webhook import WebhookServer
+
+        hooks = self.settings.webhook
+        if hooks.enabled:
+            try:
+                token = await asyncio.to_thread(ensure_token, hooks.token_credential)
+                self.webhook = WebhookServer(
+                    self.intake, token, hooks.port, hooks.max_body_bytes, on_focus=self.notifier.bring_to_front
+                )
+                await self.webhook.start()
+                await asyncio.to_thread(write_instance, self.paths.data_dir, self.webhook.port)
+                self.window.show_link("webhook", "up", f"127.0.0.1:{self.webhook.port}")
+            except CredentialMissing as exc:
+                self.webhook = None
+                self.window.show_link("webhook", "off", f"{exc}")
+                log.warning("webhook off: %s", exc)
+            except OSError as exc:
+                self.webhook = None
+                self.window.show_link("webhook", "off", f"port {hooks.port} unavailable ({exc.strerror})")
+                log.warning("webhook off: port %d unavailable", hooks.port)
+        for entry in self.settings.call_sources:
+            if not entry.enabled:
+                continue
+            try:
+                source = await asyncio.to_thread(build_call_source, entry, self.intake, self.window.show_link)
+            except CredentialMissing as exc:
+                self.window.show_link(entry.name, "off", str(exc))
+                continue
+            source.start()
+            self.call_sources.append(source)
+        self._housekeeping = asyncio.get_running_loop().create_task(self._sweep_calls())
+
+    async def _sweep_calls(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            self.desk.expire_calls(utc_now())
 
     async def _start_backends(self) -> None:
         from agentdesk.records.backends.factory import BackendUnavailable, build_backend
@@ -259,8 +360,17 @@ class AgentDeskApp:
             self._finished.set_result(code)
 
     async def stop(self) -> None:
+        from agentdesk.instance import remove_instance
+
         if self.simulator is not None:
             self.simulator.stop()
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+        for source in self.call_sources:
+            await source.stop()
+        if self.webhook is not None:
+            await self.webhook.stop()
+            remove_instance(self.paths.data_dir)
         try:
             await asyncio.wait_for(self.desk.drain(), 5)
         except TimeoutError:

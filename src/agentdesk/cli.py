@@ -6,10 +6,19 @@ import argparse
 import getpass
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from agentdesk import __version__
+
+
+@dataclass(frozen=True)
+class PopRequest:
+    """A screen pop asked for from the command line or an `agentdesk:` link."""
+
+    ani: str
+    dnis: str = ""
+    campaign: str = ""
 
 
 @dataclass(frozen=True)
@@ -20,6 +29,7 @@ class LaunchOptions:
     config: Path | None = None
     basedir: Path | None = None
     smoke: bool = False
+    pop: PopRequest | None = None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a config file; exit 1 on errors")
     check.add_argument("file", type=Path)
 
+    pop = commands.add_parser(
+        "pop", help="pop the caller's profile in the running AgentDesk (starts it when none runs)"
+    )
+    pop.add_argument("--ani", required=True, help="the caller's number")
+    pop.add_argument("--dnis", default="", help="the number the caller dialed")
+    pop.add_argument("--campaign", default="", help="a campaign code")
+
     credentials = commands.add_parser("credentials", help="store or remove a secret in the OS keychain")
     credentials.add_argument("action", choices=("set", "delete"))
     credentials.add_argument("name", help="the credential name the config file uses")
@@ -43,14 +60,49 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        arguments = expand_uri(arguments)
+    except ValueError as exc:
+        print(f"agentdesk: {exc}", file=sys.stderr)
+        return 2
+    args = build_parser().parse_args(arguments)
     if args.command == "check-config":
         return check_config(args.file)
     if args.command == "credentials":
         return credentials(args.action, args.name)
+    options = LaunchOptions(demo=args.demo, config=args.config, basedir=args.basedir, smoke=args.smoke)
+    if args.command == "pop":
+        options = replace(options, pop=PopRequest(args.ani, args.dnis, args.campaign))
     from agentdesk.app import run_gui  # Qt is imported only on this path
 
-    return run_gui(LaunchOptions(demo=args.demo, config=args.config, basedir=args.basedir, smoke=args.smoke))
+    return run_gui(options)
+
+
+URI_SCHEME = "agentdesk:"
+
+
+def expand_uri(arguments: list[str]) -> list[str]:
+    """`agentdesk:pop?ani=...&dnis=...&campaign=...` (what a phone system or a link launches) -> pop arguments."""
+    uris = [a for a in arguments if a.lower().startswith(URI_SCHEME)]
+    if not uris:
+        return arguments
+    from urllib.parse import parse_qs, urlsplit
+
+    rest = [a for a in arguments if a not in uris]
+    parts = urlsplit(uris[0])
+    action = (parts.netloc or parts.path).strip("/").lower()
+    if action != "pop":
+        raise ValueError(f"unsupported link action '{action[:20]}'; use agentdesk:pop?ani=NUMBER")
+    query = parse_qs(parts.query)
+    ani = query.get("ani", [""])[0]
+    if not ani:
+        raise ValueError("the link has no ani (caller number): agentdesk:pop?ani=NUMBER")
+    expanded = [*rest, "pop", "--ani", ani]
+    for key in ("dnis", "campaign"):
+        if query.get(key):
+            expanded += [f"--{key}", query[key][0]]
+    return expanded
 
 
 def check_config(path: Path) -> int:

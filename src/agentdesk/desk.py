@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentdesk.campaigns.resolver import CampaignResolver
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from agentdesk.store.local import LocalStore
 
 log = logging.getLogger("agentdesk.app")
+TRANSFER_WINDOW = timedelta(minutes=2)
+FORGET_AFTER = timedelta(hours=1)
 
 
 @dataclass
@@ -33,6 +36,7 @@ class CallContext:
     dispositions: list[DispositionType]
     lookup: LookupResult | None = None
     wrapped_up: bool = False
+    transferred_from: str = ""
     viewed: set[str] = field(default_factory=set)
 
 
@@ -76,32 +80,98 @@ class Desk:
     def _call_changed(self, call: Call, event: CallEvent) -> None:
         context = self.contexts.get(call.call_id)
         if context is None:
-            campaign = self.campaigns.resolve(call.dnis, call.queue, call.campaign)
-            context = CallContext(call, campaign, self.campaigns.dispositions_for(campaign))
-            self.contexts[call.call_id] = context
-            # The lookup starts on the first event we see, normally 'offered': the pop is ready by answer.
-            self._spawn(self._look_up(context))
+            context = self._new_context(call)
         context.call = call
-        if self.current is None or self.current.call.call_id == call.call_id or self._replaces_current(call):
-            self.current = context
+        if call.state is CallState.ENDED and call.answered_at is None:
+            context.wrapped_up = True  # abandoned, missed or taken elsewhere: nothing to wrap up
+        self._choose_current(context)
         self._spawn(
             self.store.record_call_event(
-                call.call_id, event.kind.value, call.state.value, event.source, event.occurred_at
+                call.call_id,
+                event.kind.value,
+                call.state.value,
+                event.source,
+                event.occurred_at,
+                reason=call.end_reason,
+                campaign_code=context.campaign.code if context.campaign else "",
             ),
             what="recording a call event",
         )
         if event.kind is CallEventKind.ANSWERED and call.state is CallState.TALKING:
             self.agent_state.call_started()
-        elif call.state is CallState.ENDED:
+        elif call.state is CallState.ENDED and call.answered_at is not None and not self._talking():
             self.agent_state.call_ended()
         for listener in self.on.call:
             listener(context)
 
-    def _replaces_current(self, call: Call) -> bool:
-        # A new call takes the panels once the current one has ended; while the agent talks, it waits.
-        return self.current is None or (
-            self.current.call.state is CallState.ENDED and call.state is not CallState.ENDED
-        )
+    def _new_context(self, call: Call) -> CallContext:
+        campaign = self.campaigns.resolve(call.dnis, call.queue, call.campaign)
+        context = CallContext(call, campaign, self.campaigns.dispositions_for(campaign))
+        self.contexts[call.call_id] = context
+        earlier = self._transferred_from(call)
+        if earlier is not None and earlier.lookup is not None and earlier.lookup.done:
+            # A transfer arrives as a new call id for the same caller: keep what we already found.
+            context.transferred_from = earlier.call.call_id
+            context.lookup = replace(earlier.lookup, call_id=call.call_id)
+            if context.campaign is None:
+                context.campaign, context.dispositions = earlier.campaign, earlier.dispositions
+        else:
+            # The lookup starts on the first event we see, normally 'offered': the pop is ready by answer.
+            self._spawn(self._look_up(context))
+        return context
+
+    def _transferred_from(self, call: Call) -> CallContext | None:
+        if not call.ani:
+            return None
+        for context in reversed(self.contexts.values()):
+            other = context.call
+            if other.call_id == call.call_id or other.ani != call.ani:
+                continue
+            live_or_transferred = other.end_reason == "transferred" or other.state is not CallState.ENDED
+            recent = other.ended_at is None or call.offered_at - other.ended_at < TRANSFER_WINDOW
+            if live_or_transferred and recent:
+                return context
+        return None
+
+    def _talking(self) -> bool:
+        return any(c.state in (CallState.TALKING, CallState.HELD) for c in self.tracker.active_calls)
+
+    def _choose_current(self, changed: CallContext) -> None:
+        """Which call the panels show: the one the agent talks on, else the first ringing, else the last."""
+        current = self.current
+        if current is None:
+            self.current = changed
+        elif current.call.state is CallState.ENDED and current.wrapped_up:
+            # Done with it (or it never reached the agent): show the next live call, if any.
+            live = [c for c in self.contexts.values() if c.call.state is not CallState.ENDED]
+            self.current = live[0] if live else (changed if changed.call.state is not CallState.ENDED else current)
+        elif current.call.state is CallState.ENDED and changed.call.state is not CallState.ENDED:
+            self.current = changed
+        if changed.call.state is CallState.TALKING and (
+            self.current is None or self.current.call.state is not CallState.TALKING
+        ):
+            self.current = changed  # the agent picked up this one
+
+    def focus(self, call_id: str) -> CallContext | None:
+        """The agent chose a call from the list of active calls."""
+        context = self.contexts.get(call_id)
+        if context is not None:
+            self.current = context
+            for listener in self.on.call:
+                listener(context)
+        return context
+
+    @property
+    def active_contexts(self) -> list[CallContext]:
+        return [c for c in self.contexts.values() if c.call.state is not CallState.ENDED]
+
+    def expire_calls(self, now: datetime) -> None:
+        """Run every few seconds: end calls that rang too long, forget old ended ones."""
+        self.tracker.expire(now)
+        if self.tracker.forget_ended(now - FORGET_AFTER):
+            for call_id in [cid for cid, c in self.contexts.items() if c.call.state is CallState.ENDED]:
+                if self.contexts[call_id] is not self.current and self.tracker.get(call_id) is None:
+                    del self.contexts[call_id]
 
     async def _look_up(self, context: CallContext) -> None:
         def progress(result: LookupResult) -> None:

@@ -38,3 +38,21 @@ def delete_secret(name: str) -> None:
         keyring.delete_password(KEYRING_SERVICE, name)
     except PasswordDeleteError:
         raise CredentialMissing(f"credential '{name}' is not stored") from None
+
+
+def ensure_token(name: str) -> str:
+    """The secret `name`, created (random, 256 bits) and stored on first use; raises CredentialMissing when there
+    is no usable keychain."""
+    import secrets
+
+    from keyring.errors import KeyringError
+
+    try:
+        return get_secret(name)
+    except CredentialMissing:
+        token = secrets.token_urlsafe(32)
+        try:
+            set_secret(name, token)
+        except KeyringError as exc:
+            raise CredentialMissing(f"credential '{name}': no usable OS keychain ({type(exc).__name__})") from None
+        return token

@@ -17,9 +17,27 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from agentdesk.config.schema import BackendSettings, FhirBackendSettings, Settings, SqlBackendSettings
+from agentdesk.config.schema import (
+    AmiSourceSettings,
+    BackendSettings,
+    CallSourceSettings,
+    FhirBackendSettings,
+    Settings,
+    SqlBackendSettings,
+    StreamSourceSettings,
+)
 
 Loc = tuple[str | int, ...]
+
+
+def _unions() -> dict[object, dict[str, type[BaseModel]]]:
+    return {
+        BackendSettings: {"fhir": FhirBackendSettings, "sql": SqlBackendSettings},
+        CallSourceSettings: {"json_stream": StreamSourceSettings, "ami": AmiSourceSettings},
+    }
+
+
+UNION_MEMBERS = {kind for members in _unions().values() for kind in members}
 
 
 @dataclass(frozen=True)
@@ -147,7 +165,7 @@ def _problems_from(exc: ValidationError, layers: Sequence[ConfigLayer]) -> list[
 
 def _drop_union_tags(loc: Loc) -> Loc:
     # Discriminated unions add the tag ('fhir', 'sql') to the location; the file has no such key.
-    return tuple(part for part in loc if part not in ("fhir", "sql"))
+    return tuple(part for part in loc if part not in UNION_MEMBERS)
 
 
 def _plain_message(error: Any) -> str:
@@ -255,14 +273,16 @@ def _hint_for(loc: Loc, error: Any, data: dict[str, Any]) -> str:
 def _model_at(loc: Loc, data: Any) -> tuple[type[BaseModel] | None, str | int | None]:
     """The model class holding the last key of `loc`, and that key."""
     model: type[BaseModel] | None = Settings
+    union: dict[str, type[BaseModel]] | None = None
     node = data
     names = list(loc)
     for index, part in enumerate(names):
         if isinstance(part, int):
             node = node[part] if isinstance(node, list) and part < len(node) else {}
-            if model is None:  # an entry of [[backends]]: its 'kind' says which model applies
+            if union is not None:  # an entry of an array of tables with a 'kind': the kind says which model
                 kind = node.get("kind") if isinstance(node, dict) else None
-                model = SqlBackendSettings if kind == "sql" else FhirBackendSettings
+                model = union.get(str(kind), next(iter(union.values())))
+                union = None
             continue
         if model is None:
             return None, part
@@ -275,8 +295,8 @@ def _model_at(loc: Loc, data: Any) -> tuple[type[BaseModel] | None, str | int | 
         annotation = field.annotation
         if get_origin(annotation) is list:
             (annotation,) = get_args(annotation)
-            if annotation is BackendSettings:
-                model = None
+            if annotation in _unions():
+                union, model = _unions()[annotation], None
                 continue
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             model = annotation

@@ -24,6 +24,11 @@ class AgentSettings(Section):
     id: str = Field("", description="Agent login used in the audit log and dispositions; empty = the OS user name.")
     display_name: str = Field("", description="Name shown in the window title and to supervisors.")
     team: str = Field("", description="Team code for the supervisor monitor, e.g. 'cardio-east'.")
+    phone_ids: list[str] = Field(
+        default_factory=list,
+        description="This agent's extensions or interfaces as call sources name them, e.g. ['1001', 'PJSIP/1001']; "
+        "an answer by anyone else removes a ring-all call from this desktop.",
+    )
     not_ready_reasons: list[str] = Field(
         default_factory=lambda: ["Break", "Lunch", "Training", "Meeting"],
         description='Reason codes offered when the agent goes Not Ready, e.g. ["Break", "Lunch"].',
@@ -149,6 +154,90 @@ class SqlBackendSettings(BackendBase):
 
 BackendSettings = Annotated[FhirBackendSettings | SqlBackendSettings, Field(discriminator="kind")]
 
+CALL_EVENT_KINDS = ("offered", "answered", "held", "resumed", "transferred", "ended")
+
+
+class WebhookSettings(Section):
+    enabled: bool = Field(True, description="Listen for call events over HTTP on 127.0.0.1 (never another address).")
+    port: int = Field(
+        8442, ge=0, le=65535, description="Port on 127.0.0.1 for POST /v1/call-events; 0 = any free port."
+    )
+    token_credential: str = Field(
+        "webhook-token",
+        min_length=1,
+        description="Keyring credential holding the bearer token; created on first start when missing.",
+    )
+    max_body_bytes: int = Field(
+        65536, ge=1024, le=1_000_000, description="Requests with a larger body are refused with 413."
+    )
+
+
+class CallSourceBase(Section):
+    name: str = Field(description="Unique name shown in the status bar, e.g. 'kamailio'.", min_length=1)
+    enabled: bool = Field(True, description="Set false to keep the entry but not connect.")
+
+
+class StreamSourceSettings(CallSourceBase):
+    kind: Literal["json_stream"]
+    url: str = Field(description="tcp://host:port (one JSON object per line) or ws://host:port/path.")
+    preset: Literal["plain", "kamailio-evapi"] = Field(
+        "plain", description="Field mapping to start from: 'plain' (the webhook's names) or 'kamailio-evapi'."
+    )
+    event_key: str = Field("", description="Key (dotted path) holding the event name; empty = the preset's.")
+    kinds: dict[str, str] = Field(
+        default_factory=dict,
+        description="Event name in the stream -> offered/answered/held/resumed/transferred/ended, "
+        "e.g. {INVITE = 'offered', BYE = 'ended'}; added to the preset's.",
+    )
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="call_id/ani/dnis/queue/agent/campaign -> key (dotted path) in the stream, "
+        "e.g. {ani = 'caller.number'}; overrides the preset's.",
+    )
+    timestamp_key: str = Field("", description="Key of the event time; empty = the preset's.")
+    timestamp_unit: Literal["", "iso", "s", "ms"] = Field(
+        "", description="iso (ISO 8601), s or ms (epoch); empty = the preset's."
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _stream_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("tcp", "ws", "wss") or not parts.hostname or not parts.port:
+            raise ValueError("must be tcp://host:port, ws://host:port/path or wss://host:port/path")
+        return value
+
+    @field_validator("kinds")
+    @classmethod
+    def _known_kinds(cls, value: dict[str, str]) -> dict[str, str]:
+        bad = sorted(kind for kind in value.values() if kind not in CALL_EVENT_KINDS)
+        if bad:
+            raise ValueError(f"unknown kind(s) {', '.join(bad)}; use {', '.join(CALL_EVENT_KINDS)}")
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        known = ("call_id", "ani", "dnis", "queue", "agent", "campaign")
+        bad = sorted(name for name in value if name not in known)
+        if bad:
+            raise ValueError(f"unknown field(s) {', '.join(bad)}; use {', '.join(known)}")
+        return value
+
+
+class AmiSourceSettings(CallSourceBase):
+    kind: Literal["ami"]
+    host: str = Field("127.0.0.1", min_length=1, description="Asterisk host running the Manager Interface.")
+    port: int = Field(5038, ge=1, le=65535, description="AMI TCP port (5038 by default in Asterisk).")
+    username: str = Field(min_length=1, description="AMI user from manager.conf.")
+    credential: str = Field(min_length=1, description="Keyring credential holding the AMI user's secret.")
+    agent_interface: str = Field(
+        "", description="This agent's queue member interface, e.g. 'PJSIP/1001'; other agents' events are ignored."
+    )
+
+
+CallSourceSettings = Annotated[StreamSourceSettings | AmiSourceSettings, Field(discriminator="kind")]
+
 
 class DispositionType(Section):
     code: str = Field(
@@ -196,6 +285,10 @@ class Settings(Section):
     store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
     logging: LoggingSettings = Field(default_factory=LoggingSettings)  # type: ignore[arg-type]
     demo: DemoSettings = Field(default_factory=DemoSettings)  # type: ignore[arg-type]
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)  # type: ignore[arg-type]
+    call_sources: list[CallSourceSettings] = Field(
+        default_factory=list, description="Call event streams, each a [[call_sources]] table with a 'kind'."
+    )
     backends: list[BackendSettings] = Field(
         default_factory=list, description="Patient record sources, each a [[backends]] table with a 'kind'."
     )
@@ -211,6 +304,7 @@ class Settings(Section):
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
         _unique([b.name for b in self.backends], "backends", "name")
+        _unique([c.name for c in self.call_sources], "call_sources", "name")
         _unique([d.code for d in self.dispositions], "dispositions", "code")
         _unique([c.code for c in self.campaigns], "campaigns", "code")
         known = {d.code for d in self.dispositions}

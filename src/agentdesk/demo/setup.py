@@ -41,7 +41,8 @@ DEMO_CAMPAIGNS: list[dict[str, Any]] = [
 
 def demo_static_overrides() -> dict[str, Any]:
     """The demo settings known before the population exists (they sit under any `--config`)."""
-    return {"agent": {"display_name": "Demo Agent"}, "campaigns": DEMO_CAMPAIGNS}
+    # Any free port for the webhook: a trial must not collide with a real desk on the same machine.
+    return {"agent": {"display_name": "Demo Agent"}, "campaigns": DEMO_CAMPAIGNS, "webhook": {"port": 0}}
 
 
 def demo_overrides(data: DemoData, fhir_base_url: str) -> dict[str, Any]:

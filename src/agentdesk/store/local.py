@@ -110,7 +110,17 @@ class LocalStore:
             },
         )
 
-    async def record_call_event(self, call_id: str, kind: str, state: str, source: str, occurred_at: datetime) -> None:
+    async def record_call_event(
+        self,
+        call_id: str,
+        kind: str,
+        state: str,
+        source: str,
+        occurred_at: datetime,
+        reason: str = "",
+        campaign_code: str = "",
+    ) -> None:
+        """One transition of a call, with the source's timestamp and ours (for the metrics)."""
         await self._run(
             self._insert,
             "call_events",
@@ -121,6 +131,8 @@ class LocalStore:
                 "source": source,
                 "occurred_at": occurred_at,
                 "recorded_at": utc_now(),
+                "reason": reason,
+                "campaign_code": campaign_code,
             },
         )
 

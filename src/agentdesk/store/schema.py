@@ -45,6 +45,8 @@ call_events = sa.Table(
     sa.Column("source", sa.String(64), nullable=False),
     sa.Column("occurred_at", Timestamp, nullable=False),
     sa.Column("recorded_at", Timestamp, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False, server_default=""),
+    sa.Column("campaign_code", sa.String(64), nullable=False, server_default=""),
 )
 
 agent_states = sa.Table(

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from agentdesk.records.phone import normalise_phone
@@ -46,6 +46,7 @@ class Call:
     ended_at: datetime | None = None
     hold_seconds: float = 0.0
     held_since: datetime | None = None
+    end_reason: str = ""  # hung up, abandoned, answered elsewhere, ring timeout, transferred
     attributes: dict[str, str] = field(default_factory=dict)
 
 
@@ -55,8 +56,12 @@ CallListener = Callable[[Call, CallEvent], None]
 class CallTracker:
     """Applies call events; tells listeners about every change. The single entry for every call source."""
 
-    def __init__(self, default_region: str = "US") -> None:
+    def __init__(
+        self, default_region: str = "US", own_agent_ids: Iterable[str] = (), ring_timeout_seconds: float = 90.0
+    ) -> None:
         self._region = default_region
+        self._own_ids = {agent.casefold() for agent in own_agent_ids}
+        self.ring_timeout = timedelta(seconds=ring_timeout_seconds)
         self._calls: dict[str, Call] = {}
         self._listeners: list[CallListener] = []
         self.ignored: Counter[str] = Counter()
@@ -77,10 +82,38 @@ class CallTracker:
         updated = self._apply(current, event)
         if updated is None or updated == current:
             return None
-        self._calls[event.call_id] = updated
-        for listener in self._listeners:
-            listener(updated, event)
+        self._store(updated, event)
         return updated
+
+    def expire(self, now: datetime) -> list[Call]:
+        """End calls that rang past the ring timeout (their 'answered' or 'ended' never came)."""
+        expired = [
+            c for c in self._calls.values() if c.state is CallState.RINGING and now - c.offered_at > self.ring_timeout
+        ]
+        changed = []
+        for call in expired:
+            event = CallEvent(CallEventKind.ENDED, call.call_id, source="ring timeout", occurred_at=now)
+            updated = replace(call, state=CallState.ENDED, ended_at=now, end_reason="ring timeout")
+            self._store(updated, event)
+            changed.append(updated)
+        return changed
+
+    def forget_ended(self, before: datetime) -> int:
+        """Drop ended calls older than `before`, so a desktop that runs all week does not grow without bound."""
+        old = [cid for cid, c in self._calls.items() if c.state is CallState.ENDED and (c.ended_at or before) < before]
+        for call_id in old:
+            del self._calls[call_id]
+        return len(old)
+
+    def _store(self, call: Call, event: CallEvent) -> None:
+        self._calls[call.call_id] = call
+        for listener in self._listeners:
+            listener(call, event)
+
+    def _answered_elsewhere(self, event: CallEvent) -> bool:
+        if event.attributes.get("answered_elsewhere") == "1":
+            return True
+        return bool(self._own_ids and event.agent and event.agent.casefold() not in self._own_ids)
 
     def _ignore(self, reason: str, event: CallEvent) -> None:
         self.ignored[reason] += 1
@@ -91,6 +124,9 @@ class CallTracker:
         if call is None:
             if kind is CallEventKind.OFFERED:
                 return self._new_call(event, CallState.RINGING)
+            if kind is CallEventKind.ANSWERED and self._answered_elsewhere(event):
+                self._ignore("answered elsewhere, never rang here", event)
+                return None
             if kind is CallEventKind.ANSWERED:
                 return replace(self._new_call(event, CallState.TALKING), answered_at=event.occurred_at)
             self._ignore("event for a call that never started", event)
@@ -103,6 +139,9 @@ class CallTracker:
         if kind is CallEventKind.OFFERED:
             return None  # a repeat; the call is already known
         if kind is CallEventKind.ANSWERED:
+            if call.state is CallState.RINGING and self._answered_elsewhere(event):
+                # Ring-all: another agent took it; it leaves this desktop.
+                return replace(call, state=CallState.ENDED, ended_at=at, end_reason="answered elsewhere")
             if call.state is CallState.RINGING:
                 return replace(call, state=CallState.TALKING, answered_at=at)
             if call.state is CallState.HELD:  # some systems send 'answered' when a held call resumes
@@ -119,9 +158,12 @@ class CallTracker:
         if kind is CallEventKind.ENDED:
             if call.state is CallState.HELD:
                 call = self._resume(call, at)
-            return replace(call, state=CallState.ENDED, ended_at=at)
+            reason = event.attributes.get("reason") or ("abandoned" if call.state is CallState.RINGING else "hung up")
+            return replace(call, state=CallState.ENDED, ended_at=at, end_reason=reason)
         if kind is CallEventKind.TRANSFERRED:
-            return replace(call, state=CallState.ENDED, ended_at=at, attributes={**call.attributes, "transferred": "1"})
+            if call.state is CallState.HELD:
+                call = self._resume(call, at)
+            return replace(call, state=CallState.ENDED, ended_at=at, end_reason="transferred")
         return None
 
     @staticmethod

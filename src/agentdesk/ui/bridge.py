@@ -9,23 +9,31 @@ from agentdesk.telephony.agent_state import AgentStatus
 
 
 class DeskSignals(QObject):
-    call_changed = Signal(object)  # CallContext
+    call_changed = Signal(object, object)  # the desk's current CallContext, the list of live ones
+    call_updated = Signal(object)  # the CallContext that just changed (may not be the current one)
     lookup_updated = Signal(object)  # CallContext
     agent_state_changed = Signal(object)  # AgentStatus
     store_health = Signal(bool, str)
 
     def __init__(self, desk: Desk, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self._desk = desk
         desk.on.call.append(self._call)
         desk.on.lookup.append(self._lookup)
         desk.on.agent.append(self._agent)
-        desk.on.store.append(self.store_health.emit)
+        desk.on.store.append(self._store)
 
-    def _call(self, context: CallContext) -> None:
-        self.call_changed.emit(context)
+    def _call(self, changed: CallContext) -> None:
+        self.call_updated.emit(changed)
+        if self._desk.current is not None:
+            self.call_changed.emit(self._desk.current, self._desk.active_contexts)
 
     def _lookup(self, context: CallContext) -> None:
         self.lookup_updated.emit(context)
+
+    def _store(self, ok: bool, detail: str) -> None:
+        # A Python method, not the bound `emit`: holding a SignalInstance past its QObject crashed at exit.
+        self.store_health.emit(ok, detail)
 
     def _agent(self, status: AgentStatus) -> None:
         self.agent_state_changed.emit(status)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from agentdesk.desk import CallContext
 from agentdesk.records.phone import display_phone
@@ -27,6 +27,8 @@ def format_duration(seconds: float) -> str:
 
 
 class CallBar(QFrame):
+    call_chosen = Signal(str)  # call id the agent switched to
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("CallBar")
@@ -43,6 +45,13 @@ class CallBar(QFrame):
         self.timer_label = QLabel("")
         self.timer_label.setObjectName("CallTimer")
         self.timer_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.other_calls = QComboBox()
+        self.other_calls.setObjectName("OtherCalls")
+        self.other_calls.setAccessibleName("Other active calls")
+        self.other_calls.setToolTip("Another call is ringing or on hold: choose it to switch")
+        self.other_calls.setStyleSheet("color:#b45309; font-weight:600;")
+        self.other_calls.hide()
+        self.other_calls.activated.connect(self._other_call_chosen)
 
         numbers = QVBoxLayout()
         numbers.setSpacing(0)
@@ -53,6 +62,8 @@ class CallBar(QFrame):
         layout.addWidget(self.state_label)
         layout.addSpacing(12)
         layout.addLayout(numbers, 1)
+        layout.addWidget(self.other_calls)
+        layout.addSpacing(12)
         layout.addWidget(self.timer_label)
 
         self._context: CallContext | None = None
@@ -60,10 +71,12 @@ class CallBar(QFrame):
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._update_timer)
 
-    def show_call(self, context: CallContext) -> None:
+    def show_call(self, context: CallContext, active: list[CallContext] | None = None) -> None:
         self._context = context
         call = context.call
         text, colour = STATE_STYLE[call.state]
+        if call.state is CallState.ENDED and call.end_reason:
+            text = f"Ended: {call.end_reason}"
         self.state_label.setText(text)
         self.state_label.setStyleSheet(f"background:{colour}; color:white; border-radius:4px; padding:4px 8px;")
         self.caller_label.setText(display_phone(call.ani) if call.ani else "Unknown caller")
@@ -76,6 +89,27 @@ class CallBar(QFrame):
             self._tick.stop()
         elif not self._tick.isActive():
             self._tick.start()
+        self._show_other_calls(context, active or [])
+
+    def _show_other_calls(self, current: CallContext, active: list[CallContext]) -> None:
+        """A second call ringing while the agent talks is listed here, never silently dropped."""
+        others = [c for c in active if c.call.call_id != current.call.call_id]
+        self.other_calls.blockSignals(True)
+        self.other_calls.clear()
+        if others:
+            self.other_calls.addItem(f"{len(others)} other call(s)…", "")
+            for other in others:
+                state = STATE_STYLE[other.call.state][0]
+                number = display_phone(other.call.ani) if other.call.ani else "unknown caller"
+                campaign = f" · {other.campaign.name}" if other.campaign else ""
+                self.other_calls.addItem(f"{state}: {number}{campaign}", other.call.call_id)
+        self.other_calls.setVisible(bool(others))
+        self.other_calls.blockSignals(False)
+
+    def _other_call_chosen(self, index: int) -> None:
+        call_id = self.other_calls.itemData(index)
+        if call_id:
+            self.call_chosen.emit(str(call_id))
 
     def _update_timer(self) -> None:
         context = self._context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,7 +22,9 @@ from agentdesk.desk import CallContext
 from agentdesk.records.model import LookupResult, SourceState
 from agentdesk.telephony.agent_state import AgentState, AgentStatus
 from agentdesk.telephony.calls import CallState
-from agentdesk.ui.call_bar import CallBar
+from agentdesk.telephony.events import utc_now
+from agentdesk.ui.call_bar import CallBar, format_duration
+from agentdesk.ui.notifier import app_icon
 from agentdesk.ui.profile_panel import ProfilePanel
 from agentdesk.ui.script_panel import ScriptPanel
 from agentdesk.ui.wrapup_panel import WrapUpPanel
@@ -49,8 +51,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(title)
         self.setObjectName("MainWindow")
         self.setStyleSheet(STYLE)
+        self.setWindowIcon(app_icon())
         self._state_file = state_file
-        self._allow_close = True
+        self._current_call_id = ""
 
         self.call_bar = CallBar()
         self.profile = ProfilePanel()
@@ -135,35 +138,79 @@ class MainWindow(QMainWindow):
         self.sources_status.setObjectName("SourcesStatus")
         self.store_status = QLabel("Local store: opening…")
         self.store_status.setObjectName("StoreStatus")
+        self.agent_timer_label = QLabel("")
+        self.agent_timer_label.setObjectName("AgentStateTimer")
+        self.links: dict[str, QLabel] = {}
+        self.events_status = QLabel("")
+        self.events_status.setObjectName("CallEventsStatus")
+        self._agent_status: AgentStatus | None = None
+        self._agent_tick = QTimer(self)
+        self._agent_tick.setInterval(1000)
+        self._agent_tick.timeout.connect(self._update_agent_timer)
+        self._agent_tick.start()
         self.busy = QProgressBar()
         self.busy.setObjectName("StartupProgress")
         self.busy.setRange(0, 0)  # indeterminate while the background startup runs
         self.busy.setFixedWidth(120)
         self.busy.setTextVisible(False)
         self.statusBar().addPermanentWidget(self.busy)
+        self.statusBar().addPermanentWidget(self.agent_timer_label)
+        self.statusBar().addPermanentWidget(self.events_status)
         self.statusBar().addPermanentWidget(self.sources_status)
         self.statusBar().addPermanentWidget(self.store_status)
         self.resize(1280, 800)
         self._restore_layout()
 
     # -- slots the composition root connects ----------------------------------------------------------------
-    def show_call(self, context: CallContext) -> None:
-        self.call_bar.show_call(context)
+    def show_call(self, context: CallContext, active: list[CallContext] | None = None) -> None:
+        """Show the desk's current call (and list the other live ones)."""
+        switched = context.call.call_id != self._current_call_id
+        self._current_call_id = context.call.call_id
+        self.call_bar.show_call(context, active)
         self.wrapup.set_call(context.call.call_id, context.dispositions)
         self.answer_action.setEnabled(context.call.state is CallState.RINGING)
         self.hangup_action.setEnabled(context.call.state is not CallState.ENDED)
-        if context.lookup is None:
-            self.profile.clear("Looking up the caller…")
+        if switched:
+            if context.lookup is None:
+                self.profile.clear("Looking up the caller…")
+            else:
+                self.profile.show_lookup(context.lookup)
         self._show_script(context)
 
     def show_lookup(self, context: CallContext) -> None:
-        if context.lookup is None:
-            return
+        if context.lookup is None or context.call.call_id != self._current_call_id:
+            return  # another call's lookup: shown when the agent switches to it
         self.profile.show_lookup(context.lookup)
         self._show_script(context)
         self._show_source_health(context.lookup)
 
+    def show_link(self, name: str, state: str, detail: str) -> None:
+        """A call source's connection: up, connecting, down (retrying) or refused."""
+        label = self.links.get(name)
+        if label is None:
+            label = self.links[name] = QLabel()
+            label.setObjectName(f"Link-{name}")
+            self.statusBar().insertPermanentWidget(2, label)
+        colour = {"up": "#15803d", "connecting": "#b45309"}.get(state, "#b91c1c")
+        label.setText(f"{name}: {state}")
+        label.setToolTip(detail)
+        label.setStyleSheet(f"color:{colour};")
+
+    def show_event_counts(self, accepted: int, rejected: dict[str, int]) -> None:
+        total = sum(rejected.values())
+        self.events_status.setText(f"Call events: {accepted}" + (f" · {total} rejected" if total else ""))
+        self.events_status.setToolTip("\n".join(f"{reason}: {count}" for reason, count in sorted(rejected.items())))
+        self.events_status.setStyleSheet("color:#b45309;" if total else "")
+
+    def _update_agent_timer(self) -> None:
+        status = self._agent_status
+        if status is not None:
+            seconds = (utc_now() - status.since).total_seconds()
+            self.agent_timer_label.setText(f"{status.label} · {format_duration(seconds)}")
+
     def show_agent_state(self, status: AgentStatus) -> None:
+        self._agent_status = status
+        self._update_agent_timer()
         index = next(
             (
                 i

@@ -1,0 +1,195 @@
+"""Asterisk Manager Interface client (TCP, open protocol): log in, read queue and channel events.
+
+AMI messages are blocks of `Key: Value` lines ended by a blank line; the server greets with a banner line.
+Queue calls are followed through AgentCalled (offered to an agent), AgentConnect (answered), AgentComplete /
+AgentRingNoAnswer / Hangup (ended), Hold / Unhold, and the transfer events. The call id is the Linkedid, which
+stays the same across the channels of one call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from agentdesk.telephony.events import CallEvent, CallEventKind
+from agentdesk.telephony.intake import CallIntake
+from agentdesk.telephony.parsing import MAX_ID, MAX_NUMBER, MAX_TEXT
+from agentdesk.telephony.sources import Backoff, LinkListener, LinkState
+
+log = logging.getLogger("agentdesk.telephony")
+MAX_MESSAGE_LINES = 200
+MAX_LINE = 8192
+
+EVENT_KINDS: Mapping[str, CallEventKind] = MappingProxyType(
+    {
+        "agentcalled": CallEventKind.OFFERED,
+        "agentconnect": CallEventKind.ANSWERED,
+        "agentcomplete": CallEventKind.ENDED,
+        "agentringnoanswer": CallEventKind.ENDED,
+        "hangup": CallEventKind.ENDED,
+        "hold": CallEventKind.HELD,
+        "unhold": CallEventKind.RESUMED,
+        "blindtransfer": CallEventKind.TRANSFERRED,
+        "attendedtransfer": CallEventKind.TRANSFERRED,
+    }
+)
+AGENT_EVENTS = ("agentcalled", "agentconnect", "agentcomplete", "agentringnoanswer")
+
+
+class AmiLoginRefused(Exception):
+    pass
+
+
+def parse_message(lines: list[str]) -> dict[str, str]:
+    """One AMI message; keys are case-insensitive in practice, so they are lower-cased here."""
+    message: dict[str, str] = {}
+    for line in lines:
+        key, sep, value = line.partition(":")
+        if sep and key.strip():
+            message.setdefault(key.strip().lower(), value.strip())
+    return message
+
+
+def event_from_message(message: Mapping[str, str], source: str, agent_interface: str = "") -> CallEvent | None:
+    """The CallEvent an AMI event means for this agent's desktop, or None when it means nothing here."""
+    name = message.get("event", "").lower()
+    kind = EVENT_KINDS.get(name)
+    if kind is None:
+        return None
+    call_id = message.get("linkedid") or message.get("uniqueid") or ""
+    if not call_id or len(call_id) > MAX_ID:
+        raise ValueError("call_id: the event has no Linkedid/Uniqueid")
+    interface = message.get("interface") or message.get("membername") or ""
+    attributes: dict[str, str] = {}
+    if name in AGENT_EVENTS and agent_interface and interface.lower() != agent_interface.lower():
+        if kind is not CallEventKind.ANSWERED:
+            return None  # another agent's ringing or wrap-up
+        attributes["answered_elsewhere"] = "1"  # ring-all: someone else took it; it leaves this desktop
+    if name == "agentringnoanswer":
+        attributes["reason"] = "ring no answer"
+    ani = message.get("calleridnum", "")
+    ani = "" if ani.lower() in ("<unknown>", "unknown", "anonymous") else ani
+    return CallEvent(
+        kind=kind,
+        call_id=call_id,
+        ani=ani[:MAX_NUMBER],
+        dnis=message.get("exten", "")[:MAX_NUMBER] if kind is CallEventKind.OFFERED else "",
+        queue=message.get("queue", "")[:MAX_TEXT],
+        agent=interface[:MAX_TEXT],
+        attributes=MappingProxyType(attributes),
+        source=source,
+    )
+
+
+class AmiSource:
+    def __init__(
+        self,
+        name: str,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        intake: CallIntake,
+        agent_interface: str = "",
+        on_link: LinkListener | None = None,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.name = name
+        self._host, self._port = host, port
+        self._username, self._secret = username, secret
+        self._intake = intake
+        self._agent_interface = agent_interface
+        self._on_link = on_link
+        self._max_backoff = max_backoff
+        self._task: asyncio.Task[None] | None = None
+        self.state = LinkState.DOWN
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"ami-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._set(LinkState.DOWN, "stopped")
+
+    def _set(self, state: LinkState, detail: str = "") -> None:
+        self.state = state
+        if self._on_link:
+            self._on_link(self.name, state, detail)
+
+    async def _run(self) -> None:
+        backoff = Backoff(maximum=self._max_backoff)
+        while True:
+            self._set(LinkState.CONNECTING)
+            try:
+                await self._session(backoff)
+                state, detail = LinkState.DOWN, "closed by the server"
+            except AmiLoginRefused:
+                state, detail = LinkState.REFUSED, "login refused: check the AMI user and its credential"
+                backoff = Backoff(initial=self._max_backoff, maximum=self._max_backoff)  # no retry storm
+            except (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+                state, detail = LinkState.DOWN, type(exc).__name__
+            delay = backoff.next()
+            self._set(state, f"{detail}; retrying in {delay:.1f} s")
+            await asyncio.sleep(delay)
+
+    async def _session(self, backoff: Backoff) -> None:
+        reader, writer = await asyncio.open_connection(self._host, self._port, limit=MAX_LINE)
+        try:
+            banner = await asyncio.wait_for(reader.readline(), 10)
+            if not banner.startswith(b"Asterisk Call Manager"):
+                raise ValueError("not an AMI server")
+            writer.write(
+                (
+                    f"Action: Login\r\nActionID: agentdesk-login\r\nUsername: {self._username}\r\n"
+                    f"Secret: {self._secret}\r\nEvents: on\r\n\r\n"
+                ).encode()
+            )
+            await writer.drain()
+            while True:
+                message = await self._read_message(reader)
+                if message is None:
+                    return
+                if message.get("actionid") == "agentdesk-login":
+                    if message.get("response", "").lower() != "success":
+                        raise AmiLoginRefused
+                    self._set(LinkState.UP)
+                    backoff.reset()
+                    continue
+                if "event" in message:
+                    self._handle(message)
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    @staticmethod
+    async def _read_message(reader: asyncio.StreamReader) -> dict[str, str] | None:
+        lines: list[str] = []
+        while True:
+            raw = await reader.readline()
+            if not raw:
+                return None
+            line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if not line:
+                if lines:
+                    return parse_message(lines)
+                continue
+            lines.append(line)
+            if len(lines) > MAX_MESSAGE_LINES:
+                raise ValueError("AMI message too long")
+
+    def _handle(self, message: dict[str, str]) -> None:
+        try:
+            event = event_from_message(message, self.name, self._agent_interface)
+        except ValueError:
+            self._intake.reject(self.name, "missing call id")
+            return
+        if event is not None:
+            self._intake.accept(event)
