@@ -31,6 +31,7 @@ log = logging.getLogger("agentdesk.telephony")
 LOOPBACK = "127.0.0.1"
 READ_CHUNK = 65536
 IDLE_TIMEOUT = 30.0
+DISCARD_LIMIT = 32_000_000  # past this a too-large body is not even drained: the connection is dropped
 
 
 class WebhookServer:
@@ -89,7 +90,7 @@ class WebhookServer:
                     else (self._route(method, target, headers, body))
                 )
                 await self._respond(connection, writer, status, payload)
-                if connection.our_state is h11.MUST_CLOSE or too_large:
+                if connection.our_state is h11.MUST_CLOSE:
                     break
                 connection.start_next_cycle()
         except (h11.RemoteProtocolError, ConnectionError, TimeoutError):
@@ -108,33 +109,35 @@ class WebhookServer:
     async def _next_request(
         self, connection: h11.Connection, reader: asyncio.StreamReader
     ) -> tuple[str, str, dict[str, str], bytes, bool] | None:
+        """The next request: method, target, headers, body, and whether the body was over the cap (then the
+        body is read and dropped, never kept, up to DISCARD_LIMIT, so the client sees the 413)."""
         request: h11.Request | None = None
         body = bytearray()
         too_large = False
+        seen = 0
         while True:
             event = connection.next_event()
             if event is h11.NEED_DATA:
                 data = await asyncio.wait_for(reader.read(READ_CHUNK), IDLE_TIMEOUT)
-                connection.receive_data(data)
                 if not data and request is None:
                     return None
+                connection.receive_data(data)
                 continue
             if isinstance(event, h11.ConnectionClosed):
                 return None
             if isinstance(event, h11.Request):
                 request = event
-                length = dict(event.headers).get(b"content-length")
-                if length is not None and length.isdigit() and int(length) > self._max_body:
-                    # Refuse before reading it: a 10 MB body is never buffered.
-                    headers = {k.decode().lower(): v.decode("latin-1") for k, v in event.headers}
-                    return event.method.decode(), event.target.decode("latin-1"), headers, b"", True
+                length = dict(event.headers).get(b"content-length", b"")
+                too_large = length.isdigit() and int(length) > self._max_body
             elif isinstance(event, h11.Data):
-                body += event.data
-                if len(body) > self._max_body:
+                seen += len(event.data)
+                if seen > self._max_body:
                     too_large = True
-                    assert request is not None
-                    headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
-                    return request.method.decode(), request.target.decode("latin-1"), headers, b"", True
+                    body.clear()
+                    if seen > DISCARD_LIMIT:
+                        raise ConnectionError("request body far over the limit")
+                elif not too_large:
+                    body += event.data
             elif isinstance(event, h11.EndOfMessage):
                 assert request is not None
                 headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
