@@ -71,6 +71,9 @@ class Desk:
         self.current: CallContext | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         tracker.subscribe(self._call_changed)
+        store.on_write_error.append(
+            lambda error: self._store_health(False, f"log write failed ({type(error).__name__})")
+        )
         agent_state.subscribe(self._agent_changed)
 
     # -- the intake every call source uses ------------------------------------------------------------------
@@ -85,17 +88,14 @@ class Desk:
         if call.state is CallState.ENDED and call.answered_at is None:
             context.wrapped_up = True  # abandoned, missed or taken elsewhere: nothing to wrap up
         self._choose_current(context)
-        self._spawn(
-            self.store.record_call_event(
-                call.call_id,
-                event.kind.value,
-                call.state.value,
-                event.source,
-                event.occurred_at,
-                reason=call.end_reason,
-                campaign_code=context.campaign.code if context.campaign else "",
-            ),
-            what="recording a call event",
+        self.store.log_call_event(
+            call.call_id,
+            event.kind.value,
+            call.state.value,
+            event.source,
+            event.occurred_at,
+            reason=call.end_reason,
+            campaign_code=context.campaign.code if context.campaign else "",
         )
         if event.kind is CallEventKind.ANSWERED and call.state is CallState.TALKING:
             self.agent_state.call_started()
@@ -189,10 +189,7 @@ class Desk:
             if reference in context.viewed:
                 continue
             context.viewed.add(reference)
-            self._spawn(
-                self.store.record_profile_view(self.agent_id, reference, context.call.call_id),
-                what="writing the audit log",
-            )
+            self.store.log_profile_view(self.agent_id, reference, context.call.call_id)
 
     async def save_disposition(self, context: CallContext, code: str, notes: str, patient_key: str) -> Disposition:
         """Validate and store the wrap-up; returns once it is durable on disk. Raises DispositionInvalid."""

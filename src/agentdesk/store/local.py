@@ -56,6 +56,10 @@ class LocalStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-store")
+        self._queued: list[tuple[str, dict[str, Any]]] = []
+        self._batch_done: asyncio.Future[None] | None = None
+        self.on_write_error: list[Callable[[BaseException], None]] = []
+        self._flushing: asyncio.Task[None] | None = None
         self._engine: sa.Engine | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
@@ -73,6 +77,8 @@ class LocalStore:
         log.info("local store ready")
 
     async def close(self) -> None:
+        if self._flushing is not None and not self._flushing.done():
+            await self._flushing  # rows queued before closing still reach the disk
         if self._engine is not None:
             await self._run(self._engine.dispose)
         self._writer.shutdown(wait=True)
@@ -110,6 +116,45 @@ class LocalStore:
             },
         )
 
+    def log_call_event(
+        self,
+        call_id: str,
+        kind: str,
+        state: str,
+        source: str,
+        occurred_at: datetime,
+        reason: str = "",
+        campaign_code: str = "",
+    ) -> asyncio.Future[None]:
+        """Queue one transition of a call (see `append`)."""
+        return self.append(
+            "call_events",
+            {
+                "call_id": call_id,
+                "kind": kind,
+                "state": state,
+                "source": source,
+                "occurred_at": occurred_at,
+                "recorded_at": utc_now(),
+                "reason": reason,
+                "campaign_code": campaign_code,
+            },
+        )
+
+    def log_profile_view(self, agent_id: str, patient_key: str, call_id: str) -> asyncio.Future[None]:
+        """Queue one audit row: who saw which record, when, for which call (see `append`)."""
+        return self.append(
+            "audit_events",
+            {
+                "id": str(uuid.uuid4()),
+                "agent_id": agent_id,
+                "action": "profile_view",
+                "patient_key": patient_key,
+                "call_id": call_id,
+                "at": utc_now(),
+            },
+        )
+
     async def record_call_event(
         self,
         call_id: str,
@@ -121,8 +166,7 @@ class LocalStore:
         campaign_code: str = "",
     ) -> None:
         """One transition of a call, with the source's timestamp and ours (for the metrics)."""
-        await self._run(
-            self._insert,
+        await self._append(
             "call_events",
             {
                 "call_id": call_id,
@@ -138,8 +182,7 @@ class LocalStore:
 
     async def record_profile_view(self, agent_id: str, patient_key: str, call_id: str) -> None:
         """The audit trail of who saw which record, when, and for which call."""
-        await self._run(
-            self._insert,
+        await self._append(
             "audit_events",
             {
                 "id": str(uuid.uuid4()),
@@ -153,6 +196,51 @@ class LocalStore:
 
     async def record_agent_state(self, agent_id: str, state: str, reason: str, started_at: datetime) -> None:
         await self._run(self._agent_state, agent_id, state, reason, started_at)
+
+    async def _append(self, table_name: str, row: dict[str, Any]) -> None:
+        """Queue a row and wait until its batch is on disk."""
+        await self.append(table_name, row)
+
+    def append(self, table_name: str, row: dict[str, Any]) -> asyncio.Future[None]:
+        """Queue a row of an append-only log table (call events, audit); rows queued in the same turn of the loop
+        are written in one transaction. Returns the batch's future: await it to know the row is on disk, or
+        ignore it (failures also go to `on_write_error`).
+
+        One transaction (and fsync) per row, and one task per row, made a burst of call events slow the GUI
+        thread: this costs one transaction and one callback per batch.
+        """
+        loop = asyncio.get_running_loop()
+        if self._batch_done is None:
+            self._batch_done = loop.create_future()
+            self._flushing = loop.create_task(self._flush_queued())
+        self._queued.append((table_name, row))
+        return self._batch_done
+
+    async def _flush_queued(self) -> None:
+        await asyncio.sleep(0)  # let the rest of this burst join the batch
+        batch, done = self._queued, self._batch_done
+        self._queued, self._batch_done = [], None
+        assert done is not None
+        try:
+            await self._run(self._insert_many, batch)
+        except Exception as exc:
+            log.error("writing %d log row(s) failed: %s", len(batch), type(exc).__name__)
+            done.set_exception(exc)
+            done.exception()  # retrieved here: callers that did not await it must not trigger a warning
+            for listener in self.on_write_error:
+                listener(exc)
+            return
+        done.set_result(None)
+
+    def _insert_many(self, rows: list[tuple[str, dict[str, Any]]]) -> None:
+        from agentdesk.store import schema
+
+        by_table: dict[str, list[dict[str, Any]]] = {}
+        for table_name, row in rows:
+            by_table.setdefault(table_name, []).append(row)
+        with self.engine.begin() as connection:
+            for table_name, table_rows in by_table.items():
+                connection.execute(schema.metadata.tables[table_name].insert(), table_rows)
 
     def _insert(self, table_name: str, row: dict[str, Any]) -> None:
         from agentdesk.store import schema

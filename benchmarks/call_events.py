@@ -1,0 +1,310 @@
+"""Call-event ingestion: from the wire to the profile lookup starting, and a burst that must lose nothing.
+
+    python benchmarks/call_events.py [--calls 1000]
+
+Runs the real path on a qasync loop over an offscreen QApplication, as the desktop does: WebhookServer (or the
+JSON stream client) -> CallIntake -> Desk (CallTracker, LocalStore on a temporary SQLite file) -> lookup start.
+Senders run on their own threads, timestamps come from one monotonic clock. Baseline, in the same run: the same
+HTTP request answered by a bare h11 handler that does nothing (transport and parsing cost only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import httpx
+import qasync
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from agentdesk.campaigns.resolver import CampaignResolver
+from agentdesk.config.schema import DEFAULT_DISPOSITIONS
+from agentdesk.desk import Desk
+from agentdesk.records.lookup import ProfileLookup
+from agentdesk.records.model import LookupResult
+from agentdesk.store.local import LocalStore
+from agentdesk.telephony.agent_state import AgentStateMachine
+from agentdesk.telephony.calls import CallState, CallTracker
+from agentdesk.telephony.intake import CallIntake
+from agentdesk.telephony.parsing import PRESETS
+from agentdesk.telephony.sources.stream import JsonStreamSource
+from agentdesk.telephony.sources.webhook import WebhookServer
+
+TOKEN = "benchmark-token-" + "x" * 32
+AREA_CODES = ("617", "508", "781", "978", "413", "339", "857", "774", "351", "401", "603", "207")
+
+
+def caller(index: int) -> str:
+    """A distinct fictional number per call (555-0100..0199 in twelve area codes)."""
+    return f"+1{AREA_CODES[index // 100 % len(AREA_CODES)]}555{100 + index % 100:04d}"
+
+
+class TimedLookup(ProfileLookup):
+    """The real lookup (no backends), noting when each call's lookup starts."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.started: dict[str, float] = {}
+
+    async def lookup(self, call_id: str, e164: str, on_update: Any = None) -> LookupResult:
+        self.started.setdefault(call_id, time.perf_counter())
+        return await super().lookup(call_id, e164, on_update)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+class LoopLag:
+    """The longest gap between 5 ms Qt timer ticks: how long the GUI thread was ever busy."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self._last = time.perf_counter()
+        self._timer = QTimer()
+        self._timer.setInterval(5)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        self.worst = max(self.worst, now - self._last - 0.005)
+        self._last = now
+
+    def reset(self) -> None:
+        self.worst, self._last = 0.0, time.perf_counter()
+
+
+async def build_desk(folder: Path) -> tuple[Desk, CallIntake, TimedLookup, LocalStore]:
+    store = LocalStore(folder / "bench.sqlite3")
+    await store.open()
+    lookup = TimedLookup()
+    desk = Desk(
+        "bench",
+        CallTracker("US", ring_timeout_seconds=3600),
+        lookup,
+        CampaignResolver([], list(DEFAULT_DISPOSITIONS)),
+        store,
+        AgentStateMachine(["Break"]),
+    )
+    return desk, CallIntake(desk.ingest), lookup, store
+
+
+def send_webhook(port: int, events: list[dict[str, Any]], pace: float = 0.0) -> dict[str, float]:
+    """Runs in a separate process (CTI middleware is another program): POSTs the events, returns send times
+    (time.perf_counter is CLOCK_MONOTONIC here, the same clock in every process)."""
+    sent: dict[str, float] = {}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+        for event in events:
+            if event["event"] == "offered":
+                sent[event["call_id"]] = time.perf_counter()
+            response = client.post("/v1/call-events", json=event)
+            if response.status_code != 202:
+                raise SystemExit(f"webhook answered {response.status_code}")
+            if pace:
+                time.sleep(pace)
+    return sent
+
+
+def feed_stream(port: int, calls: int) -> dict[str, float]:
+    """Plays Kamailio's evapi in a separate process: one JSON object per line to the connected client."""
+    listener = socket.create_server(("127.0.0.1", port))
+    sent: dict[str, float] = {}
+    connection, _ = listener.accept()
+    with connection, listener:
+        for i in range(calls):
+            call_id = f"k{i}"
+            stamp = int(time.time() * 1000)
+            offered = f'{{"event":"offered","call_id":"{call_id}","ani":"{caller(i)[2:]}","ts":{stamp}}}\n'
+            ended = f'{{"event":"ended","call_id":"{call_id}","ts":{stamp}}}\n'
+            sent[call_id] = time.perf_counter()
+            connection.sendall(offered.encode())
+            connection.sendall(ended.encode())
+            time.sleep(0.001)
+        time.sleep(0.2)
+    return sent
+
+
+def in_process(pool: ProcessPoolExecutor, fn: Any, *args: Any) -> asyncio.Future[Any]:
+    return asyncio.wrap_future(pool.submit(fn, *args))
+
+
+async def ingestion_webhook(folder: Path, calls: int, pool: ProcessPoolExecutor) -> list[float]:
+    desk, intake, lookup, store = await build_desk(folder)
+    server = WebhookServer(intake, TOKEN, port=0)
+    await server.start()
+    sent: dict[str, float] = {}
+    events = []
+    for i in range(calls):  # each call rings and ends, as on a real desk; the offered event is the one timed
+        events += [{"event": "offered", "call_id": f"w{i}", "ani": caller(i)}, {"event": "ended", "call_id": f"w{i}"}]
+    sent = await in_process(pool, send_webhook, server.port, events, 0.001)
+    await desk.drain()
+    await server.stop()
+    await store.close()
+    return [(lookup.started[cid] - sent[cid]) * 1000 for cid in sent]
+
+
+async def ingestion_stream(folder: Path, calls: int, pool: ProcessPoolExecutor) -> list[float]:
+    desk, intake, lookup, store = await build_desk(folder)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    feeding = in_process(pool, feed_stream, port, calls)
+    source = JsonStreamSource("evapi", f"tcp://127.0.0.1:{port}", PRESETS["kamailio-evapi"], intake, max_backoff=0.05)
+    source.start()
+    sent = await feeding
+    await desk.drain()
+    await source.stop()
+    await store.close()
+    return [(lookup.started[cid] - sent[cid]) * 1000 for cid in sent]
+
+
+async def baseline_http(calls: int, pool: ProcessPoolExecutor) -> list[float]:
+    """The same requests to a handler that parses HTTP with h11 and answers 202, doing nothing else."""
+    import h11
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = h11.Connection(h11.SERVER)
+        while True:
+            event = connection.next_event()
+            if event is h11.NEED_DATA:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                connection.receive_data(data)
+            elif isinstance(event, h11.EndOfMessage):
+                done[0] += 1
+                arrived.append(time.perf_counter())
+                writer.write(connection.send(h11.Response(status_code=202, headers=[("content-length", "2")])))
+                writer.write(connection.send(h11.Data(data=b"{}")) + connection.send(h11.EndOfMessage()))
+                await writer.drain()
+                connection.start_next_cycle()
+            elif isinstance(event, h11.ConnectionClosed):
+                break
+        writer.close()
+
+    done, arrived = [0], []
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    events = []
+    for i in range(calls):
+        events += [{"event": "offered", "call_id": f"b{i}"}, {"event": "ended", "call_id": f"b{i}"}]
+    sent = await in_process(pool, send_webhook, port, events, 0.001)
+    arrived = arrived[::2]  # the offered events
+    server.close()
+    await server.wait_closed()
+    return [(a - s) * 1000 for a, s in zip(arrived, sent.values(), strict=True)]
+
+
+def send_burst(port: int, lane: int, lanes: int, calls: int, kinds: list[str], start_at: float) -> int:
+    """One of `lanes` sender processes: the calls of its lane, each call's events in order, from `start_at` on,
+    paced so that all lanes together send everything within about one second."""
+    events = [
+        {"event": kind, "call_id": f"burst-{index}", "ani": caller(index)}
+        for index in range(lane, calls, lanes)
+        for kind in kinds
+    ]
+    pace = max(0.0, 0.9 / len(events) - 0.0004)  # minus the time one request takes here
+    time.sleep(max(0.0, start_at - time.perf_counter()))
+    send_webhook(port, events, pace)
+    return len(events)
+
+
+async def burst(
+    folder: Path, pool: ProcessPoolExecutor, lag: LoopLag, calls: int = 200, per_call: int = 10
+) -> dict[str, Any]:
+    """calls x per_call events within about one second, over 8 keep-alive connections at once."""
+    desk, intake, _lookup, store = await build_desk(folder)
+    server = WebhookServer(intake, TOKEN, port=0)
+    await server.start()
+    kinds = ["offered", "answered"] + ["held", "resumed"] * ((per_call - 3) // 2) + ["ended"]
+    kinds += ["ended"] * (per_call - len(kinds))  # a repeated 'ended' must be ignored, not misapplied
+    start_at = time.perf_counter() + 1.0
+    lanes = [in_process(pool, send_burst, server.port, lane, 8, calls, kinds, start_at) for lane in range(8)]
+    await asyncio.sleep(max(0.0, start_at - time.perf_counter() - 0.05))
+    lag.reset()
+    counts = await asyncio.gather(*lanes)
+    elapsed = time.perf_counter() - start_at
+    worst_block = lag.worst
+    await desk.drain()
+    await server.stop()
+    ended = sum(1 for i in range(calls) if desk.tracker.get(f"burst-{i}").state is CallState.ENDED)
+    rows = len(await store.call_events(limit=100_000))
+    await store.close()
+    return {
+        "events": sum(counts),
+        "seconds": elapsed,
+        "accepted": sum(intake.accepted.values()),
+        "rejected": sum(intake.rejected.values()),
+        "calls_ended": ended,
+        "rows": rows,
+        "rows_expected": calls * (len(kinds) - (kinds.count("ended") - 1)),
+        "worst_gui_block_ms": worst_block * 1000,
+    }
+
+
+def report(name: str, values: list[float]) -> str:
+    return (
+        f"{name:44} p50 {statistics.median(values):6.2f} ms   p99 {percentile(values, 0.99):6.2f} ms   n={len(values)}"
+    )
+
+
+async def main_async(calls: int) -> None:
+    lag = LoopLag()
+    with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(8, mp_context=get_context("spawn")) as pool:
+        await asyncio.gather(*(in_process(pool, time.sleep, 0.01) for _ in range(8)))  # start the senders first
+        base = Path(folder)
+        hook = await ingestion_webhook(base / "a", calls, pool)
+        stream = await ingestion_stream(base / "b", calls, pool)
+        bare = await baseline_http(calls, pool)
+        (base / "c").mkdir()
+        result = await burst(base / "c", pool, lag)
+    print(f"call-event ingestion, {calls} calls each, offscreen Qt + qasync, one run")
+    print(report("baseline: bare h11 handler, request->handled", bare))
+    print(report("webhook: request -> lookup started", hook))
+    print(report("evapi JSON stream: line -> lookup started", stream))
+    print(f"{'ratio webhook/baseline (p50)':44} {statistics.median(hook) / statistics.median(bare):.2f}x")
+    print(
+        f"target p99 < 20 ms: webhook {'met' if percentile(hook, 0.99) < 20 else 'NOT met'}, "
+        f"stream {'met' if percentile(stream, 0.99) < 20 else 'NOT met'}"
+    )
+    lost = result["events"] - result["accepted"]
+    misapplied = result["rows"] != result["rows_expected"] or result["calls_ended"] != 200
+    verdict = "met" if result["worst_gui_block_ms"] <= 50 else "NOT met"
+    print(
+        f"burst: {result['events']} events over 200 calls in {result['seconds']:.2f} s from 8 connections: "
+        f"accepted {result['accepted']}, rejected {result['rejected']}, lost {lost}, "
+        f"calls ended {result['calls_ended']}/200, stored transitions {result['rows']}/{result['rows_expected']} "
+        f"({'none misapplied' if not misapplied else 'MISAPPLIED'}); worst GUI-thread block "
+        f"{result['worst_gui_block_ms']:.1f} ms (target <= 50 ms: {verdict})"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1000)
+    args = parser.parse_args()
+    app = QApplication(sys.argv[:1])
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        loop.run_until_complete(main_async(args.calls))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
