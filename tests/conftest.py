@@ -60,18 +60,30 @@ def require_program(program: str, debian_package: str) -> str:
     pytest.skip(message)
 
 
+# Apps built by a test (tests.test_thin_path.make_app registers them): stopped at teardown even when the test
+# failed midway, so their servers and sockets never leak into the next test.
+OPEN_APPS: list[Any] = []
+
+
 @pytest.fixture
 def run_async(qapp: Any) -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
     """Run a coroutine on a qasync loop over the test's QApplication, as the app does."""
     import qasync
 
+    from agentdesk.ui.garbage import GuiThreadCollector
+
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
+    collector = GuiThreadCollector()  # as the app does: Qt objects must never be collected on worker threads
 
     def run(coro: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
         return loop.run_until_complete(asyncio.wait_for(coro, timeout))
 
     yield run
+    while OPEN_APPS:
+        app = OPEN_APPS.pop()
+        if not app.stopped:
+            loop.run_until_complete(asyncio.wait_for(app.stop(), 30))
     # A test that failed midway leaves tasks behind: cancel them on the loop, not in Qt's teardown.
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
     for task in pending:
@@ -80,6 +92,7 @@ def run_async(qapp: Any) -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
     loop.close()
     asyncio.set_event_loop(None)
+    collector.stop()  # a full collection here, on the GUI thread
 
 
 async def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:

@@ -18,7 +18,7 @@ from agentdesk.logs import setup_logging
 from agentdesk.paths import AppPaths
 from agentdesk.records.phone import display_phone
 from agentdesk.telephony.calls import CallState
-from tests.conftest import wait_until
+from tests.conftest import OPEN_APPS, wait_until
 
 pytestmark = pytest.mark.gui
 
@@ -28,7 +28,9 @@ def make_app(basedir: Path) -> AgentDeskApp:
     paths = AppPaths.for_basedir(basedir)
     paths.create()
     recent = setup_logging(paths.log_dir)
-    return AgentDeskApp(options, paths, load_app_settings(options, paths), recent)
+    app = AgentDeskApp(options, paths, load_app_settings(options, paths), recent)
+    OPEN_APPS.append(app)
+    return app
 
 
 def demo_people(basedir: Path) -> DemoData:

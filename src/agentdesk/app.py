@@ -76,6 +76,7 @@ def run_gui(options: LaunchOptions) -> int:
     from PySide6.QtWidgets import QApplication
 
     from agentdesk.ui.crash import make_excepthook, route_qt_messages
+    from agentdesk.ui.garbage import GuiThreadCollector
 
     route_qt_messages()
     _enable_faulthandler(paths)
@@ -86,11 +87,13 @@ def run_gui(options: LaunchOptions) -> int:
     qt_app.setQuitOnLastWindowClosed(False)  # the loop ends when the desk says so, after a clean shutdown
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
+    collector = GuiThreadCollector(qt_app)
     desk_app = AgentDeskApp(options, paths, settings, recent)
     sys.excepthook = make_excepthook(recent.text, headless=options.smoke, exit_app=desk_app.finish)
     loop.set_exception_handler(desk_app.loop_exception)
     with loop:
         code: int = loop.run_until_complete(desk_app.run(started))
+    collector.stop()
     return code
 
 
@@ -141,6 +144,13 @@ def _refuse_to_start(error: ConfigError, options: LaunchOptions) -> int:
     return 2
 
 
+def _ami_interfaces(settings: Settings) -> list[str]:
+    """An AMI source's agent interface names this agent's phone: its answers are this agent's answers."""
+    from agentdesk.config.schema import AmiSourceSettings
+
+    return [s.agent_interface for s in settings.call_sources if isinstance(s, AmiSourceSettings) and s.agent_interface]
+
+
 def _mark_shown(started: float) -> None:
     """For the startup benchmark: note the wall-clock time the main window was first shown and idle."""
     marker = os.environ.get("AGENTDESK_STARTUP_MARKER")
@@ -177,7 +187,7 @@ class AgentDeskApp:
             self.agent_id,
             CallTracker(
                 settings.telephony.default_region,
-                own_agent_ids=[self.agent_id, *settings.agent.phone_ids],
+                own_agent_ids=[self.agent_id, *settings.agent.phone_ids, *_ami_interfaces(settings)],
                 ring_timeout_seconds=settings.telephony.ring_timeout_seconds,
             ),
             self.lookup,
@@ -197,6 +207,7 @@ class AgentDeskApp:
         self._demo_server: Any = None
         self._finished: asyncio.Future[int] | None = None
         self.ready = asyncio.Event()
+        self.stopped = False
         self._connect()
 
     def _connect(self) -> None:
@@ -360,8 +371,12 @@ class AgentDeskApp:
             self._finished.set_result(code)
 
     async def stop(self) -> None:
+        """Stop sources, servers and the store, in that order; safe to call twice."""
         from agentdesk.instance import remove_instance
 
+        if self.stopped:
+            return
+        self.stopped = True
         if self.simulator is not None:
             self.simulator.stop()
         if self._housekeeping is not None:

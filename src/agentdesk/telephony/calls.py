@@ -132,6 +132,8 @@ class CallTracker:
             self._ignore("event for a call that never started", event)
             return None
         if call.state is CallState.ENDED:
+            if kind is CallEventKind.OFFERED and call.end_reason == "ring no answer":
+                return self._new_call(event, CallState.RINGING)  # the queue rings this agent again: pop again
             if kind is not CallEventKind.ENDED:
                 self._ignore("event after the call ended", event)
             return None

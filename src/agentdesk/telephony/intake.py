@@ -16,6 +16,7 @@ class CallIntake:
         self._deliver = deliver
         self.accepted: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
+        self.ignored: Counter[str] = Counter()  # well-formed, but not call events (probes, keep-alives)
         self._listeners: list[Callable[[], None]] = []
 
     def subscribe(self, listener: Callable[[], None]) -> None:
@@ -32,6 +33,9 @@ class CallIntake:
         self.rejected[reason] += 1
         log.warning("rejected a call event from %s: %s", source, reason)
         self._notify()
+
+    def ignore(self, reason: str) -> None:
+        self.ignored[reason] += 1
 
     def _notify(self) -> None:
         for listener in self._listeners:

@@ -28,6 +28,10 @@ class EventRejected(ValueError):
         self.reason = reason
 
 
+class EventIgnored(EventRejected):
+    """A well-formed event of a kind the stream's mapping says to skip (e.g. evapi's 'probe')."""
+
+
 def decode_json_object(data: bytes | str) -> dict[str, Any]:
     """One JSON object from raw bytes (UTF-8 only)."""
     try:
@@ -54,11 +58,17 @@ def _text(payload: Mapping[str, Any], key: str, limit: int, required: bool = Fal
     text = str(value).strip()
     if len(text) > limit:
         raise EventRejected(f"bad {key}", f"'{key}' is longer than {limit} characters")
-    if any(ord(ch) < 32 for ch in text):
+    if any(_is_control(ch) for ch in text):
         raise EventRejected(f"bad {key}", f"'{key}' contains control characters")
     if required and not text:
         raise EventRejected(f"missing {key}", f"'{key}' is required")
     return text
+
+
+def _is_control(ch: str) -> bool:
+    """C0, DEL and C1 control characters: never part of a number, a name or an id."""
+    code = ord(ch)
+    return code < 32 or 127 <= code < 160
 
 
 def _attributes(value: Any) -> Mapping[str, str]:
@@ -72,7 +82,7 @@ def _attributes(value: Any) -> Mapping[str, str]:
     for key, item in value.items():
         if not isinstance(item, str | int | float | bool) or len(str(key)) > 64:
             raise EventRejected("bad attributes", "'attributes' values must be strings, numbers or booleans")
-        text = str(item)
+        text = ("1" if item else "0") if isinstance(item, bool) else str(item)  # JSON true -> "1", as in the docs
         if len(text) > MAX_ATTRIBUTE_VALUE:
             raise EventRejected("bad attributes", f"an attribute value is longer than {MAX_ATTRIBUTE_VALUE}")
         cleaned[str(key)] = text
@@ -146,6 +156,7 @@ class StreamMapping:
     timestamp_key: str = "timestamp"
     timestamp_unit: str = "iso"  # iso | s | ms
     attributes_key: str = "attributes"
+    ignore: frozenset[str] = frozenset()  # event names that are not call events (keep-alives, probes)
 
     def aliases(self) -> dict[str, CallEventKind]:
         return {name.lower(): CallEventKind(kind) for name, kind in self.kinds.items()}
@@ -175,6 +186,7 @@ PRESETS: Mapping[str, StreamMapping] = MappingProxyType(
             },
             timestamp_key="ts",
             timestamp_unit="ms",
+            ignore=frozenset({"probe"}),  # the routing example answers OPTIONS probes on the event stream
         ),
         "plain": StreamMapping(),
     }
@@ -193,6 +205,9 @@ def _lookup(payload: Mapping[str, Any], path: str) -> Any:
 def parse_stream_event(line: bytes | str, mapping: StreamMapping, source: str) -> CallEvent:
     """One event of a JSON stream, read through the configured mapping."""
     payload = decode_json_object(line)
+    event_name = _lookup(payload, mapping.event_key)
+    if isinstance(event_name, str) and event_name.strip().lower() in mapping.ignore:
+        raise EventIgnored(f"ignored {event_name.strip().lower()}")
     flat = {name: _lookup(payload, path) for name, path in mapping.fields.items()}
     return CallEvent(
         kind=_kind(_lookup(payload, mapping.event_key), mapping.aliases()),

@@ -20,9 +20,9 @@ class Backoff:
     """Doubling reconnect delays with a cap; a successful connection resets it."""
 
     def __init__(self, initial: float = 0.5, maximum: float = 30.0) -> None:
-        self._initial = initial
+        self._initial = min(initial, maximum)
         self._maximum = maximum
-        self._next = initial
+        self._next = self._initial
 
     def next(self) -> float:
         delay = self._next

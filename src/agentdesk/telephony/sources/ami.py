@@ -59,11 +59,28 @@ def event_from_message(message: Mapping[str, str], source: str, agent_interface:
     kind = EVENT_KINDS.get(name)
     if kind is None:
         return None
-    call_id = message.get("linkedid") or message.get("uniqueid") or ""
+    call_id = (
+        message.get("linkedid")
+        or message.get("uniqueid")
+        # Asterisk's transfer events only carry prefixed ids.
+        or message.get("transfererlinkedid")
+        or message.get("origtransfererlinkedid")
+        or ""
+    )
     if not call_id or len(call_id) > MAX_ID:
         raise ValueError("call_id: the event has no Linkedid/Uniqueid")
     interface = message.get("interface") or message.get("membername") or ""
     attributes: dict[str, str] = {}
+    if name == "hangup" and agent_interface:
+        # With ring-all, Asterisk hangs up the other agents' ringing legs (Cause 26) on the same Linkedid just
+        # before AgentConnect: only the caller's channel or this agent's own leg ends the call here.
+        channel = message.get("channel", "").lower()
+        callers_channel = message.get("uniqueid") == message.get("linkedid")
+        own_leg = channel.startswith(agent_interface.lower() + "-")
+        if not (callers_channel or own_leg):
+            return None
+        if message.get("cause") == "26":
+            attributes["reason"] = "answered elsewhere"
     if name in AGENT_EVENTS and agent_interface and interface.lower() != agent_interface.lower():
         if kind is not CallEventKind.ANSWERED:
             return None  # another agent's ringing or wrap-up

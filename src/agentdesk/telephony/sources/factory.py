@@ -23,6 +23,7 @@ def stream_mapping(settings: StreamSourceSettings) -> StreamMapping:
         timestamp_key=settings.timestamp_key or preset.timestamp_key,
         timestamp_unit=settings.timestamp_unit or preset.timestamp_unit,
         attributes_key=preset.attributes_key,
+        ignore=preset.ignore,
     )
 
 

@@ -12,7 +12,7 @@ import logging
 from urllib.parse import urlsplit
 
 from agentdesk.telephony.intake import CallIntake
-from agentdesk.telephony.parsing import EventRejected, StreamMapping, parse_stream_event
+from agentdesk.telephony.parsing import EventIgnored, EventRejected, StreamMapping, parse_stream_event
 from agentdesk.telephony.sources import Backoff, LinkListener, LinkState
 
 log = logging.getLogger("agentdesk.telephony")
@@ -87,8 +87,8 @@ class JsonStreamSource:
                 try:
                     line = await reader.readuntil(b"\n")
                 except asyncio.LimitOverrunError as exc:
-                    await reader.readexactly(exc.consumed)  # drop the oversized line, keep the link
                     self._intake.reject(self.name, "line too long")
+                    await self._skip_rest_of_line(reader, exc.consumed)  # drop the whole line, keep the link
                     continue
                 except asyncio.IncompleteReadError as exc:
                     if exc.partial.strip():
@@ -99,6 +99,17 @@ class JsonStreamSource:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+
+    @staticmethod
+    async def _skip_rest_of_line(reader: asyncio.StreamReader, buffered: int) -> None:
+        """Discard an over-long line up to and including its newline, however much of it is still to come."""
+        await reader.readexactly(buffered)
+        while True:
+            try:
+                await reader.readuntil(b"\n")
+                return
+            except asyncio.LimitOverrunError as exc:
+                await reader.readexactly(exc.consumed)
 
     async def _run_websocket(self, backoff: Backoff) -> None:
         from websockets.asyncio.client import connect
@@ -114,6 +125,9 @@ class JsonStreamSource:
             return  # keep-alive blank lines
         try:
             event = parse_stream_event(data, self._mapping, self.name)
+        except EventIgnored as exc:
+            self._intake.ignore(exc.reason)
+            return
         except EventRejected as exc:
             self._intake.reject(self.name, exc.reason)
             return

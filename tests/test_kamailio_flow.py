@@ -1,0 +1,123 @@
+"""A real call flow into the running desktop: SIPp places calls with chosen caller numbers into a queue number on
+Kamailio, which rings a SIPp agent phone and relays call events over evapi; AgentDesk's JSON stream source (the
+'kamailio-evapi' preset) turns them into the pre-answer pop, follows answer and hang-up, and logs the call."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+
+from agentdesk.app import AgentDeskApp, load_app_settings
+from agentdesk.cli import LaunchOptions
+from agentdesk.logs import setup_logging
+from agentdesk.paths import AppPaths
+from agentdesk.telephony.calls import CallState
+from tests.conftest import OPEN_APPS, wait_until
+from tests.sip.harness import (
+    DEFAULT_QUEUE_NUMBER,
+    find_free_port,
+    require_sip_tools,
+    run_agent_phone,
+    run_kamailio,
+    sip_options,
+    start_call,
+)
+from tests.test_call_flow import name_of, single_callers
+
+pytestmark = [pytest.mark.gui, pytest.mark.slow]
+RING_MS = 1500
+
+
+def app_with_evapi(basedir: Path, evapi_port: int) -> AgentDeskApp:
+    config = basedir / "kamailio.toml"
+    config.write_text(
+        f"""
+[[call_sources]]
+name = "kamailio"
+kind = "json_stream"
+url = "tcp://127.0.0.1:{evapi_port}"
+preset = "kamailio-evapi"
+""",
+        encoding="utf-8",
+    )
+    options = LaunchOptions(demo=True, basedir=basedir, config=config)
+    paths = AppPaths.for_basedir(basedir)
+    paths.create()
+    app = AgentDeskApp(options, paths, load_app_settings(options, paths), setup_logging(paths.log_dir))
+    OPEN_APPS.append(app)
+    return app
+
+
+def test_sip_calls_pop_the_caller_follow_the_call_and_are_logged(qtbot, run_async, tmp_path: Path) -> None:
+    require_sip_tools()
+    caller = single_callers(tmp_path)[0]
+    abandoning = single_callers(tmp_path)[1]
+    agent_port = find_free_port("udp")
+    with (
+        run_kamailio(tmp_path, agent_port=agent_port) as pbx,
+        run_agent_phone(agent_port, tmp_path, answer_delay_ms=RING_MS),
+    ):
+        app = app_with_evapi(tmp_path, pbx.evapi_port)
+        qtbot.addWidget(app.window)
+        window = app.window
+
+        async def scenario() -> None:
+            window.show()
+            await app.start()
+            await wait_until(
+                lambda: "kamailio" in window.links and window.links["kamailio"].text() == "kamailio: up",
+                what="the evapi link",
+            )
+            # evapi drops events sent before it has registered a new client: probe until ours comes back.
+            for _ in range(100):
+                if app.intake.ignored:
+                    break
+                await asyncio.to_thread(sip_options, pbx.sip_port, probe_token=uuid.uuid4().hex)
+                await asyncio.sleep(0.05)
+            assert app.intake.ignored["ignored probe"] >= 1, "evapi never delivered a probe to AgentDesk"
+
+            national = caller.phone_e164[2:]  # the phone sends what the caller's carrier sends: 10 digits
+            call = await asyncio.to_thread(
+                start_call, pbx, ani=national, dnis=DEFAULT_QUEUE_NUMBER, hold_ms=800, workdir=tmp_path
+            )
+            await wait_until(lambda: window.profile.name_label.text() == name_of(caller), timeout=15, what="the pop")
+            # The profile is up while the agent phone still rings.
+            assert window.call_bar.state_label.text() == "Ringing"
+            assert "Heart health TV spot" in window.call_bar.dialed_label.text()
+            await wait_until(lambda: window.call_bar.state_label.text() == "On call", timeout=15, what="answer")
+            await wait_until(lambda: window.call_bar.state_label.text() == "Ended: hung up", timeout=15, what="BYE")
+            await asyncio.to_thread(call.wait, 20)
+            sip_call_id = app.desk.current.call.call_id
+            assert sip_call_id == call.call_id
+
+            gone = await asyncio.to_thread(
+                start_call,
+                pbx,
+                ani=abandoning.phone_e164,
+                dnis=DEFAULT_QUEUE_NUMBER,
+                hold_ms=300,
+                abandon_after_ms=300,
+                workdir=tmp_path,
+            )
+            await asyncio.to_thread(gone.wait, 20)
+            await wait_until(
+                lambda: (
+                    (app.desk.tracker.get(gone.call_id) or app.desk.tracker.get("?")) is not None
+                    and app.desk.tracker.get(gone.call_id).state is CallState.ENDED
+                ),
+                timeout=15,
+                what="the abandoned call",
+            )
+            assert app.desk.tracker.get(gone.call_id).end_reason == "abandoned"
+            await app.desk.drain()
+            rows = list(reversed(await app.store.call_events()))
+            assert [r["kind"] for r in rows if r["call_id"] == sip_call_id] == ["offered", "answered", "ended"]
+            assert [r["kind"] for r in rows if r["call_id"] == gone.call_id] == ["offered", "ended"]
+            assert {r["campaign_code"] for r in rows} == {"HEART-TV"}
+            assert not app.intake.rejected
+            await app.stop()
+
+        run_async(scenario(), timeout=90)
