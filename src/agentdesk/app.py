@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import uuid
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -165,7 +166,9 @@ class AgentDeskApp:
     def __init__(self, options: LaunchOptions, paths: AppPaths, settings: Settings, recent: RecentLog) -> None:
         from agentdesk.campaigns.resolver import CampaignResolver
         from agentdesk.desk import Desk
+        from agentdesk.records.decisions import DecisionBook
         from agentdesk.records.lookup import ProfileLookup
+        from agentdesk.records.merge import merge_records
         from agentdesk.store.local import LocalStore
         from agentdesk.telephony.agent_state import AgentStateMachine
         from agentdesk.telephony.calls import CallTracker
@@ -182,7 +185,15 @@ class AgentDeskApp:
         agent_name = settings.agent.display_name or self.agent_id
         store_path = Path(settings.store.local_path) if settings.store.local_path else paths.local_store
         self.store = LocalStore(store_path)
-        self.lookup = ProfileLookup([])
+        self.decisions = DecisionBook()
+        matching = settings.matching
+        self.lookup = ProfileLookup(
+            [],
+            cache_seconds=matching.cache_seconds,
+            breaker_failures=matching.breaker_failures,
+            breaker_seconds=matching.breaker_seconds,
+            merge=partial(merge_records, decisions=self.decisions),
+        )
         self.desk = Desk(
             self.agent_id,
             CallTracker(
@@ -194,6 +205,7 @@ class AgentDeskApp:
             CampaignResolver(settings.campaigns, settings.dispositions, settings.telephony.default_region),
             self.store,
             AgentStateMachine(settings.agent.not_ready_reasons),
+            self.decisions,
         )
         title = f"AgentDesk · {agent_name}" + (" · demo (synthetic data)" if options.demo else "")
         self.window = MainWindow(title, agent_name, settings.agent.not_ready_reasons, paths.ui_state, options.demo)
@@ -223,6 +235,7 @@ class AgentDeskApp:
         signals.agent_state_changed.connect(window.show_agent_state)
         signals.store_health.connect(window.show_store_health)
         window.profile.patient_shown.connect(self._patient_shown)
+        window.profile.identity_decided.connect(self._identity_decided)
         window.wrapup.save_requested.connect(self._save_disposition)
         window.agent_state_requested.connect(self._agent_state_requested)
         window.closing.connect(lambda: self.finish(0))
@@ -265,6 +278,8 @@ class AgentDeskApp:
             await self._start_telephony()
             try:
                 await store_opening
+                for decision in await self.store.identity_decisions():
+                    self.decisions.record(decision)
                 self.window.show_store_health(True, "ready")
             except Exception as exc:
                 log.exception("local store failed to open")
@@ -423,6 +438,23 @@ class AgentDeskApp:
     def _patient_shown(self, patient: Any) -> None:
         if self.desk.current is not None:
             self.desk.profile_viewed(self.desk.current, patient)
+
+    def _identity_decided(self, refs: list[str], decision: str) -> None:
+        from agentdesk.records.decisions import Decision
+        from agentdesk.ui.tasks import run_task
+
+        context = self.desk.current
+        if context is None:
+            return
+        verb = "merged" if decision == "same" else "split"
+
+        def done(_: object) -> None:
+            self.window.statusBar().showMessage(f"Records {verb}: every later lookup will show them this way.", 6000)
+
+        def failed(error: BaseException) -> None:
+            self.window.statusBar().showMessage(f"Not saved: {error}", 8000)
+
+        run_task(self.desk.decide(context, refs, Decision(decision)), done, failed)
 
     def _agent_state_requested(self, state: Any, reason: str) -> None:
         try:

@@ -7,13 +7,14 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentdesk.campaigns.resolver import CampaignResolver
 from agentdesk.config.schema import CampaignSettings, DispositionType
+from agentdesk.records.decisions import Decision, DecisionBook, decisions_for
 from agentdesk.records.lookup import ProfileLookup
-from agentdesk.records.model import LookupResult, PatientProfile
+from agentdesk.records.model import CareItem, ItemKind, LookupResult, PatientProfile
 from agentdesk.store.dispositions import Disposition, DispositionInvalid
 from agentdesk.telephony.agent_state import AgentState, AgentStateMachine, AgentStatus
 from agentdesk.telephony.calls import Call, CallState, CallTracker
@@ -24,6 +25,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("agentdesk.app")
 TRANSFER_WINDOW = timedelta(minutes=2)
+
+
+def _aware(value: object) -> datetime | None:
+    """SQLite hands back naive datetimes; the store writes UTC."""
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 FORGET_AFTER = timedelta(hours=1)
 
 
@@ -37,6 +47,7 @@ class CallContext:
     lookup: LookupResult | None = None
     wrapped_up: bool = False
     transferred_from: str = ""
+    history: list[CareItem] = field(default_factory=list)  # earlier wrap-ups with this caller, from the store
     viewed: set[str] = field(default_factory=set)
 
 
@@ -59,6 +70,7 @@ class Desk:
         campaigns: CampaignResolver,
         store: LocalStore,
         agent_state: AgentStateMachine,
+        decisions: DecisionBook | None = None,
     ) -> None:
         self.agent_id = agent_id
         self.tracker = tracker
@@ -66,6 +78,7 @@ class Desk:
         self.campaigns = campaigns
         self.store = store
         self.agent_state = agent_state
+        self.decisions = decisions or DecisionBook()
         self.on = DeskListeners()
         self.contexts: dict[str, CallContext] = {}
         self.current: CallContext | None = None
@@ -179,7 +192,27 @@ class Desk:
             for listener in self.on.lookup:
                 listener(context)
 
-        await self.lookup.lookup(context.call.call_id, context.call.ani, progress)
+        result = await self.lookup.lookup(context.call.call_id, context.call.ani, progress)
+        refs = [f"{r.source}:{r.record_id}" for r in result.records]
+        if refs:
+            labels = {d.code: d.label for d in self.campaigns.dispositions}
+            rows = await self.store.interactions_for(refs)
+            context.history = [
+                CareItem(
+                    ItemKind.INTERACTION,
+                    f"Call: {labels.get(str(row['disposition_code']), row['disposition_code'])}",
+                    "AgentDesk",
+                    _aware(row["wrapup_done_at"]),
+                    str(row["outcome"]),
+                    " · ".join(p for p in (str(row["campaign_code"]), str(row["notes"])[:80]) if p),
+                    str(row["id"]),
+                )
+                for row in rows
+                if row["call_id"] != context.call.call_id
+            ]
+            if context.history:
+                for listener in self.on.lookup:
+                    listener(context)
 
     # -- what the agent does ------------------------------------------------------------------------------------
     def profile_viewed(self, context: CallContext, patient: PatientProfile) -> None:
@@ -190,6 +223,22 @@ class Desk:
                 continue
             context.viewed.add(reference)
             self.store.log_profile_view(self.agent_id, reference, context.call.call_id)
+
+    async def decide(self, context: CallContext, refs: list[str], decision: Decision) -> None:
+        """The agent says these source records are (or are not) one person: stored first, then every later lookup
+        honours it, and the current profile is rebuilt from the records already fetched (no refetch)."""
+        items = decisions_for(refs, decision)
+        if not items:
+            raise ValueError("records: choose records from at least two different sources")
+        await self.store.record_identity_decisions(items, self.agent_id, context.call.call_id)
+        for item in items:
+            self.decisions.record(item)
+        self.lookup.forget(context.call.ani)
+        if context.lookup is not None:
+            context.lookup = replace(context.lookup, patients=tuple(self.lookup.merge(context.lookup.records)))
+            for listener in self.on.lookup:
+                listener(context)
+        log.info("identity decision '%s' on %d record pair(s)", decision.value, len(items))
 
     async def save_disposition(self, context: CallContext, code: str, notes: str, patient_key: str) -> Disposition:
         """Validate and store the wrap-up; returns once it is durable on disk. Raises DispositionInvalid."""

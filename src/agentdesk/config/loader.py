@@ -22,6 +22,7 @@ from agentdesk.config.schema import (
     BackendSettings,
     CallSourceSettings,
     FhirBackendSettings,
+    RestBackendSettings,
     Settings,
     SqlBackendSettings,
     StreamSourceSettings,
@@ -32,7 +33,7 @@ Loc = tuple[str | int, ...]
 
 def _unions() -> dict[object, dict[str, type[BaseModel]]]:
     return {
-        BackendSettings: {"fhir": FhirBackendSettings, "sql": SqlBackendSettings},
+        BackendSettings: {"fhir": FhirBackendSettings, "sql": SqlBackendSettings, "rest": RestBackendSettings},
         CallSourceSettings: {"json_stream": StreamSourceSettings, "ami": AmiSourceSettings},
     }
 

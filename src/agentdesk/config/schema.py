@@ -99,12 +99,55 @@ class BackendBase(Section):
     enabled: bool = Field(True, description="Set false to keep the entry but not query it.")
 
 
-class FhirBackendSettings(BackendBase):
+class HttpAuthSettings(Section):
+    """How an HTTP backend authenticates. The secret itself is in the OS keychain under `credential`."""
+
+    auth: Literal["none", "bearer", "basic", "oauth2"] = Field(
+        "none", description="One of none, bearer, basic, oauth2 (client credentials)."
+    )
+    credential: str = Field(
+        "",
+        description="Keyring credential: the token (bearer), 'user:password' (basic) or the client secret (oauth2).",
+    )
+    token_url: str = Field("", description="OAuth2 token endpoint, e.g. 'https://ehr.example.org/oauth2/token'.")
+    client_id: str = Field("", description="OAuth2 client id (the secret is the keyring credential).")
+    scope: str = Field("", description="OAuth2 scope, e.g. 'system/Patient.read system/Appointment.read'.")
+
+    @model_validator(mode="after")
+    def _auth_needs(self) -> HttpAuthSettings:
+        if self.auth != "none" and not self.credential:
+            raise ValueError(f"auth = '{self.auth}' needs 'credential' naming a keyring entry")
+        if self.auth == "oauth2" and not (self.token_url and self.client_id):
+            raise ValueError("auth = 'oauth2' needs 'token_url' and 'client_id'")
+        if self.token_url and not _is_http_url(self.token_url):
+            raise ValueError("token_url must be an http:// or https:// URL with a host")
+        return self
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+RelatedKind = Literal["appointments", "encounters", "referrals", "coverage", "practitioner"]
+ItemField = Literal["title", "when", "status", "detail", "id"]
+
+
+def _all_related() -> list[RelatedKind]:
+    return ["appointments", "encounters", "referrals", "coverage", "practitioner"]
+
+
+def _default_item_fields() -> dict[ItemField, str]:
+    return {"title": "title", "when": "date", "status": "status", "detail": "detail", "id": "id"}
+
+
+class FhirBackendSettings(BackendBase, HttpAuthSettings):
     kind: Literal["fhir"]
     base_url: str = Field(description="FHIR R4 base URL, e.g. 'https://ehr.example.org/fhir/R4'.")
-    auth: Literal["none", "bearer", "basic"] = Field("none", description="One of none, bearer, basic.")
-    credential: str = Field(
-        "", description="Name of the keyring credential holding the token or 'user:password' for basic auth."
+    related: list[RelatedKind] = Field(
+        default_factory=_all_related,
+        description="Related resources fetched for each matched patient (minimum necessary: list only what "
+        "agents need): appointments, encounters, referrals, coverage, practitioner.",
     )
 
     @field_validator("base_url")
@@ -118,11 +161,43 @@ class FhirBackendSettings(BackendBase):
             raise ValueError("must not carry a query string or fragment")
         return value.rstrip("/")
 
-    @model_validator(mode="after")
-    def _credential_for_auth(self) -> FhirBackendSettings:
-        if self.auth != "none" and not self.credential:
-            raise ValueError(f"auth = '{self.auth}' needs 'credential' naming a keyring entry")
-        return self
+
+class RestBackendSettings(BackendBase, HttpAuthSettings):
+    kind: Literal["rest"]
+    url_templates: dict[Literal["phone", "mrn", "name"], str] = Field(
+        description="URL per lookup key, with placeholders: {phone} (E.164), {phone_digits}, {phone_national}, "
+        "{mrn}, {given_name}, {family_name}, {birth_date}; e.g. {phone = 'https://crm.example.org/api/contacts?"
+        "phone={phone}'}. Values are URL-encoded.",
+        min_length=1,
+    )
+    records_path: str = Field(
+        "", description="Dotted path to the list of records in the JSON answer; empty = the answer itself."
+    )
+    id_path: str = Field("id", min_length=1, description="Dotted path of a record's id.")
+    updated_path: str = Field("", description="Dotted path of a record's last-updated time (ISO 8601).")
+    fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="Profile field -> dotted path in a record, e.g. {given_name = 'name.first'}; "
+        "unmapped keys named like profile fields are used as they are.",
+    )
+    items_path: str = Field(
+        "", description="Dotted path of a record's list of campaign touches or interactions (optional)."
+    )
+    item_kind: Literal["campaign_touch", "interaction"] = Field(
+        "campaign_touch", description="What the items at items_path are: campaign_touch or interaction."
+    )
+    item_fields: dict[ItemField, str] = Field(
+        default_factory=_default_item_fields,
+        description="Item field -> dotted path within one item.",
+    )
+
+    @field_validator("url_templates")
+    @classmethod
+    def _templates_are_urls(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, template in value.items():
+            if not _is_http_url(template.split("{", 1)[0] + "x"):
+                raise ValueError(f"url_templates.{key} must start with http:// or https:// and a host")
+        return value
 
 
 class SqlBackendSettings(BackendBase):
@@ -152,7 +227,32 @@ class SqlBackendSettings(BackendBase):
         return value
 
 
-BackendSettings = Annotated[FhirBackendSettings | SqlBackendSettings, Field(discriminator="kind")]
+BackendSettings = Annotated[FhirBackendSettings | SqlBackendSettings | RestBackendSettings, Field(discriminator="kind")]
+
+
+class MatchingSettings(Section):
+    match_threshold: float = Field(
+        0.97, gt=0, lt=1, description="Match probability at or above which two records are the same person."
+    )
+    review_threshold: float = Field(
+        0.60, gt=0, lt=1, description="Probability at or above which a pair goes to review (below: distinct)."
+    )
+    cache_seconds: float = Field(
+        300, ge=0, le=3600, description="A caller looked up again within this many seconds is not refetched."
+    )
+    breaker_failures: int = Field(
+        3, ge=1, le=100, description="After this many failures in a row a backend is skipped for a while."
+    )
+    breaker_seconds: float = Field(
+        30, ge=1, le=3600, description="How long a failing backend is skipped before it is tried again."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> MatchingSettings:
+        if self.review_threshold >= self.match_threshold:
+            raise ValueError("review_threshold must be below match_threshold")
+        return self
+
 
 CALL_EVENT_KINDS = ("offered", "answered", "held", "resumed", "transferred", "ended")
 
@@ -286,6 +386,7 @@ class Settings(Section):
     logging: LoggingSettings = Field(default_factory=LoggingSettings)  # type: ignore[arg-type]
     demo: DemoSettings = Field(default_factory=DemoSettings)  # type: ignore[arg-type]
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)  # type: ignore[arg-type]
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)  # type: ignore[arg-type]
     call_sources: list[CallSourceSettings] = Field(
         default_factory=list, description="Call event streams, each a [[call_sources]] table with a 'kind'."
     )

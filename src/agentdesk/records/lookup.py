@@ -1,26 +1,75 @@
-"""The caller lookup: every backend at once, each with its own deadline, results delivered as they arrive."""
+"""The caller lookup: every backend at once, each with its own deadline, results delivered as they arrive.
+
+Around each backend: a short-lived cache (the same caller within minutes is not fetched again), a circuit breaker
+(a backend that keeps failing is skipped for a while instead of making every pop wait for its deadline), and
+stale data (when a backend fails but answered for this number before, its last answer is shown, marked stale).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from agentdesk.records.backends import BackendError, RecordBackend
 from agentdesk.records.merge import merge_records
-from agentdesk.records.model import LookupResult, SourceRecord, SourceState, SourceStatus
+from agentdesk.records.model import LookupResult, PatientProfile, SourceRecord, SourceState, SourceStatus
 
 log = logging.getLogger("agentdesk.records")
 
 LookupListener = Callable[[LookupResult], None]
+Merge = Callable[[Iterable[SourceRecord]], list[PatientProfile]]
+STALE_LIMIT_SECONDS = 24 * 3600  # older than this, a cached answer is not shown even as stale
+
+
+@dataclass
+class _Cached:
+    at: float  # monotonic
+    wall: float  # time.time(), for "showing data from 10:42"
+    records: list[SourceRecord]
+
+
+@dataclass
+class _Breaker:
+    failures: int = 0
+    open_until: float = 0.0
+
+
+@dataclass
+class _Health:
+    cache: dict[str, _Cached] = field(default_factory=dict)
+    breaker: _Breaker = field(default_factory=_Breaker)
 
 
 class ProfileLookup:
     """Fans a phone number out to every configured backend and merges what comes back."""
 
-    def __init__(self, backends: Sequence[RecordBackend]) -> None:
+    def __init__(
+        self,
+        backends: Sequence[RecordBackend],
+        cache_seconds: float = 300.0,
+        breaker_failures: int = 3,
+        breaker_seconds: float = 30.0,
+        merge: Merge = merge_records,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.backends = list(backends)
+        self.cache_seconds = cache_seconds
+        self.breaker_failures = breaker_failures
+        self.breaker_seconds = breaker_seconds
+        self.merge = merge
+        self._clock = clock
+        self._health: dict[str, _Health] = {}
+
+    def forget(self, e164: str | None = None) -> None:
+        """Drop cached answers (all, or one caller's): e.g. after the agent confirmed or split a match."""
+        for health in self._health.values():
+            if e164 is None:
+                health.cache.clear()
+            else:
+                health.cache.pop(e164, None)
 
     async def lookup(self, call_id: str, e164: str, on_update: LookupListener | None = None) -> LookupResult:
         started = time.perf_counter()
@@ -32,33 +81,19 @@ class ProfileLookup:
                 call_id=call_id,
                 phone=e164,
                 sources=tuple(statuses.values()),
-                patients=tuple(merge_records(records)),
+                patients=tuple(self.merge(records)),
                 elapsed_ms=(time.perf_counter() - started) * 1000,
                 done=done,
                 records=tuple(records),
             )
 
-        async def ask(backend: RecordBackend) -> tuple[RecordBackend, SourceStatus, list[SourceRecord]]:
-            begun = time.perf_counter()
-            try:
-                found = await asyncio.wait_for(backend.find_by_phone(e164), backend.timeout_seconds)
-            except TimeoutError:
-                return backend, self._status(backend, SourceState.TIMEOUT, begun, reason="no answer in time"), []
-            except BackendError as exc:
-                return backend, self._status(backend, SourceState.ERROR, begun, reason=str(exc)), []
-            except Exception as exc:  # an adapter bug must not take the other sources down
-                log.exception("backend %s failed unexpectedly", backend.name)
-                return backend, self._status(backend, SourceState.ERROR, begun, reason=type(exc).__name__), []
-            state = SourceState.OK if found else SourceState.EMPTY
-            return backend, self._status(backend, state, begun, records=len(found)), found
-
         if on_update:
             on_update(snapshot(done=not self.backends))
-        for next_done in asyncio.as_completed([ask(b) for b in self.backends]):
+        for next_done in asyncio.as_completed([self._ask(b, e164) for b in self.backends]):
             backend, status, found = await next_done
             statuses[backend.name] = status
             records.extend(found)
-            if status.state in (SourceState.TIMEOUT, SourceState.ERROR):
+            if status.state in (SourceState.TIMEOUT, SourceState.ERROR, SourceState.STALE):
                 log.warning("source %s: %s: %s", backend.name, status.state.value, status.reason)
             if on_update and any(s.state is SourceState.PENDING for s in statuses.values()):
                 on_update(snapshot(done=False))
@@ -73,6 +108,59 @@ class ProfileLookup:
             result.elapsed_ms,
         )
         return result
+
+    async def _ask(self, backend: RecordBackend, e164: str) -> tuple[RecordBackend, SourceStatus, list[SourceRecord]]:
+        health = self._health.setdefault(backend.name, _Health())
+        now = self._clock()
+        cached = health.cache.get(e164)
+        if cached is not None and now - cached.at < self.cache_seconds:
+            state = SourceState.OK if cached.records else SourceState.EMPTY
+            return backend, SourceStatus(backend.name, state, 0.0, len(cached.records), "cached"), cached.records
+        if health.breaker.open_until > now:
+            wait = health.breaker.open_until - now
+            reason = f"skipped after {health.breaker.failures} failures; next try in {wait:.0f} s"
+            return self._fallback(backend, SourceState.ERROR, 0.0, reason, cached)
+        begun = time.perf_counter()
+        try:
+            found = await asyncio.wait_for(backend.find_by_phone(e164), backend.timeout_seconds)
+        except TimeoutError:
+            self._failed(health)
+            return self._fallback(backend, SourceState.TIMEOUT, begun, "no answer in time", cached)
+        except BackendError as exc:
+            self._failed(health)
+            return self._fallback(backend, SourceState.ERROR, begun, str(exc), cached)
+        except Exception as exc:  # an adapter bug must not take the other sources down
+            log.exception("backend %s failed unexpectedly", backend.name)
+            self._failed(health)
+            return self._fallback(backend, SourceState.ERROR, begun, type(exc).__name__, cached)
+        health.breaker = _Breaker()
+        # Kept even when fresh-answer caching is off (cache_seconds = 0): it is what a later failure falls back to.
+        health.cache[e164] = _Cached(self._clock(), time.time(), found)
+        state = SourceState.OK if found else SourceState.EMPTY
+        return backend, self._status(backend, state, begun, records=len(found)), found
+
+    def _failed(self, health: _Health) -> None:
+        breaker = health.breaker
+        breaker.failures += 1
+        if breaker.failures >= self.breaker_failures:
+            breaker.open_until = self._clock() + self.breaker_seconds
+
+    def _fallback(
+        self, backend: RecordBackend, state: SourceState, begun: float, reason: str, cached: _Cached | None
+    ) -> tuple[RecordBackend, SourceStatus, list[SourceRecord]]:
+        """A failed source: its last answer for this number, marked stale, when there is a recent enough one."""
+        elapsed = (time.perf_counter() - begun) * 1000 if begun else 0.0
+        if cached is not None and cached.records and self._clock() - cached.at < STALE_LIMIT_SECONDS:
+            since = time.strftime("%H:%M", time.localtime(cached.wall))
+            status = SourceStatus(
+                backend.name,
+                SourceState.STALE,
+                elapsed,
+                len(cached.records),
+                f"{reason}; showing its answer from {since}",
+            )
+            return backend, status, cached.records
+        return backend, SourceStatus(backend.name, state, elapsed, 0, reason), []
 
     @staticmethod
     def _status(

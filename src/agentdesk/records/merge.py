@@ -9,9 +9,10 @@ never enough, because households share numbers.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
+from agentdesk.records.decisions import Decision, DecisionBook
 from agentdesk.records.model import PROFILE_FIELDS, FieldValue, PatientProfile, ProfileField, SourceRecord
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
@@ -38,10 +39,30 @@ def same_person(a: SourceRecord, b: SourceRecord) -> bool:
     return family_a == given_b and given_a == family_b
 
 
-def group_people(records: Iterable[SourceRecord]) -> list[list[SourceRecord]]:
+def ref(record: SourceRecord) -> str:
+    return f"{record.source}:{record.record_id}"
+
+
+def group_people(
+    records: Iterable[SourceRecord],
+    decisions: DecisionBook | None = None,
+    same: Callable[[SourceRecord, SourceRecord], bool] = same_person,
+) -> list[list[SourceRecord]]:
+    """People from records: an agent's decision on a pair overrides `same`; a record never joins a group holding
+    a record it was decided to be different from."""
+    book = decisions or DecisionBook()
     groups: list[list[SourceRecord]] = []
     for record in records:
-        home = next((g for g in groups if any(same_person(record, other) for other in g)), None)
+        home = None
+        for group in groups:
+            verdicts = [book.get(ref(record), ref(other)) for other in group]
+            if Decision.DIFFERENT in verdicts:
+                continue
+            if Decision.SAME in verdicts or any(
+                verdict is None and same(record, other) for verdict, other in zip(verdicts, group, strict=True)
+            ):
+                home = group
+                break
         if home is None:
             groups.append([record])
         else:
@@ -74,8 +95,12 @@ def merge_person(records: list[SourceRecord]) -> PatientProfile:
     return PatientProfile(fields=fields, records=tuple(ordered))
 
 
-def merge_records(records: Iterable[SourceRecord]) -> list[PatientProfile]:
+def merge_records(
+    records: Iterable[SourceRecord],
+    decisions: DecisionBook | None = None,
+    same: Callable[[SourceRecord, SourceRecord], bool] = same_person,
+) -> list[PatientProfile]:
     """One profile per person; people ordered by how many sources know them, then by name."""
-    profiles = [merge_person(group) for group in group_people(records)]
+    profiles = [merge_person(group) for group in group_people(records, decisions, same)]
     profiles.sort(key=lambda p: (-len({r.source for r in p.records}), p.display_name))
     return profiles

@@ -22,9 +22,13 @@ PROFILE_FIELDS: tuple[str, ...] = (
     "language",
     "interpreter_needed",
     "preferred_contact",
+    "general_practitioner",
+    "balance_due",
 )
 
 FIELD_LABELS: dict[str, str] = {
+    "general_practitioner": "Primary care",
+    "balance_due": "Balance due",
     "given_name": "Given name",
     "family_name": "Family name",
     "birth_date": "Birth date",
@@ -42,6 +46,28 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
+class ItemKind(StrEnum):
+    APPOINTMENT = "appointment"  # upcoming (or today)
+    ENCOUNTER = "encounter"  # a recent visit
+    REFERRAL = "referral"  # an open ServiceRequest / referral
+    COVERAGE = "coverage"  # insurance
+    CAMPAIGN_TOUCH = "campaign_touch"  # marketing: a mailing, an ad response, an e-mail click
+    INTERACTION = "interaction"  # a prior contact-center call, message or callback
+
+
+@dataclass(frozen=True, slots=True)
+class CareItem:
+    """One dated fact about a person from one source: shown in the profile's lists and timeline."""
+
+    kind: ItemKind
+    title: str  # "Cardiology follow-up", "Referral to orthopedics", "Blue Cross PPO"
+    source: str
+    when: datetime | None = None
+    status: str = ""  # booked, active, finished ...
+    detail: str = ""  # provider, location, payer member id ...
+    record_id: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class SourceRecord:
     """One person as one backend sees them. Values are already validated, normalised strings."""
@@ -51,6 +77,7 @@ class SourceRecord:
     fields: dict[str, str]
     updated: datetime | None = None
     priority: int = 100
+    items: tuple[CareItem, ...] = ()
 
     def get(self, name: str) -> str:
         return self.fields.get(name, "")
@@ -83,6 +110,15 @@ class PatientProfile:
         return found.chosen.value if found else ""
 
     @property
+    def items(self) -> list[CareItem]:
+        """Every source's dated items, newest first (undated last)."""
+        everything = [item for record in self.records for item in record.items]
+        return sorted(everything, key=lambda i: (i.when is None, -(i.when.timestamp() if i.when else 0)))
+
+    def items_of(self, kind: ItemKind) -> list[CareItem]:
+        return [item for item in self.items if item.kind is kind]
+
+    @property
     def display_name(self) -> str:
         return " ".join(part for part in (self.value("given_name"), self.value("family_name")) if part) or "(no name)"
 
@@ -105,6 +141,7 @@ class SourceState(StrEnum):
     EMPTY = "empty"  # answered, no record for this number
     TIMEOUT = "timeout"
     ERROR = "error"
+    STALE = "stale"  # failed now; its last answer for this number is shown
 
 
 @dataclass(frozen=True, slots=True)

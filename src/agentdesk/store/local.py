@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from agentdesk.records.decisions import Decision, IdentityDecision
 from agentdesk.store.dispositions import Disposition
 from agentdesk.telephony.events import utc_now
 
@@ -193,6 +194,52 @@ class LocalStore:
                 "at": utc_now(),
             },
         )
+
+    async def record_identity_decisions(
+        self, decisions: list[IdentityDecision], agent_id: str, call_id: str = ""
+    ) -> None:
+        """Durable before it returns: later lookups (here and, once synced, on other desks) honour it."""
+        at = utc_now()
+        rows = [
+            {
+                "id": str(uuid.uuid4()),
+                "left_ref": d.left_ref,
+                "right_ref": d.right_ref,
+                "decision": d.decision.value,
+                "agent_id": agent_id,
+                "call_id": call_id,
+                "at": at,
+            }
+            for d in decisions
+        ]
+        await self._run(self._insert_many, [("identity_decisions", row) for row in rows])
+
+    async def interactions_for(self, refs: list[str], limit: int = 20) -> list[dict[str, Any]]:
+        """Earlier wrap-ups of calls that showed any of these source records, newest first."""
+        return await self._run(self._interactions, refs, limit)
+
+    def _interactions(self, refs: list[str], limit: int) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
+        from agentdesk.store import schema
+
+        table = schema.dispositions
+        if not refs:
+            return []
+        # patient_key is 'SRC:id;SRC:id': match whole references, never a prefix of another id.
+        wrapped = sa.literal(";") + table.c.patient_key + sa.literal(";")
+        condition = sa.or_(*(wrapped.contains(f";{ref};", autoescape=True) for ref in refs))
+        query = sa.select(table).where(condition).order_by(table.c.wrapup_done_at.desc()).limit(limit)
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings().all()]
+
+    async def identity_decisions(self) -> list[IdentityDecision]:
+        """Every decision, oldest first (so the latest on a pair wins when replayed into a DecisionBook)."""
+        rows = await self._run(self._select, "identity_decisions", "at", 1_000_000)
+        return [
+            IdentityDecision(str(r["left_ref"]), str(r["right_ref"]), Decision(str(r["decision"])))
+            for r in reversed(rows)
+        ]
 
     async def record_agent_state(self, agent_id: str, state: str, reason: str, started_at: datetime) -> None:
         await self._run(self._agent_state, agent_id, state, reason, started_at)

@@ -70,3 +70,17 @@ audit_events = sa.Table(
     sa.Column("call_id", sa.String(200), nullable=False, server_default=""),
     sa.Column("at", Timestamp, nullable=False),
 )
+
+identity_decisions = sa.Table(
+    "identity_decisions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),  # client-made UUID, like every synced row
+    sa.Column("left_ref", sa.String(250), nullable=False),
+    sa.Column("right_ref", sa.String(250), nullable=False),
+    sa.Column("decision", sa.String(16), nullable=False),
+    sa.Column("agent_id", sa.String(100), nullable=False),
+    sa.Column("call_id", sa.String(200), nullable=False, server_default=""),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("synced_at", Timestamp, nullable=True),
+    sa.Index("ix_identity_decisions_pair", "left_ref", "right_ref"),
+)

@@ -181,6 +181,7 @@ class MainWindow(QMainWindow):
         if context.lookup is None or context.call.call_id != self._current_call_id:
             return  # another call's lookup: shown when the agent switches to it
         self.profile.show_lookup(context.lookup)
+        self.profile.show_history(context.history)
         self._show_script(context)
         self._show_source_health(context.lookup)
 
@@ -248,7 +249,7 @@ class MainWindow(QMainWindow):
         self.script.show_campaign(context.campaign, patient.value("given_name") if patient else "")
 
     def _show_source_health(self, result: LookupResult) -> None:
-        bad = [s for s in result.sources if s.state in (SourceState.ERROR, SourceState.TIMEOUT)]
+        bad = [s for s in result.sources if s.state in (SourceState.ERROR, SourceState.TIMEOUT, SourceState.STALE)]
         names = ", ".join(s.name for s in result.sources)
         text = f"Sources: {names}" + (f" · {', '.join(f'{s.name} {s.state.value}' for s in bad)}" if bad else "")
         self.sources_status.setText(text)

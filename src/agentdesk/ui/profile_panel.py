@@ -11,21 +11,27 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QProgressBar,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from agentdesk.records.model import (
     FIELD_LABELS,
+    CareItem,
     LookupResult,
     PatientProfile,
     SourceState,
     SourceStatus,
 )
 from agentdesk.records.phone import display_phone
+from agentdesk.ui.care_view import CareView, flags
 
 HEADER_FIELDS = {"given_name", "family_name"}
 STATE_COLOURS = {
@@ -34,6 +40,7 @@ STATE_COLOURS = {
     SourceState.TIMEOUT: "#b45309",
     SourceState.ERROR: "#b91c1c",
     SourceState.PENDING: "#1d4ed8",
+    SourceState.STALE: "#b45309",
 }
 
 
@@ -62,6 +69,8 @@ class SourceChip(QWidget):
             text = f"{status.name}: {status.records} record(s), {status.elapsed_ms:.0f} ms"
         elif status.state is SourceState.EMPTY:
             text = f"{status.name}: no record"
+        elif status.state is SourceState.STALE:
+            text = f"{status.name}: {status.records} record(s), stale"
         else:
             text = f"{status.name}: {status.state.value}"
         self.label.setText(text)
@@ -71,6 +80,7 @@ class SourceChip(QWidget):
 
 class ProfilePanel(QWidget):
     patient_shown = Signal(object)  # PatientProfile, for the audit log
+    identity_decided = Signal(object, str)  # list of record refs, "same" | "different"
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +103,25 @@ class ProfilePanel(QWidget):
         self.summary_label.setObjectName("PatientSummary")
         self.badges = QLabel("")
         self.badges.setObjectName("PatientBadges")
+        self.not_same_button = QPushButton("Not the same person")
+        self.not_same_button.setObjectName("NotSamePerson")
+        self.not_same_button.setToolTip("These records belong to different people: split them, for every agent")
+        self.not_same_button.clicked.connect(self._split_clicked)
+        self.confirm_button = QPushButton("Confirm match")
+        self.confirm_button.setObjectName("ConfirmMatch")
+        self.confirm_button.setToolTip("These records are one person: remember it for every later lookup")
+        self.confirm_button.clicked.connect(self._confirm_clicked)
+        self.same_as_button = QToolButton()
+        self.same_as_button.setObjectName("SamePersonAs")
+        self.same_as_button.setText("Same person as…")
+        self.same_as_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.same_as_menu = QMenu(self.same_as_button)
+        self.same_as_button.setMenu(self.same_as_menu)
+        actions = QHBoxLayout()
+        actions.addWidget(self.badges, 1)
+        for button in (self.confirm_button, self.not_same_button, self.same_as_button):
+            actions.addWidget(button)
+        self.care = CareView()
         self.table = QTableWidget(0, 4)
         self.table.setObjectName("ProfileFields")
         self.table.setHorizontalHeaderLabels(["Field", "Value", "Source", "Updated"])
@@ -112,10 +141,15 @@ class ProfilePanel(QWidget):
         layout.addWidget(self.candidates)
         layout.addWidget(self.name_label)
         layout.addWidget(self.summary_label)
-        layout.addWidget(self.badges)
-        layout.addWidget(self.table, 1)
+        layout.addLayout(actions)
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("ProfileTabs")
+        self.tabs.addTab(self.table, "&Profile")
+        self.tabs.addTab(self.care, "&Care && contacts")
+        layout.addWidget(self.tabs, 1)
         self._patients: tuple[PatientProfile, ...] = ()
         self._shown_key = ""
+        self._history: list[CareItem] = []
         self.clear()
 
     # -- public -----------------------------------------------------------------------------------------------
@@ -128,6 +162,16 @@ class ProfilePanel(QWidget):
         for label in (self.name_label, self.summary_label, self.badges):
             label.clear()
         self.table.setRowCount(0)
+        self.care.clear()
+        for button in (self.confirm_button, self.not_same_button, self.same_as_button):
+            button.hide()
+
+    def show_history(self, history: list[CareItem]) -> None:
+        """Prior contact-center interactions with this caller, from the store."""
+        self._history = history
+        patient = self.shown_patient
+        if patient is not None:
+            self._show_patient(patient)
 
     def show_lookup(self, result: LookupResult) -> None:
         self._show_sources(result.sources)
@@ -204,10 +248,39 @@ class ProfilePanel(QWidget):
         conflicts = sum(1 for f in patient.fields.values() if f.conflicts)
         if conflicts:
             badges.append(f"⚠ {conflicts} conflicting field(s)")
+        badges = flags(patient, self._history, date.today()) + badges
         self.badges.setText("   ".join(badges))
         self._fill_table(patient)
+        self.care.show_items(patient.items + self._history)
+        self._show_identity_actions(patient)
         self._shown_key = patient.key
         self.patient_shown.emit(patient)  # every render: the audit dedupes, a grown profile adds records
+
+    def _show_identity_actions(self, patient: PatientProfile) -> None:
+        several_sources = len({r.source for r in patient.records}) > 1
+        self.confirm_button.setVisible(several_sources)
+        self.not_same_button.setVisible(several_sources)
+        others = [p for p in self._patients if p.key != patient.key]
+        self.same_as_menu.clear()
+        for other in others:
+            action = self.same_as_menu.addAction(self._candidate_text(other))
+            action.triggered.connect(lambda _checked=False, o=other: self._same_as(o))
+        self.same_as_button.setVisible(bool(others))
+
+    def _refs(self, patient: PatientProfile) -> list[str]:
+        return [f"{r.source}:{r.record_id}" for r in patient.records]
+
+    def _split_clicked(self) -> None:
+        if self.shown_patient is not None:
+            self.identity_decided.emit(self._refs(self.shown_patient), "different")
+
+    def _confirm_clicked(self) -> None:
+        if self.shown_patient is not None:
+            self.identity_decided.emit(self._refs(self.shown_patient), "same")
+
+    def _same_as(self, other: PatientProfile) -> None:
+        if self.shown_patient is not None:
+            self.identity_decided.emit(self._refs(self.shown_patient) + self._refs(other), "same")
 
     def _fill_table(self, patient: PatientProfile) -> None:
         rows = [(name, field) for name, field in patient.fields.items() if name not in HEADER_FIELDS]

@@ -1,0 +1,151 @@
+"""`agentdesk lookup`: the real fetch, match and merge without Qt, for IT diagnostics and data-quality work.
+
+Every profile it prints is audited in the local store, like a profile shown in the window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from agentdesk.config import ConfigError, Settings, load_settings
+from agentdesk.paths import AppPaths
+from agentdesk.records.backends.factory import BackendUnavailable, build_backend
+from agentdesk.records.decisions import DecisionBook
+from agentdesk.records.lookup import ProfileLookup
+from agentdesk.records.merge import merge_records
+from agentdesk.records.model import LookupResult, PatientProfile
+from agentdesk.records.phone import normalise_phone
+
+
+def run_lookup(config: Path | None, basedir: Path | None, phone: str, as_json: bool = False) -> int:
+    paths = AppPaths.for_basedir(basedir) if basedir else AppPaths.for_current_user()
+    files = [p for p in (paths.machine_config, paths.user_config) if p is not None and p.is_file()]
+    if config is not None:
+        files.append(config)
+    try:
+        settings = load_settings(files)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    e164 = normalise_phone(phone, settings.telephony.default_region)
+    if e164 is None:
+        print("phone: not a phone number (try +16175550123 or (617) 555-0123)", file=sys.stderr)
+        return 2
+    result, problems = asyncio.run(_lookup(settings, paths, e164))
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(json.dumps(as_document(result), indent=2) if as_json else as_text(result))
+    return 0
+
+
+async def _lookup(settings: Settings, paths: AppPaths, e164: str) -> tuple[LookupResult, list[str]]:
+    from agentdesk.store.local import LocalStore
+
+    backends, problems = [], []
+    for entry in settings.backends:
+        if not entry.enabled:
+            continue
+        try:
+            backends.append(await asyncio.to_thread(build_backend, entry, settings.telephony.default_region))
+        except BackendUnavailable as exc:
+            problems.append(str(exc))
+    paths.create()
+    store = LocalStore(Path(settings.store.local_path) if settings.store.local_path else paths.local_store)
+    await store.open()
+    try:
+        book = DecisionBook(await store.identity_decisions())
+        lookup = ProfileLookup(backends, cache_seconds=0, merge=lambda records: merge_records(records, book))
+        try:
+            result = await lookup.lookup("cli-lookup", e164)
+        finally:
+            await lookup.aclose()
+        agent = settings.agent.id or getpass.getuser()
+        for patient in result.patients:
+            for record in patient.records:
+                store.log_profile_view(agent, f"{record.source}:{record.record_id}", "cli-lookup")
+    finally:
+        await store.close()
+    return result, problems
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def patient_document(patient: PatientProfile) -> dict[str, Any]:
+    return {
+        "fields": {
+            name: {
+                "value": field.chosen.value,
+                "source": field.chosen.source,
+                "updated": _iso(field.chosen.updated),
+                "conflicts": [
+                    {"value": other.value, "source": other.source, "updated": _iso(other.updated)}
+                    for other in field.conflicts
+                ],
+            }
+            for name, field in patient.fields.items()
+        },
+        "records": [
+            {"source": r.source, "id": r.record_id, "updated": _iso(r.updated), "fields": r.fields}
+            for r in patient.records
+        ],
+        "items": [
+            {
+                "kind": i.kind.value,
+                "title": i.title,
+                "when": _iso(i.when),
+                "status": i.status,
+                "detail": i.detail,
+                "source": i.source,
+            }
+            for i in patient.items
+        ],
+        "match": {
+            "sources": sorted({r.source for r in patient.records}),
+            "records": len(patient.records),
+            "conflicting_fields": sorted(name for name, f in patient.fields.items() if f.conflicts),
+        },
+    }
+
+
+def as_document(result: LookupResult) -> dict[str, Any]:
+    return {
+        "phone": result.phone,
+        "elapsed_ms": round(result.elapsed_ms, 1),
+        "sources": [
+            {
+                "name": s.name,
+                "status": s.state.value,
+                "ms": round(s.elapsed_ms, 1),
+                "records": s.records,
+                "reason": s.reason,
+            }
+            for s in result.sources
+        ],
+        "patients": [patient_document(p) for p in result.patients],
+    }
+
+
+def as_text(result: LookupResult) -> str:
+    lines = [f"{result.phone}: {len(result.patients)} person(s) in {result.elapsed_ms:.0f} ms"]
+    for status in result.sources:
+        reason = f" ({status.reason})" if status.reason else ""
+        lines.append(
+            f"  source {status.name}: {status.state.value}, {status.records} record(s), "
+            f"{status.elapsed_ms:.0f} ms{reason}"
+        )
+    for number, patient in enumerate(result.patients, start=1):
+        lines.append(f"\n[{number}] {patient.display_name}  ({', '.join(sorted({r.source for r in patient.records}))})")
+        for name, field in patient.fields.items():
+            conflict = "".join(f"  | {o.source}: {o.value}" for o in field.conflicts)
+            lines.append(f"    {name:20} {field.chosen.value}  [{field.chosen.source}]{conflict}")
+        for item in patient.items:
+            when = item.when.date().isoformat() if item.when else ""
+            lines.append(f"    - {item.kind.value:14} {when:10} {item.title} {item.status} [{item.source}]")
+    return "\n".join(lines)
