@@ -312,7 +312,7 @@ class AgentDeskApp:
         demo = self.settings.demo
         self.window.show_busy("Preparing the synthetic demo population…")
         data = await asyncio.to_thread(write_demo_data, self.paths.demo_dir, demo.population, demo.seed)
-        self._demo_server = await asyncio.to_thread(DemoFhirServer, data.fhir_file)
+        self._demo_server = await asyncio.to_thread(DemoFhirServer, data.fhir_file, data.related_file, data.people)
         self._demo_server.start()
         self.settings = load_app_settings(self.options, self.paths, demo_overrides(data, self._demo_server.base_url))
         dialed = [number for campaign in self.settings.campaigns for number in campaign.dnis]

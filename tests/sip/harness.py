@@ -12,7 +12,7 @@ No Qt here: the helpers are plain Python (subprocess + socket), usable from any 
         events.wait_for(call.call_id, "ended") # [{"event": "offered", ...}, {"event": "answered", ...}, ...]
 
 Event stream (TCP, evapi with netstring_format=0): one compact JSON object per line, UTF-8, each terminated by
-"\\n" (the routing script appends it: evapi itself adds no delimiter in raw mode). See kamailio.cfg.tmpl.
+"\\n" (the routing script appends it: evapi itself adds no delimiter in raw mode). See resources/kamailio/agentdesk-evapi.cfg.tmpl.
 An application that connects its own socket should wait for a probe of its own (sip_options(port, probe_token=...))
 to come back before relying on events: evapi silently drops events for a client it has not registered yet.
 
@@ -41,6 +41,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 HERE = Path(__file__).resolve().parent
+# The routing example ships with the product (resources/kamailio); the tests run exactly that script.
+KAMAILIO_EXAMPLE = HERE.parents[1] / "resources" / "kamailio" / "agentdesk-evapi.cfg.tmpl"
 HOST = "127.0.0.1"
 DEFAULT_QUEUE_NUMBER = "8005550142"
 
@@ -233,9 +235,9 @@ class KamailioInfo:
 
 
 def render_kamailio_config(path: Path, *, sip_port: int, evapi_port: int, agent_port: int) -> Path:
-    """Write the routing script (kamailio.cfg.tmpl) for these ports to `path`."""
+    """Write the routing script (resources/kamailio/agentdesk-evapi.cfg.tmpl) for these ports to `path`."""
     values = {"SIP_PORT": sip_port, "EVAPI_PORT": evapi_port, "AGENT_PORT": agent_port}
-    return _render("kamailio.cfg.tmpl", path, values)
+    return _render(str(KAMAILIO_EXAMPLE), path, values)
 
 
 @contextlib.contextmanager

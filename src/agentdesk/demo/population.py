@@ -56,6 +56,11 @@ class DemoData:
     def crm_file(self) -> Path:
         return self.folder / "crm.sqlite3"
 
+    @property
+    def related_file(self) -> Path:
+        """Appointments, visits, referrals, coverage, primary care and campaign touches (see demo.clinical)."""
+        return self.folder / "related.json"
+
     def phones(self) -> list[str]:
         return sorted({p.phone_e164 for p in self.people})
 
@@ -166,7 +171,7 @@ def write_demo_data(folder: Path, count: int, seed: int) -> DemoData:
     """Generate the population and write both systems; reuses what an earlier start wrote for the same seed."""
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / "population.json"
-    stamp = {"count": count, "seed": seed, "version": 1}
+    stamp = {"count": count, "seed": seed, "version": 2}
     if marker.exists():
         try:
             saved = json.loads(marker.read_text(encoding="utf-8"))
@@ -180,6 +185,9 @@ def write_demo_data(folder: Path, count: int, seed: int) -> DemoData:
     bundle = [fhir_patient(p, rng) for p in people if p.in_ehr]
     data.fhir_file.write_text(json.dumps(bundle), encoding="utf-8")
     _write_crm(data.crm_file, people, rng)
+    from agentdesk.demo.clinical import related_facts
+
+    data.related_file.write_text(json.dumps(related_facts(people, seed)), encoding="utf-8")
     marker.write_text(json.dumps({"stamp": stamp, "people": [asdict(p) for p in people]}), encoding="utf-8")
     return data
 

@@ -45,6 +45,27 @@ def demo_static_overrides() -> dict[str, Any]:
     return {"agent": {"display_name": "Demo Agent"}, "campaigns": DEMO_CAMPAIGNS, "webhook": {"port": 0}}
 
 
+MARKETING = {
+    "name": "Marketing",
+    "kind": "rest",
+    "priority": 30,
+    "timeout_seconds": 2.0,
+    "records_path": "contacts",
+    "id_path": "contact_id",
+    "updated_path": "modified",
+    "fields": {
+        "given_name": "name.first",
+        "family_name": "name.last",
+        "birth_date": "dob",
+        "email": "email",
+        "phone": "phone",
+    },
+    "items_path": "touches",
+    "item_kind": "campaign_touch",
+    "item_fields": {"title": "campaign", "when": "date", "status": "status", "detail": "channel", "id": "id"},
+}
+
+
 def demo_overrides(data: DemoData, fhir_base_url: str) -> dict[str, Any]:
     """Settings that sit under any `--config` the user gives, so a trial can still change the demo."""
     return {
@@ -66,6 +87,10 @@ def demo_overrides(data: DemoData, fhir_base_url: str) -> dict[str, Any]:
                     "address_line": "street",
                     "postal_code": "zip",
                 },
+            },
+            {
+                **MARKETING,
+                "url_templates": {"phone": f"{fhir_base_url.removesuffix('/fhir')}/marketing/contacts?phone={{phone}}"},
             },
         ],
     }
