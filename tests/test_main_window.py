@@ -101,3 +101,28 @@ def test_gui_excepthook_shows_the_crash_dialog_with_the_recent_log(qtbot) -> Non
         hook(type(error), error, error.__traceback__)
     assert codes == [70]
     assert "recent: store opened" in seen[0] and "KeyError" in seen[0] and "jane.doe" not in seen[0]
+
+
+def test_inactivity_lock_hides_patient_data_until_the_agent_returns(qtbot, run_async, tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    qtbot.addWidget(app.window)
+    window = app.window
+
+    async def scenario() -> None:
+        window.show()
+        await app.start()
+        app.simulator.simulate_call()
+        await wait_until(
+            lambda: app.desk.current is not None and app.desk.current.lookup and app.desk.current.lookup.done,
+            what="a pop",
+        )
+        app.lock.set_timeout_ms(300)
+        QTest.keyClick(window, Qt.Key.Key_Shift)  # activity restarts the countdown
+        await wait_until(lambda: window.is_locked, timeout=5, what="the lock")
+        assert not window.profile.isVisible() and not window.call_bar.isVisible()
+        QTest.mouseClick(window.unlock_button, Qt.MouseButton.LeftButton)
+        assert not window.is_locked and window.profile.isVisible()
+        app.lock.set_timeout_ms(0)
+        await app.stop()
+
+    run_async(scenario())

@@ -174,6 +174,7 @@ class AgentDeskApp:
         from agentdesk.telephony.calls import CallTracker
         from agentdesk.telephony.intake import CallIntake
         from agentdesk.ui.bridge import DeskSignals
+        from agentdesk.ui.lock import InactivityLock
         from agentdesk.ui.main_window import MainWindow
         from agentdesk.ui.notifier import CallNotifier
 
@@ -212,6 +213,7 @@ class AgentDeskApp:
         self.signals = DeskSignals(self.desk, self.window)
         self.intake = CallIntake(self.desk.ingest)
         self.notifier = CallNotifier(self.window, enabled=settings.ui.tray_notifications)
+        self.lock = InactivityLock(settings.ui.lock_after_minutes, self.window)
         self.webhook: Any = None
         self.call_sources: list[Any] = []
         self._housekeeping: asyncio.Task[None] | None = None
@@ -236,6 +238,7 @@ class AgentDeskApp:
         signals.store_health.connect(window.show_store_health)
         window.profile.patient_shown.connect(self._patient_shown)
         window.profile.identity_decided.connect(self._identity_decided)
+        self.lock.locked.connect(lambda: window.set_locked(True))
         window.wrapup.save_requested.connect(self._save_disposition)
         window.agent_state_requested.connect(self._agent_state_requested)
         window.closing.connect(lambda: self.finish(0))
@@ -394,6 +397,7 @@ class AgentDeskApp:
         self.stopped = True
         if self.simulator is not None:
             self.simulator.stop()
+        self.lock.stop()
         if self._housekeeping is not None:
             self._housekeeping.cancel()
         for source in self.call_sources:

@@ -11,8 +11,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QProgressBar,
+    QPushButton,
     QSpinBox,
     QSplitter,
+    QStackedWidget,
     QToolBar,
     QVBoxLayout,
     QWidget,
@@ -75,7 +77,22 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.call_bar)
         layout.addWidget(self.splitter, 1)
-        self.setCentralWidget(central)
+        self.lock_page = QWidget()
+        self.lock_page.setObjectName("LockPage")
+        lock_layout = QVBoxLayout(self.lock_page)
+        self.lock_message = QLabel("AgentDesk is locked after inactivity: patient data is hidden.")
+        self.lock_message.setObjectName("LockMessage")
+        self.unlock_button = QPushButton("&Unlock")
+        self.unlock_button.setObjectName("Unlock")
+        self.unlock_button.clicked.connect(lambda: self.set_locked(False))
+        lock_layout.addStretch(1)
+        lock_layout.addWidget(self.lock_message, 0, Qt.AlignmentFlag.AlignCenter)
+        lock_layout.addWidget(self.unlock_button, 0, Qt.AlignmentFlag.AlignCenter)
+        lock_layout.addStretch(1)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(central)
+        self.pages.addWidget(self.lock_page)
+        self.setCentralWidget(self.pages)
 
         self.toolbar = QToolBar("Main")
         self.toolbar.setObjectName("MainToolbar")
@@ -184,6 +201,16 @@ class MainWindow(QMainWindow):
         self.profile.show_history(context.history)
         self._show_script(context)
         self._show_source_health(context.lookup)
+
+    @property
+    def is_locked(self) -> bool:
+        return self.pages.currentWidget() is self.lock_page
+
+    def set_locked(self, locked: bool) -> None:
+        """Hide (or show again) everything that can hold patient data: the call bar and the panels."""
+        self.pages.setCurrentWidget(self.lock_page if locked else self.pages.widget(0))
+        if locked:
+            self.unlock_button.setFocus()
 
     def show_link(self, name: str, state: str, detail: str) -> None:
         """A call source's connection: up, connecting, down (retrying) or refused."""
