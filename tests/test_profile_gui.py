@@ -55,7 +55,12 @@ def test_three_sources_conflict_household_and_split(qtbot, run_async, tmp_path: 
     async def look_up(number: str) -> None:
         call_id = app.simulator.simulate_call(ani=number, dnis="+18005550142")
         await wait_until(
-            lambda: app.desk.current.call.call_id == call_id and app.desk.current.lookup.done, what="the lookup"
+            lambda: (
+                app.desk.current.call.call_id == call_id
+                and app.desk.current.lookup is not None
+                and app.desk.current.lookup.done
+            ),
+            what="the lookup",
         )
         app.simulator.hang_up(call_id)
         await wait_until(lambda: app.desk.current.call.state.value == "ended", what="hang-up")

@@ -78,7 +78,7 @@ class Desk:
         self.campaigns = campaigns
         self.store = store
         self.agent_state = agent_state
-        self.decisions = decisions or DecisionBook()
+        self.decisions = decisions if decisions is not None else DecisionBook()  # an empty book is falsy
         self.on = DeskListeners()
         self.contexts: dict[str, CallContext] = {}
         self.current: CallContext | None = None

@@ -12,7 +12,8 @@ No Qt here: the helpers are plain Python (subprocess + socket), usable from any 
         events.wait_for(call.call_id, "ended") # [{"event": "offered", ...}, {"event": "answered", ...}, ...]
 
 Event stream (TCP, evapi with netstring_format=0): one compact JSON object per line, UTF-8, each terminated by
-"\\n" (the routing script appends it: evapi itself adds no delimiter in raw mode). See resources/kamailio/agentdesk-evapi.cfg.tmpl.
+"\\n" (the routing script appends it: evapi itself adds no delimiter in raw mode).
+See resources/kamailio/agentdesk-evapi.cfg.tmpl.
 An application that connects its own socket should wait for a probe of its own (sip_options(port, probe_token=...))
 to come back before relying on events: evapi silently drops events for a client it has not registered yet.
 

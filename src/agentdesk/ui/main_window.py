@@ -208,7 +208,7 @@ class MainWindow(QMainWindow):
 
     def set_locked(self, locked: bool) -> None:
         """Hide (or show again) everything that can hold patient data: the call bar and the panels."""
-        self.pages.setCurrentWidget(self.lock_page if locked else self.pages.widget(0))
+        self.pages.setCurrentIndex(1 if locked else 0)
         if locked:
             self.unlock_button.setFocus()
 

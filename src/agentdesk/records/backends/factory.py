@@ -7,9 +7,17 @@ import logging
 import httpx
 
 from agentdesk.config.credentials import CredentialMissing, get_secret
-from agentdesk.config.schema import BackendSettings, FhirBackendSettings, SqlBackendSettings
+from agentdesk.config.schema import (
+    BackendSettings,
+    FhirBackendSettings,
+    HttpAuthSettings,
+    RestBackendSettings,
+    SqlBackendSettings,
+)
 from agentdesk.records.backends import RecordBackend
 from agentdesk.records.backends.fhir import FhirBackend
+from agentdesk.records.backends.oauth import BearerToken, OAuth2ClientCredentials
+from agentdesk.records.backends.rest import RestBackend
 from agentdesk.records.backends.sql import SqlBackend
 
 log = logging.getLogger("agentdesk.records")
@@ -27,6 +35,8 @@ def build_backend(settings: BackendSettings, region: str) -> RecordBackend:
     try:
         if isinstance(settings, FhirBackendSettings):
             return _fhir(settings, region)
+        if isinstance(settings, RestBackendSettings):
+            return _rest(settings, region)
         if isinstance(settings, SqlBackendSettings):
             password = get_secret(settings.credential) if settings.credential else None
             return SqlBackend(
@@ -41,23 +51,60 @@ def build_backend(settings: BackendSettings, region: str) -> RecordBackend:
             )
     except CredentialMissing as exc:
         raise BackendUnavailable(settings.name, str(exc)) from None
+    except ValueError as exc:  # a configuration the adapter cannot work with; the message names the option
+        raise BackendUnavailable(settings.name, str(exc)) from None
     raise BackendUnavailable(settings.name, f"unsupported kind {type(settings).__name__}")
 
 
-def _fhir(settings: FhirBackendSettings, region: str) -> FhirBackend:
-    auth: httpx.Auth | None = None
-    headers: dict[str, str] = {}
+def build_auth(settings: HttpAuthSettings, timeout_seconds: float = 10.0) -> httpx.Auth | None:
+    """The httpx.Auth for an HTTP backend's `auth` option, with its secret from the keychain.
+
+    Raises CredentialMissing, or ValueError for a secret or option that cannot work (no secret in the message)."""
+    if settings.auth == "none":
+        return None
+    secret = get_secret(settings.credential)
     if settings.auth == "bearer":
-        headers["Authorization"] = f"Bearer {get_secret(settings.credential)}"
-    elif settings.auth == "basic":
-        user, _, password = get_secret(settings.credential).partition(":")
-        auth = httpx.BasicAuth(user, password)
+        return BearerToken(secret)
+    if settings.auth == "basic":
+        user, colon, password = secret.partition(":")
+        if not colon or not user:
+            raise ValueError(f"credential '{settings.credential}' must hold 'user:password' for basic auth")
+        return httpx.BasicAuth(user, password)
+    return OAuth2ClientCredentials(
+        settings.token_url,
+        settings.client_id,
+        secret,
+        settings.scope,
+        # The token request is part of the first lookup: it gets the same deadline as the lookup itself.
+        timeout_seconds=timeout_seconds,
+    )
+
+
+def _fhir(settings: FhirBackendSettings, region: str) -> FhirBackend:
     return FhirBackend(
         settings.name,
         str(settings.base_url),
         settings.priority,
         settings.timeout_seconds,
-        auth=auth,
-        headers=headers,
+        auth=build_auth(settings, settings.timeout_seconds),
+        region=region,
+        related=settings.related,
+    )
+
+
+def _rest(settings: RestBackendSettings, region: str) -> RestBackend:
+    return RestBackend(
+        settings.name,
+        {str(key): template for key, template in settings.url_templates.items()},
+        records_path=settings.records_path,
+        id_path=settings.id_path,
+        updated_path=settings.updated_path,
+        fields=settings.fields,
+        items_path=settings.items_path,
+        item_kind=settings.item_kind,
+        item_fields={str(key): path for key, path in settings.item_fields.items()},
+        priority=settings.priority,
+        timeout_seconds=settings.timeout_seconds,
+        auth=build_auth(settings, settings.timeout_seconds),
         region=region,
     )
