@@ -168,7 +168,7 @@ class AgentDeskApp:
         from agentdesk.desk import Desk
         from agentdesk.records.decisions import DecisionBook
         from agentdesk.records.lookup import ProfileLookup
-        from agentdesk.records.merge import merge_records
+        from agentdesk.records.merge import matcher_says_same, merge_records
         from agentdesk.store.local import LocalStore
         from agentdesk.telephony.agent_state import AgentStateMachine
         from agentdesk.telephony.calls import CallTracker
@@ -193,7 +193,11 @@ class AgentDeskApp:
             cache_seconds=matching.cache_seconds,
             breaker_failures=matching.breaker_failures,
             breaker_seconds=matching.breaker_seconds,
-            merge=partial(merge_records, decisions=self.decisions),
+            merge=partial(
+                merge_records,
+                decisions=self.decisions,
+                same=matcher_says_same(matching.match_threshold, matching.review_threshold),
+            ),
         )
         self.desk = Desk(
             self.agent_id,

@@ -53,6 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
     pop.add_argument("--dnis", default="", help="the number the caller dialed")
     pop.add_argument("--campaign", default="", help="a campaign code")
 
+    lookup = commands.add_parser(
+        "lookup", help="fetch, match and merge a caller's records from every configured backend (no GUI)"
+    )
+    lookup.add_argument("--phone", required=True, help="the caller's number, any common format")
+    lookup.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    link = commands.add_parser("link", help="link two CSV extracts (or deduplicate one) with the identity matcher")
+    link.add_argument("left", type=Path, help="CSV with a header row (id, given_name, family_name, birth_date, ...)")
+    link.add_argument("right", type=Path, nargs="?", help="a second CSV; without it, LEFT is deduplicated")
+    link.add_argument("--out", type=Path, required=True, help="where to write left_id,right_id,score,decision")
+    link.add_argument("--threshold", type=float, help="match threshold (default: the config's)")
+
     credentials = commands.add_parser("credentials", help="store or remove a secret in the OS keychain")
     credentials.add_argument("action", choices=("set", "delete"))
     credentials.add_argument("name", help="the credential name the config file uses")
@@ -71,6 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check_config(args.file)
     if args.command == "credentials":
         return credentials(args.action, args.name)
+    if args.command == "lookup":
+        from agentdesk.records.lookup_command import run_lookup
+
+        return run_lookup(args.config, args.basedir, args.phone, as_json=args.json)
+    if args.command == "link":
+        from agentdesk.records.linking import run_link
+
+        return run_link(args.left, args.right, args.out, args.threshold, config=args.config)
     options = LaunchOptions(demo=args.demo, config=args.config, basedir=args.basedir, smoke=args.smoke)
     if args.command == "pop":
         options = replace(options, pop=PopRequest(args.ani, args.dnis, args.campaign))

@@ -17,7 +17,7 @@ from agentdesk.paths import AppPaths
 from agentdesk.records.backends.factory import BackendUnavailable, build_backend
 from agentdesk.records.decisions import DecisionBook
 from agentdesk.records.lookup import ProfileLookup
-from agentdesk.records.merge import merge_records
+from agentdesk.records.merge import matcher_says_same, merge_records
 from agentdesk.records.model import LookupResult, PatientProfile
 from agentdesk.records.phone import normalise_phone
 
@@ -59,7 +59,8 @@ async def _lookup(settings: Settings, paths: AppPaths, e164: str) -> tuple[Looku
     await store.open()
     try:
         book = DecisionBook(await store.identity_decisions())
-        lookup = ProfileLookup(backends, cache_seconds=0, merge=lambda records: merge_records(records, book))
+        same = matcher_says_same(settings.matching.match_threshold, settings.matching.review_threshold)
+        lookup = ProfileLookup(backends, cache_seconds=0, merge=lambda records: merge_records(records, book, same))
         try:
             result = await lookup.lookup("cli-lookup", e164)
         finally:
@@ -110,8 +111,32 @@ def patient_document(patient: PatientProfile) -> dict[str, Any]:
             "sources": sorted({r.source for r in patient.records}),
             "records": len(patient.records),
             "conflicting_fields": sorted(name for name, f in patient.fields.items() if f.conflicts),
+            "pairs": match_pairs(patient),
         },
     }
+
+
+def match_pairs(patient: PatientProfile) -> list[dict[str, Any]]:
+    """Why the records were merged: the matcher's explained score for each pair (no values, only outcomes)."""
+    from agentdesk.records.identity import score_records
+
+    pairs = []
+    records = patient.records
+    for index, left in enumerate(records):
+        for right in records[index + 1 :]:
+            score = score_records(left, right)
+            pairs.append(
+                {
+                    "records": [f"{left.source}:{left.record_id}", f"{right.source}:{right.record_id}"],
+                    "probability": round(score.probability, 6),
+                    "decision": str(score.decision),
+                    "fields": [
+                        {"field": c.field, "outcome": c.outcome, "level": c.level, "weight": round(c.weight, 2)}
+                        for c in score.explanation
+                    ],
+                }
+            )
+    return pairs
 
 
 def as_document(result: LookupResult) -> dict[str, Any]:

@@ -39,6 +39,21 @@ def same_person(a: SourceRecord, b: SourceRecord) -> bool:
     return family_a == given_b and given_a == family_b
 
 
+def matcher_says_same(
+    match_threshold: float = 0.97, review_threshold: float = 0.60
+) -> Callable[[SourceRecord, SourceRecord], bool]:
+    """The probabilistic identity matcher as a grouping rule: only a 'match' groups two records ('review' and
+    'distinct' stay separate candidates for the agent). Imported on first use: it is not needed before a call."""
+
+    def same(a: SourceRecord, b: SourceRecord) -> bool:
+        from agentdesk.records.identity import score_records
+
+        score = score_records(a, b, match_threshold=match_threshold, review_threshold=review_threshold)
+        return str(score.decision) == "match"
+
+    return same
+
+
 def ref(record: SourceRecord) -> str:
     return f"{record.source}:{record.record_id}"
 

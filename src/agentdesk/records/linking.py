@@ -1,0 +1,332 @@
+"""`agentdesk link`: link two CSV extracts of people (or deduplicate one) with the identity matcher.
+
+Bad rows are reported by file, line and column and skipped; the rest is linked. Reports never contain a value
+from the file (names, dates, numbers): only line numbers, column names and the reason, because these extracts
+are patient data and stderr ends up in tickets and CI logs.
+
+Exit codes: 0 the link ran (even with bad rows), 1 an input cannot be used at all (unreadable, no header, no
+id column) or the output cannot be written, 2 a usage error (threshold out of range, broken --config).
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import io
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+
+from agentdesk.records.identity import Matcher, Person, candidate_pairs, person_from_fields
+
+# Columns the matcher reads; any others in the file are ignored.
+KNOWN_COLUMNS: tuple[str, ...] = (
+    "id",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "sex",
+    "phone",
+    "email",
+    "address_line",
+    "city",
+    "state",
+    "postal_code",
+    "mrn",
+    "ssn",
+)
+MAX_REPORTED_PER_FILE = 100  # a file that is wrong throughout should not bury the summary
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_BOM = "\ufeff"
+
+
+class InputError(Exception):
+    """An input file that cannot be used at all. The message names the file and the reason, never content."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    file: str
+    line: int
+    column: str  # '' when the problem is the row as a whole
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        return f"{where}: {self.column}: {self.reason}" if self.column else f"{where}: {self.reason}"
+
+
+@dataclass
+class Extract:
+    """The usable rows of one file, normalised for matching."""
+
+    name: str
+    ids: list[str] = field(default_factory=list)
+    people: list[Person] = field(default_factory=list)
+    rows: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def bad_rows(self) -> int:
+        return len({problem.line for problem in self.problems})
+
+
+def _records(text: str) -> Iterator[tuple[int, list[str] | None]]:
+    """(first physical line, cells) of every CSV record; a quoted field may span lines. Cells are None for a
+    record the csv module rejects (a field over its size limit): reading goes on with the next line."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next_line = 1
+    while True:
+        try:
+            row: list[str] | None = next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            row = None  # the error text quotes the data, so it is not passed on
+        yield next_line, row
+        next_line = reader.line_num + 1
+
+
+def _has_undecodable(cell: str) -> bool:
+    # surrogateescape turns each byte that is not UTF-8 into a lone surrogate U+DC80..U+DCFF.
+    return any("\udc80" <= ch <= "\udcff" for ch in cell)
+
+
+def _row_problems(cells: dict[str, str], seen_ids: dict[str, int], check_utf8: bool) -> list[tuple[str, str]]:
+    problems = []
+    if check_utf8:
+        problems = [(column, "not valid UTF-8") for column, value in cells.items() if _has_undecodable(value)]
+    bad_columns = {column for column, _ in problems}
+    record_id = cells.get("id", "")
+    if "id" not in bad_columns:
+        if not record_id:
+            problems.append(("id", "missing"))
+        elif record_id in seen_ids:
+            problems.append(("id", f"duplicate of the id on line {seen_ids[record_id]}"))
+    birth = cells.get("birth_date", "")
+    if birth and "birth_date" not in bad_columns and not _valid_date(birth):
+        problems.append(("birth_date", "not a valid YYYY-MM-DD date"))
+    return problems
+
+
+def _valid_date(value: str) -> bool:
+    if not _ISO_DATE.fullmatch(value):
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def read_extract(path: Path, region: str = "US") -> Extract:
+    """Read one CSV extract; raise InputError when the file as a whole is unusable."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the file: {exc.strerror or type(exc).__name__}") from None
+    try:
+        text, check_utf8 = raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        # Undecodable bytes become lone surrogates so that the row holding them, not the file, is rejected.
+        text, check_utf8 = raw.decode("utf-8", errors="surrogateescape"), True
+    text = text.removeprefix(_BOM)
+    name = path.name
+    extract = Extract(name)
+    records = _records(text)
+    header: list[str] = []
+    for _line, row in records:
+        if row is None:
+            raise InputError(f"{path}: the header row is not readable CSV")
+        if any(cell.strip() for cell in row):
+            header = [cell.strip().casefold() for cell in row]
+            break
+    if not header:
+        raise InputError(f"{path}: no header row (expected a first line like 'id,given_name,family_name,...')")
+    if any(_has_undecodable(cell) for cell in header):
+        raise InputError(f"{path}: the header row is not valid UTF-8")
+    if "id" not in header:
+        raise InputError(f"{path}: the header has no 'id' column")
+    # A repeated column name keeps its first position: later copies are ignored like unknown columns.
+    positions = {column: header.index(column) for column in KNOWN_COLUMNS if column in header}
+    seen_ids: dict[str, int] = {}
+    for line, row in records:
+        if row is not None and not any(cell.strip() for cell in row):
+            continue  # blank lines are not rows
+        extract.rows += 1
+        if row is None:
+            extract.problems.append(RowProblem(name, line, "", "not a readable CSV record (a field is too long)"))
+            continue
+        if len(row) != len(header):
+            extract.problems.append(
+                RowProblem(name, line, "", f"{len(row)} columns where the header has {len(header)}")
+            )
+            continue
+        cells = {column: row[position].strip() for column, position in positions.items()}
+        problems = _row_problems(cells, seen_ids, check_utf8)
+        if problems:
+            extract.problems.extend(RowProblem(name, line, column, reason) for column, reason in problems)
+            continue
+        seen_ids[cells["id"]] = line
+        extract.ids.append(cells["id"])
+        extract.people.append(person_from_fields(cells, region))
+    return extract
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedPair:
+    left: int  # row index in the left extract
+    right: int  # row index in the right extract (the left one when deduplicating)
+    weight: float
+    probability: float
+    decision: str
+
+
+def link(left: Extract, right: Extract | None, matcher: Matcher) -> tuple[list[LinkedPair], int]:
+    """Score every candidate pair; return the match and review pairs and how many pairs were compared."""
+    other = left if right is None else right
+    # Weights below this cannot reach review: skip building a probability for the (many) distinct pairs.
+    floor = _logit(matcher.review_threshold) - matcher.model.prior_weight - 1e-9
+    weigh, probability, decide = matcher.weight, matcher.probability, matcher.decide
+    pairs: list[LinkedPair] = []
+    compared = 0
+    left_people, right_people = left.people, other.people
+    for i, j in candidate_pairs(left_people, None if right is None else right_people):
+        compared += 1
+        weight = weigh(left_people[i], right_people[j])
+        if weight < floor:
+            continue
+        p = probability(weight)
+        decision = decide(p)
+        if decision != "distinct":
+            pairs.append(LinkedPair(i, j, weight, p, decision))
+    if right is not None:
+        pairs = one_to_one(pairs)
+    return pairs, compared
+
+
+def one_to_one(pairs: list[LinkedPair]) -> list[LinkedPair]:
+    """Between two extracts, a record is one person: when it scores "match" with several records on the other
+    side, only the pair that is strictly best for both of its records stays a match, the others go to review.
+    Two namesakes born days apart then cannot both be merged into one record (a wrong merge is the costly
+    error); an extract that does hold duplicates loses nothing, as the runner-ups are still listed for review."""
+    best_left: dict[int, list[float]] = {}
+    best_right: dict[int, list[float]] = {}
+    for pair in pairs:
+        if pair.decision == "match":
+            best_left.setdefault(pair.left, []).append(pair.weight)
+            best_right.setdefault(pair.right, []).append(pair.weight)
+
+    def strictly_best(weight: float, rivals: list[float]) -> bool:
+        return weight == max(rivals) and rivals.count(weight) == 1
+
+    return [
+        pair
+        if pair.decision != "match"
+        or (strictly_best(pair.weight, best_left[pair.left]) and strictly_best(pair.weight, best_right[pair.right]))
+        else replace(pair, decision="review")
+        for pair in pairs
+    ]
+
+
+def _logit(p: float) -> float:
+    return math.log2(p / (1 - p)) if p < 1 else math.inf
+
+
+def write_pairs(path: Path, pairs: list[LinkedPair], left_ids: list[str], right_ids: list[str]) -> None:
+    """Write atomically, so a crash never leaves half a file that looks complete."""
+    directory = path.parent if str(path.parent) else Path()
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            writer = csv.writer(stream, lineterminator="\n")
+            writer.writerow(("left_id", "right_id", "score", "decision"))
+            for pair in pairs:
+                writer.writerow((left_ids[pair.left], right_ids[pair.right], f"{pair.probability:.4f}", pair.decision))
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+# The defaults of `MatchingSettings` and `TelephonySettings`, mirrored so that a run without --config does not
+# import the config schema (pydantic: a quarter of a second). tests/test_link_command.py keeps them equal.
+DEFAULT_MATCH_THRESHOLD = 0.97
+DEFAULT_REVIEW_THRESHOLD = 0.60
+DEFAULT_REGION = "US"
+
+
+def _thresholds(threshold: float | None, config: Path | None) -> tuple[float, float, str]:
+    """(match, review, region) from the defaults, --config and --threshold. Raises ValueError on bad usage."""
+    match, review, region = DEFAULT_MATCH_THRESHOLD, DEFAULT_REVIEW_THRESHOLD, DEFAULT_REGION
+    if config is not None:
+        from agentdesk.config import ConfigError, load_settings
+
+        try:
+            settings = load_settings([config])
+        except ConfigError as exc:
+            raise ValueError("\n".join(str(problem) for problem in exc.problems)) from None
+        match, review = settings.matching.match_threshold, settings.matching.review_threshold
+        region = settings.telephony.default_region
+    if threshold is not None:
+        if not 0 < threshold <= 1:
+            raise ValueError(f"--threshold must be above 0 and at most 1, not {threshold:g}")
+        match, review = threshold, min(review, threshold)
+    return match, review, region
+
+
+def _report(problems: list[RowProblem]) -> None:
+    by_file: dict[str, int] = {}
+    for problem in problems:
+        by_file[problem.file] = by_file.get(problem.file, 0) + 1
+        if by_file[problem.file] <= MAX_REPORTED_PER_FILE:
+            print(problem, file=sys.stderr)
+    for name, count in by_file.items():
+        if count > MAX_REPORTED_PER_FILE:
+            print(f"{name}: {count - MAX_REPORTED_PER_FILE} more problem(s) not shown", file=sys.stderr)
+
+
+def run_link(left: Path, right: Path | None, out: Path, threshold: float | None, config: Path | None = None) -> int:
+    """The `agentdesk link` command. Returns the process exit code."""
+    started = time.perf_counter()
+    try:
+        match_threshold, review_threshold, region = _thresholds(threshold, config)
+    except ValueError as exc:
+        print(f"agentdesk link: {exc}", file=sys.stderr)
+        return 2
+    # The batch allocates hundreds of thousands of small tuples and sets and creates no reference cycles, so the
+    # cyclic collector would only rescan them over and over (a third of the run time); refcounting frees them.
+    gc.disable()
+    try:
+        left_extract = read_extract(left, region)
+        right_extract = read_extract(right, region) if right is not None else None
+        extracts = [left_extract] if right_extract is None else [left_extract, right_extract]
+        _report([problem for extract in extracts for problem in extract.problems])
+        matcher = Matcher(match_threshold=match_threshold, review_threshold=review_threshold)
+        pairs, compared = link(left_extract, right_extract, matcher)
+    except InputError as exc:
+        print(f"agentdesk link: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        gc.enable()
+    try:
+        write_pairs(out, pairs, left_extract.ids, (right_extract or left_extract).ids)
+    except OSError as exc:
+        print(f"agentdesk link: {out}: cannot write the output: {exc.strerror or type(exc).__name__}", file=sys.stderr)
+        return 1
+    matches = sum(pair.decision == "match" for pair in pairs)
+    rows = sum(extract.rows for extract in extracts)
+    bad = sum(extract.bad_rows for extract in extracts)
+    seconds = time.perf_counter() - started
+    print(
+        f"link: {rows} rows read, {bad} bad rows, {compared} pairs compared, "
+        f"{matches} matches, {len(pairs) - matches} reviews, {seconds:.2f} s"
+    )
+    return 0

@@ -1,0 +1,227 @@
+"""`agentdesk link`, run as the real CLI in a subprocess on small synthetic CSVs."""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEADER = "id,given_name,family_name,birth_date,sex,phone,email,address_line,city,state,postal_code,mrn,ssn"
+
+# Synthetic people: 555-01xx numbers, example.org mail. L1/R1 are one person spelled differently; R2 is L1's
+# child (same phone, address, family name); L2/R3 are one person after a move; L3 and R4 are strangers.
+LEFT = [
+    "L1,Robert,O'Brien,1980-04-12,M,(617) 555-0123,bob.obrien@example.org,12 North Main Street,Boston,MA,02134,,",
+    "L2,Elizabeth,Nakamura,1975-11-02,F,212-555-0145,,7 Elm Road,New York,NY,10001,MRN77,",
+    "L3,Carlos,Mendez,1990-01-30,M,305-555-0177,,55 Bay Drive,Miami,FL,33101,,",
+]
+RIGHT = [
+    "R1,Bob,OBRIEN,1980-04-12,male,+16175550123,BOB.OBRIEN@EXAMPLE.ORG,12 N Main St,Boston,MA,02134-1234,,",
+    "R2,Emily,O'Brien,2010-06-30,F,617.555.0123,,12 North Main Street,Boston,MA,02134,,",
+    "R3,Liz,Nakamura,1975-11-02,F,415-555-0190,,99 Pine Street,San Francisco,CA,94105,MRN77,",
+    "R4,Aisha,Grant,1968-03-03,F,503-555-0111,,3 Oak Lane,Portland,OR,97201,,",
+]
+
+
+def write_csv(path: Path, rows: list[str], header: str = HEADER) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentdesk", *args], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+
+
+def read_out(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+SUMMARY = re.compile(
+    r"^link: (\d+) rows read, (\d+) bad rows, (\d+) pairs compared, (\d+) matches, (\d+) reviews, [\d.]+ s$"
+)
+
+
+def summary(result: subprocess.CompletedProcess[str]) -> tuple[int, ...]:
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout
+    found = SUMMARY.match(lines[0])
+    assert found, lines[0]
+    return tuple(int(n) for n in found.groups())
+
+
+def test_links_two_files(tmp_path: Path) -> None:
+    left, right = write_csv(tmp_path / "left.csv", LEFT), write_csv(tmp_path / "right.csv", RIGHT)
+    result = run(tmp_path, "link", str(left), str(right), "--out", "pairs.csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    rows_read, bad, compared, matches, reviews = summary(result)
+    assert (rows_read, bad, matches, reviews) == (7, 0, 2, 0)
+    assert 2 <= compared < 12  # blocked: not all 3 x 4 pairs
+    out = tmp_path / "pairs.csv"
+    assert out.read_text(encoding="utf-8").splitlines()[0] == "left_id,right_id,score,decision"
+    pairs = {(row["left_id"], row["right_id"]): row for row in read_out(out)}
+    assert set(pairs) == {("L1", "R1"), ("L2", "R3")}  # never L1 with the child R2
+    for row in pairs.values():
+        assert re.fullmatch(r"[01]\.\d{4}", row["score"]) and float(row["score"]) >= 0.97
+        assert row["decision"] == "match"
+
+
+def test_deduplicates_one_file(tmp_path: Path) -> None:
+    rows = [*LEFT, *(row.replace("R", "D", 1) for row in RIGHT)]
+    path = write_csv(tmp_path / "all.csv", rows)
+    result = run(tmp_path, "link", str(path), "--out", "dupes.csv")
+    assert result.returncode == 0, result.stderr
+    assert summary(result)[0] == 7
+    pairs = {(row["left_id"], row["right_id"]) for row in read_out(tmp_path / "dupes.csv")}
+    assert pairs == {("L1", "D1"), ("L2", "D3")}  # each pair once, in file order, never a record with itself
+
+
+def test_threshold_overrides_the_match_threshold(tmp_path: Path) -> None:
+    # One person, little evidence: a nickname and a shared phone, nothing else.
+    left = write_csv(tmp_path / "a.csv", ["A1,Robert,Smith,,,(617) 555-0123,,,,,,,"])
+    right = write_csv(tmp_path / "b.csv", ["B1,Bobby,Smith,,,617-555-0123,,,,,,,"])
+    default = run(tmp_path, "link", str(left), str(right), "--out", "default.csv")
+    assert default.returncode == 0, default.stderr
+    [row] = read_out(tmp_path / "default.csv")
+    score = float(row["score"])
+    assert row["decision"] == "review" and 0.6 <= score < 0.97
+    lowered = run(tmp_path, "link", str(left), str(right), "--out", "low.csv", "--threshold", f"{score - 0.01:.4f}")
+    assert read_out(tmp_path / "low.csv")[0]["decision"] == "match"
+    assert summary(lowered)[3:5] == (1, 0)
+    bad = run(tmp_path, "link", str(left), str(right), "--out", "x.csv", "--threshold", "1.5")
+    assert bad.returncode == 2 and "--threshold" in bad.stderr
+
+
+def test_thresholds_come_from_config(tmp_path: Path) -> None:
+    left = write_csv(tmp_path / "a.csv", ["A1,Robert,Smith,,,(617) 555-0123,,,,,,,"])
+    right = write_csv(tmp_path / "b.csv", ["B1,Bobby,Smith,,,617-555-0123,,,,,,,"])
+    config = tmp_path / "agentdesk.toml"
+    config.write_text("[matching]\nmatch_threshold = 0.5\nreview_threshold = 0.2\n", encoding="utf-8")
+    result = run(tmp_path, "--config", str(config), "link", str(left), str(right), "--out", "pairs.csv")
+    assert result.returncode == 0, result.stderr
+    assert read_out(tmp_path / "pairs.csv")[0]["decision"] == "match"
+    config.write_text("[matching]\nmatch_treshold = 0.5\n", encoding="utf-8")
+    broken = run(tmp_path, "--config", str(config), "link", str(left), str(right), "--out", "pairs.csv")
+    assert broken.returncode == 2 and "match_treshold" in broken.stderr
+
+
+def test_malformed_rows_are_reported_by_line_and_column_and_the_rest_is_linked(tmp_path: Path) -> None:
+    # Names on bad rows are distinctive, so a leak into the output would be caught.
+    lines = [
+        HEADER.encode(),
+        LEFT[0].encode(),  # line 2: good
+        b"L9,Zebulon,Quaxley,1980-04-12,M",  # line 3: too few columns
+        b"L8,Xanthippe,Vorhees,1980-13-45,F,,,,,,,,",  # line 4: bad date
+        b",Wilhelmina,Umberfield,1971-01-01,F,,,,,,,,",  # line 5: missing id
+        b"L1,Tiberius,Snodgrass,1960-01-01,M,,,,,,,,",  # line 6: duplicate id
+        "L7,Ségolène,Ravenscroft,1960-01-01,F,,,,,,,,".encode("latin-1"),  # line 7: not UTF-8
+        b"",  # a blank line is not a row
+        LEFT[1].encode(),  # line 9: good
+        b'L6,"Quentin' + b"q" * 200_000 + b'",Zorba,1960-01-01,M,,,,,,,,',  # line 10: over the csv field limit
+        LEFT[2].encode(),  # line 11: good
+    ]
+    left = tmp_path / "left.csv"
+    left.write_bytes(b"\n".join(lines) + b"\n")
+    right = write_csv(tmp_path / "right.csv", RIGHT)
+    result = run(tmp_path, "link", str(left), str(right), "--out", "pairs.csv")
+    assert result.returncode == 0, result.stderr
+    errors = result.stderr.splitlines()
+    assert errors == [
+        "left.csv:3: 5 columns where the header has 13",
+        "left.csv:4: birth_date: not a valid YYYY-MM-DD date",
+        "left.csv:5: id: missing",
+        "left.csv:6: id: duplicate of the id on line 2",
+        "left.csv:7: given_name: not valid UTF-8",
+        "left.csv:10: not a readable CSV record (a field is too long)",
+    ]
+    rows_read, bad, _compared, matches, _reviews = summary(result)
+    assert (rows_read, bad, matches) == (9 + 4, 6, 2)
+    assert {(r["left_id"], r["right_id"]) for r in read_out(tmp_path / "pairs.csv")} == {("L1", "R1"), ("L2", "R3")}
+    leaked = result.stdout + result.stderr
+    for secret in (
+        "Zebulon",
+        "Xanthippe",
+        "Wilhelmina",
+        "Umberfield",
+        "Tiberius",
+        "Snodgrass",
+        "Ravenscroft",
+        "Quentin",
+        "Zorba",
+    ):
+        assert secret not in leaked
+    assert "1980-13-45" not in leaked and "Ségolène" not in leaked and "S\\xe9gol" not in leaked
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "cannot read"),  # no such file
+        (b"", "no header"),
+        (b"\n\n", "no header"),
+        (b"given_name,family_name\nAda,Lovelace\n", "no 'id' column"),
+    ],
+)
+def test_unusable_input_exits_1(tmp_path: Path, content: bytes | None, reason: str) -> None:
+    left = tmp_path / "left.csv"
+    if content is not None:
+        left.write_bytes(content)
+    right = write_csv(tmp_path / "right.csv", RIGHT)
+    result = run(tmp_path, "link", str(left), str(right), "--out", "pairs.csv")
+    assert result.returncode == 1
+    assert "left.csv" in result.stderr and reason in result.stderr
+    assert "Lovelace" not in result.stderr
+    assert not (tmp_path / "pairs.csv").exists()
+
+
+def test_a_folder_as_input_and_an_unwritable_output_exit_1(tmp_path: Path) -> None:
+    right = write_csv(tmp_path / "right.csv", RIGHT)
+    assert run(tmp_path, "link", str(tmp_path), str(right), "--out", "pairs.csv").returncode == 1
+    result = run(tmp_path, "link", str(right), "--out", str(tmp_path / "missing" / "pairs.csv"))
+    assert result.returncode == 1 and "cannot write" in result.stderr
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run(tmp_path, "link", "left.csv").returncode == 2  # --out is required
+    assert run(tmp_path, "link", "--out", "x.csv").returncode == 2  # LEFT is required
+
+
+def test_extra_columns_and_a_bom_are_fine(tmp_path: Path) -> None:
+    header = "\ufeffID,Given_Name,family_name,birth_date,notes"
+    left = write_csv(tmp_path / "a.csv", ["A1,Robert,Smith,1980-04-12,called twice"], header=header)
+    right = write_csv(tmp_path / "b.csv", ["B1,Rob,Smith,1980-04-12,"], header=header)
+    result = run(tmp_path, "link", str(left), str(right), "--out", "pairs.csv")
+    assert result.returncode == 0, result.stderr
+    assert read_out(tmp_path / "pairs.csv")[0]["decision"] == "match"
+
+
+def test_default_thresholds_mirror_the_schema() -> None:
+    from agentdesk.config.schema import MatchingSettings, TelephonySettings
+    from agentdesk.records import linking
+
+    matching = MatchingSettings()  # type: ignore[call-arg]
+    assert matching.match_threshold == linking.DEFAULT_MATCH_THRESHOLD
+    assert matching.review_threshold == linking.DEFAULT_REVIEW_THRESHOLD
+    assert TelephonySettings().default_region == linking.DEFAULT_REGION  # type: ignore[call-arg]
+
+
+def test_a_record_matches_at_most_one_record_of_the_other_file(tmp_path: Path) -> None:
+    """Two namesakes born three days apart: between two extracts only the better pair is a match, the other goes
+    to review; deduplicating one file keeps both, since a file may hold the same person more than twice."""
+    left = write_csv(tmp_path / "a.csv", ["A1,Mark,Gonzalez,2006-06-05,M,,,,,,,,"])
+    rows = ["B1,Mark,Gonzalez,2006-06-05,M,,,,,,,,", "B2,Mark,Gonzalez,2006-06-08,M,,,,,,,,"]
+    right = write_csv(tmp_path / "b.csv", rows)
+    result = run(tmp_path, "link", str(left), str(right), "--out", "pairs.csv")
+    assert result.returncode == 0, result.stderr
+    decisions = {(r["left_id"], r["right_id"]): r["decision"] for r in read_out(tmp_path / "pairs.csv")}
+    assert decisions == {("A1", "B1"): "match", ("A1", "B2"): "review"}
+    both = write_csv(tmp_path / "both.csv", ["A1,Mark,Gonzalez,2006-06-05,M,,,,,,,,", *rows])
+    assert run(tmp_path, "link", str(both), "--out", "dupes.csv").returncode == 0
+    assert {r["decision"] for r in read_out(tmp_path / "dupes.csv")} == {"match"}

@@ -1,0 +1,120 @@
+"""`agentdesk lookup`: the real fetch + merge without Qt, as IT runs it, against real local systems."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentdesk.demo.fhir_server import DemoFhirServer
+from agentdesk.demo.population import DemoData, write_demo_data
+from agentdesk.demo.setup import CRM_QUERY
+
+
+@pytest.fixture(scope="module")
+def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoData, Path]]:
+    folder = tmp_path_factory.mktemp("systems")
+    data = write_demo_data(folder / "demo", count=120, seed=5)
+    server = DemoFhirServer(data.fhir_file, data.related_file, data.people)
+    server.start()
+    config = folder / "agentdesk.toml"
+    config.write_text(
+        f"""
+[[backends]]
+name = "EHR"
+kind = "fhir"
+base_url = "{server.base_url}"
+priority = 10
+
+[[backends]]
+name = "CRM"
+kind = "sql"
+url = "sqlite:///{data.crm_file.as_posix()}"
+priority = 20
+phone_query = "{CRM_QUERY}"
+[backends.columns]
+given_name = "first_name"
+family_name = "last_name"
+birth_date = "dob"
+sex = "gender"
+address_line = "street"
+postal_code = "zip"
+
+[[backends]]
+name = "Down"
+kind = "fhir"
+base_url = "http://127.0.0.1:9/fhir"
+timeout_seconds = 0.5
+""",
+        encoding="utf-8",
+    )
+    yield data, config
+    server.stop()
+
+
+def lookup(config: Path, basedir: Path, phone: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentdesk",
+            "--config",
+            str(config),
+            "--basedir",
+            str(basedir),
+            "lookup",
+            "--phone",
+            phone,
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_json_report_merges_sources_and_marks_the_failing_one(systems: tuple[DemoData, Path], tmp_path: Path) -> None:
+    data, config = systems
+    counts = Counter(p.phone_e164 for p in data.people)
+    person = next(p for p in data.people if p.in_ehr and p.in_crm and counts[p.phone_e164] == 1)
+    digits = person.phone_e164[2:]
+    result = lookup(config, tmp_path, f"({digits[:3]}) {digits[3:6]}-{digits[6:]}", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["phone"] == person.phone_e164 and report["elapsed_ms"] > 0
+    sources = {s["name"]: s for s in report["sources"]}
+    assert sources["EHR"]["status"] == "ok" and sources["CRM"]["status"] == "ok"
+    assert sources["Down"]["status"] == "error" and sources["Down"]["reason"]
+    (patient,) = report["patients"]
+    assert patient["fields"]["family_name"]["value"] == person.family_name
+    assert patient["fields"]["birth_date"] == {
+        "value": person.birth_date,
+        "source": "EHR",
+        "updated": patient["fields"]["birth_date"]["updated"],
+        "conflicts": [],
+    }
+    assert {r["source"] for r in patient["records"]} == {"EHR", "CRM"}
+    assert patient["match"]["sources"] == ["CRM", "EHR"]
+    (pair,) = patient["match"]["pairs"]
+    assert pair["decision"] == "match" and pair["probability"] >= 0.97
+    fields = {f["field"]: f for f in pair["fields"]}
+    assert fields["birth_date"]["outcome"] == "agree" and fields["birth_date"]["weight"] > 0
+    # The lookup is audited like a profile shown in the window.
+    with sqlite3.connect(tmp_path / "data" / "agentdesk.sqlite3") as db:
+        audited = {row[0] for row in db.execute("SELECT patient_key FROM audit_events WHERE call_id = 'cli-lookup'")}
+    assert audited == {f"{r['source']}:{r['id']}" for r in patient["records"]}
+
+
+def test_text_report_and_bad_phone(systems: tuple[DemoData, Path], tmp_path: Path) -> None:
+    data, config = systems
+    person = next(p for p in data.people if p.in_ehr)
+    text = lookup(config, tmp_path, person.phone_e164)
+    assert text.returncode == 0 and person.family_name in text.stdout and "source EHR: ok" in text.stdout
+    bad = lookup(config, tmp_path, "not-a-number")
+    assert bad.returncode == 2 and "phone:" in bad.stderr
