@@ -17,7 +17,7 @@ from types import MappingProxyType
 from agentdesk.telephony.events import CallEvent, CallEventKind
 from agentdesk.telephony.intake import CallIntake
 from agentdesk.telephony.parsing import MAX_ID, MAX_NUMBER, MAX_TEXT
-from agentdesk.telephony.sources import Backoff, LinkListener, LinkState
+from agentdesk.telephony.sources import Backoff, LinkedSource, LinkListener, LinkRefused, LinkState
 
 log = logging.getLogger("agentdesk.telephony")
 MAX_MESSAGE_LINES = 200
@@ -39,8 +39,9 @@ EVENT_KINDS: Mapping[str, CallEventKind] = MappingProxyType(
 AGENT_EVENTS = ("agentcalled", "agentconnect", "agentcomplete", "agentringnoanswer")
 
 
-class AmiLoginRefused(Exception):
-    pass
+class AmiLoginRefused(LinkRefused):
+    def __init__(self) -> None:
+        super().__init__("login refused: check the AMI user and its credential")
 
 
 def parse_message(lines: list[str]) -> dict[str, str]:
@@ -101,7 +102,9 @@ def event_from_message(message: Mapping[str, str], source: str, agent_interface:
     )
 
 
-class AmiSource:
+class AmiSource(LinkedSource):
+    task_prefix = "ami"
+
     def __init__(
         self,
         name: str,
@@ -114,47 +117,11 @@ class AmiSource:
         on_link: LinkListener | None = None,
         max_backoff: float = 30.0,
     ) -> None:
-        self.name = name
+        super().__init__(name, on_link, max_backoff)
         self._host, self._port = host, port
         self._username, self._secret = username, secret
         self._intake = intake
         self._agent_interface = agent_interface
-        self._on_link = on_link
-        self._max_backoff = max_backoff
-        self._task: asyncio.Task[None] | None = None
-        self.state = LinkState.DOWN
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"ami-{self.name}")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        self._set(LinkState.DOWN, "stopped")
-
-    def _set(self, state: LinkState, detail: str = "") -> None:
-        self.state = state
-        if self._on_link:
-            self._on_link(self.name, state, detail)
-
-    async def _run(self) -> None:
-        backoff = Backoff(maximum=self._max_backoff)
-        while True:
-            self._set(LinkState.CONNECTING)
-            try:
-                await self._session(backoff)
-                state, detail = LinkState.DOWN, "closed by the server"
-            except AmiLoginRefused:
-                state, detail = LinkState.REFUSED, "login refused: check the AMI user and its credential"
-                backoff = Backoff(initial=self._max_backoff, maximum=self._max_backoff)  # no retry storm
-            except (OSError, EOFError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
-                state, detail = LinkState.DOWN, type(exc).__name__
-            delay = backoff.next()
-            self._set(state, f"{detail}; retrying in {delay:.1f} s")
-            await asyncio.sleep(delay)
 
     async def _session(self, backoff: Backoff) -> None:
         reader, writer = await asyncio.open_connection(self._host, self._port, limit=MAX_LINE)

@@ -13,13 +13,15 @@ from urllib.parse import urlsplit
 
 from agentdesk.telephony.intake import CallIntake
 from agentdesk.telephony.parsing import EventIgnored, EventRejected, StreamMapping, parse_stream_event
-from agentdesk.telephony.sources import Backoff, LinkListener, LinkState
+from agentdesk.telephony.sources import Backoff, LinkedSource, LinkListener, LinkState
 
 log = logging.getLogger("agentdesk.telephony")
 MAX_LINE = 65536
 
 
-class JsonStreamSource:
+class JsonStreamSource(LinkedSource):
+    task_prefix = "stream"
+
     def __init__(
         self,
         name: str,
@@ -32,51 +34,19 @@ class JsonStreamSource:
         parts = urlsplit(url)
         if parts.scheme not in ("tcp", "ws", "wss") or not parts.hostname or not parts.port:
             raise ValueError("url: must be tcp://host:port, ws://host:port/path or wss://...")
-        self.name = name
+        super().__init__(name, on_link, max_backoff)
         self._url = url
         self._scheme = parts.scheme
         self._host = parts.hostname
         self._port = parts.port
         self._mapping = mapping
         self._intake = intake
-        self._on_link = on_link
-        self._max_backoff = max_backoff
-        self._task: asyncio.Task[None] | None = None
-        self.state = LinkState.DOWN
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name=f"stream-{self.name}")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        self._set(LinkState.DOWN, "stopped")
-
-    def _set(self, state: LinkState, detail: str = "") -> None:
-        self.state = state
-        if self._on_link:
-            self._on_link(self.name, state, detail)
-
-    async def _run(self) -> None:
-        backoff = Backoff(maximum=self._max_backoff)
-        while True:
-            self._set(LinkState.CONNECTING)
-            try:
-                if self._scheme == "tcp":
-                    await self._run_tcp(backoff)
-                else:
-                    await self._run_websocket(backoff)
-                detail = "closed by the server"
-            except (OSError, EOFError) as exc:
-                detail = f"{type(exc).__name__}"
-            except Exception as exc:  # a websocket handshake error and the like: keep trying, say why
-                detail = f"{type(exc).__name__}"
-            delay = backoff.next()
-            self._set(LinkState.DOWN, f"{detail}; retrying in {delay:.1f} s")
-            await asyncio.sleep(delay)
+    async def _session(self, backoff: Backoff) -> None:
+        if self._scheme == "tcp":
+            await self._run_tcp(backoff)
+        else:
+            await self._run_websocket(backoff)
 
     async def _run_tcp(self, backoff: Backoff) -> None:
         reader, writer = await asyncio.open_connection(self._host, self._port, limit=MAX_LINE)
