@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sqlite3
 import sys
@@ -39,10 +40,15 @@ async def scenario(app: AgentDeskApp, out: Path | None, hold: bool, scale_note: 
     # A caller both systems know and on whose address they disagree: shows sources and a conflict badge.
     with sqlite3.connect(data.crm_file) as crm:
         crm_streets = dict(crm.execute("SELECT contact_id, street FROM crm_contacts").fetchall())
+    facts = json.loads(data.related_file.read_text(encoding="utf-8"))
     caller = next(
         p
         for p in data.people
-        if p.in_ehr and crm_streets.get(f"C-{p.key[1:]}", p.address_line) != p.address_line and p.email
+        if p.in_ehr
+        and crm_streets.get(f"C-{p.key[1:]}", p.address_line) != p.address_line
+        and p.email
+        and facts[p.key]["touches"]
+        and facts[p.key]["appointments"]
     )
     call_id = app.simulator.simulate_call(ani=caller.phone_e164, dnis="+18005550142")
     while not (app.desk.current and app.desk.current.lookup and app.desk.current.lookup.done):
@@ -51,6 +57,8 @@ async def scenario(app: AgentDeskApp, out: Path | None, hold: bool, scale_note: 
     await asyncio.sleep(1.2)
     app.window.wrapup.disposition.setCurrentIndex(app.window.wrapup.disposition.findData("appointment_booked"))
     app.window.wrapup.notes.setPlainText("Screening booked with cardiology, Tue 9:30, Main campus.")
+    if os.environ.get("AGENTDESK_SHOT_TAB") == "care":
+        app.window.profile.tabs.setCurrentIndex(1)
     await asyncio.sleep(0.3)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

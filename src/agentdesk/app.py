@@ -276,6 +276,8 @@ class AgentDeskApp:
 
     async def start(self) -> None:
         """Background startup: nothing here runs on the GUI thread for long (I/O goes to worker threads)."""
+        from agentdesk.ui.garbage import GuiThreadCollector
+
         self.window.show_busy("Starting…")
         store_opening = asyncio.ensure_future(self.store.open())
         try:
@@ -297,6 +299,7 @@ class AgentDeskApp:
                 store_opening.cancel()
             self.window.show_busy(None)
         self.ready.set()
+        GuiThreadCollector.freeze_startup()
         if self.options.pop is not None:
             pop = self.options.pop
             self.intake.accept(

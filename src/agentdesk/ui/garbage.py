@@ -31,7 +31,16 @@ class GuiThreadCollector(QObject):
                 gc.collect(generation)
                 return
 
+    @staticmethod
+    def freeze_startup() -> None:
+        """Once started: move everything alive now out of the collector's scans. Without it, a full collection
+        walks every startup object and stalls the GUI thread for tens of milliseconds (seen in the call-event
+        benchmark)."""
+        gc.collect()
+        gc.freeze()
+
     def stop(self) -> None:
         self._timer.stop()
+        gc.unfreeze()
         gc.collect()
         gc.enable()
