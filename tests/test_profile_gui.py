@@ -105,3 +105,40 @@ def test_three_sources_conflict_household_and_split(qtbot, run_async, tmp_path: 
         await app.stop()
 
     run_async(scenario(), timeout=90)
+
+
+def test_agent_search_by_name_and_birth_date_and_by_mrn(qtbot, run_async, tmp_path: Path) -> None:
+    data = demo_people(tmp_path)
+    wanted = next(p for p in data.people if p.in_ehr and p.in_crm)
+    app = make_app(tmp_path)
+    qtbot.addWidget(app.window)
+    profile = app.window.profile
+
+    async def scenario() -> None:
+        app.window.show()
+        await app.start()
+        app.simulator.simulate_call(ani="+12025550177")  # a number nobody has: the agent asks and searches
+        await wait_until(lambda: "No record" in profile.message.text(), what="no record for the number")
+        profile.search.setText("Smith")  # a name alone is refused, with the reason
+        profile.search.returnPressed.emit()
+        await wait_until(lambda: profile.search_feedback.isVisibleTo(app.window), what="the search problem")
+        assert profile.search_feedback.text().startswith("Birth date:")
+        assert profile.search.text() == "Smith"  # what the agent typed stays
+        month, day, year = wanted.birth_date[5:7], wanted.birth_date[8:10], wanted.birth_date[:4]
+        profile.search.setText(f"{wanted.family_name}, {wanted.given_name} {month}/{day}/{year}")
+        profile.search.returnPressed.emit()
+        await wait_until(lambda: profile.name_label.text() == name_of(wanted), what="the name search")
+        assert not profile.search_feedback.isVisibleTo(app.window)
+        # The SQL CRM has no name query configured: it says so instead of pretending it found nobody.
+        assert profile.chips["CRM"].label.toolTip() == "cannot search this way"
+        profile.search.setText(wanted.mrn)
+        profile.search.returnPressed.emit()
+        await wait_until(
+            lambda: app.desk.current.lookup.done and profile.name_label.text() == name_of(wanted), what="MRN search"
+        )
+        await app.desk.drain()
+        audited = {row["patient_key"] for row in await app.store.audit_events(limit=100)}
+        assert f"EHR:{wanted.key.lower()}" in audited
+        await app.stop()
+
+    run_async(scenario())

@@ -100,3 +100,22 @@ def test_swapped_names_still_match() -> None:
     a = record("EHR", "1", 10, 1, given_name="Chen", family_name="Wei", birth_date="1970-01-01")
     b = record("CRM", "2", 20, 1, given_name="Wei", family_name="Chen", birth_date="1970-01-01")
     assert len(merge_records([a, b])) == 1
+
+
+def test_parse_search_reads_mrn_and_name_with_birth_date() -> None:
+    import pytest
+
+    from agentdesk.records.lookup import SearchQuery, parse_search
+
+    assert parse_search("MRN1234567") == SearchQuery(mrn="MRN1234567")
+    assert parse_search("Ana Lopez 1984-02-03") == SearchQuery(given="Ana", family="Lopez", birth_date="1984-02-03")
+    assert parse_search(" Lopez,  Ana  2/3/1984 ") == SearchQuery(given="Ana", family="Lopez", birth_date="1984-02-03")
+    assert parse_search("de la Cruz, Maria 1990-12-31").family == "de la Cruz"
+    for text, field in (
+        ("", "search"),
+        ("Ana Lopez", "birth date"),
+        ("Ana 1984-02-30", "birth date"),
+        ("1984-02-03", "name"),
+    ):
+        with pytest.raises(ValueError, match=field):
+            parse_search(text)

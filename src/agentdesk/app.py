@@ -242,6 +242,7 @@ class AgentDeskApp:
         signals.store_health.connect(window.show_store_health)
         window.profile.patient_shown.connect(self._patient_shown)
         window.profile.identity_decided.connect(self._identity_decided)
+        window.profile.search_requested.connect(self._search_requested)
         self.lock.locked.connect(lambda: window.set_locked(True))
         window.wrapup.save_requested.connect(self._save_disposition)
         window.agent_state_requested.connect(self._agent_state_requested)
@@ -449,6 +450,20 @@ class AgentDeskApp:
     def _patient_shown(self, patient: Any) -> None:
         if self.desk.current is not None:
             self.desk.profile_viewed(self.desk.current, patient)
+
+    def _search_requested(self, text: str) -> None:
+        from agentdesk.ui.tasks import run_task
+
+        context = self.desk.current
+        if context is None:
+            self.window.profile.show_search_problem("Search: searches belong to a call; there is none yet.")
+            return
+
+        def failed(error: BaseException) -> None:
+            message = str(error) if isinstance(error, ValueError) else f"search failed ({type(error).__name__})"
+            self.window.profile.show_search_problem(message[:1].upper() + message[1:])
+
+        run_task(self.desk.search(context, text), None, failed)
 
     def _identity_decided(self, refs: list[str], decision: str) -> None:
         from agentdesk.records.decisions import Decision

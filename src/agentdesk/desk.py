@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from agentdesk.campaigns.resolver import CampaignResolver
 from agentdesk.config.schema import CampaignSettings, DispositionType
 from agentdesk.records.decisions import Decision, DecisionBook, decisions_for
-from agentdesk.records.lookup import ProfileLookup
+from agentdesk.records.lookup import ProfileLookup, parse_search
 from agentdesk.records.model import CareItem, ItemKind, LookupResult, PatientProfile
 from agentdesk.store.dispositions import Disposition, DispositionInvalid
 from agentdesk.telephony.agent_state import AgentState, AgentStateMachine, AgentStatus
@@ -223,6 +223,19 @@ class Desk:
                 continue
             context.viewed.add(reference)
             self.store.log_profile_view(self.agent_id, reference, context.call.call_id)
+
+    async def search(self, context: CallContext, text: str) -> LookupResult:
+        """The agent's own search for this call's caller (when the number found no one, or the wrong people):
+        the results replace the call's lookup, are merged and audited like a pop. Raises ValueError naming what
+        is missing from `text`."""
+        query = parse_search(text)
+
+        def progress(result: LookupResult) -> None:
+            context.lookup = result
+            for listener in self.on.lookup:
+                listener(context)
+
+        return await self.lookup.search(context.call.call_id, query, progress)
 
     async def decide(self, context: CallContext, refs: list[str], decision: Decision) -> None:
         """The agent says these source records are (or are not) one person: stored first, then every later lookup

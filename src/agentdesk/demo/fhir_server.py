@@ -36,6 +36,25 @@ def _bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _matches(patient: dict[str, Any], query: dict[str, str]) -> bool:
+    """FHIR search semantics the demo needs: identifier (system|value or value) exact; family and given as
+    case-insensitive prefixes (as FHIR string search is); birthdate exact."""
+    if "identifier" in query:
+        wanted = query["identifier"].rsplit("|", 1)[-1]
+        if not any(i.get("value") == wanted for i in patient.get("identifier", [])):
+            return False
+    names = patient.get("name", [{}])
+    if "family" in query and not any(
+        str(n.get("family", "")).lower().startswith(query["family"].lower()) for n in names
+    ):
+        return False
+    if "given" in query and not any(
+        str(g).lower().startswith(query["given"].lower()) for n in names for g in n.get("given", [])
+    ):
+        return False
+    return not ("birthdate" in query and patient.get("birthDate") != query["birthdate"])
+
+
 class DemoFhirServer:
     """Serves the demo EHR under `/fhir` and the marketing API under `/marketing`, on a free loopback port."""
 
@@ -47,6 +66,7 @@ class DemoFhirServer:
             json.loads(related_file.read_text(encoding="utf-8")) if related_file and related_file.exists() else {}
         )
         self._by_phone: dict[str, list[dict[str, Any]]] = {}
+        self._patients = patients
         self._related: dict[str, dict[str, list[dict[str, Any]]]] = {}
         for patient in patients:
             key = str(patient["id"]).upper()
@@ -95,6 +115,8 @@ class DemoFhirServer:
             }
         if path == "/fhir/Patient" and "phone" in first:
             return 200, _bundle(self._by_phone.get(first["phone"], []))
+        if path == "/fhir/Patient" and ("identifier" in first or "family" in first):
+            return 200, _bundle([p for p in self._patients if _matches(p, first)])
         resource_type = path.removeprefix("/fhir/")
         if resource_type in RELATED_TYPES:
             reference = first.get(RELATED_TYPES[resource_type]) or first.get("patient") or ""

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from functools import partial
 
 from agentdesk.records.backends import BackendError, RecordBackend
 from agentdesk.records.merge import merge_records
@@ -20,8 +23,53 @@ from agentdesk.records.model import LookupResult, PatientProfile, SourceRecord, 
 log = logging.getLogger("agentdesk.records")
 
 LookupListener = Callable[[LookupResult], None]
+Answer = tuple[RecordBackend, SourceStatus, list[SourceRecord]]
 Merge = Callable[[Iterable[SourceRecord]], list[PatientProfile]]
 STALE_LIMIT_SECONDS = 24 * 3600  # older than this, a cached answer is not shown even as stale
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What the agent typed to find a caller the phone number did not find."""
+
+    mrn: str = ""
+    given: str = ""
+    family: str = ""
+    birth_date: str = ""  # YYYY-MM-DD
+
+
+_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
+
+
+def parse_search(text: str) -> SearchQuery:
+    """'MRN1234567' -> by identifier; 'Ana Lopez 1984-02-03', 'Lopez, Ana 2/3/1984' -> by name and birth date.
+
+    Raises ValueError naming what is missing, for the search box to show."""
+    text = " ".join(text.split())
+    if not text:
+        raise ValueError("search: type an MRN, or a name and a birth date")
+    found = _DATE.search(text)
+    if found is None:
+        if " " not in text and any(ch.isdigit() for ch in text) and len(text) <= 64:
+            return SearchQuery(mrn=text)
+        raise ValueError("birth date: add it as YYYY-MM-DD or MM/DD/YYYY (a name alone matches too many people)")
+    if found.group(1):
+        year, month, day = int(found.group(1)), int(found.group(2)), int(found.group(3))
+    else:
+        month, day, year = int(found.group(4)), int(found.group(5)), int(found.group(6))
+    try:
+        birth = date(year, month, day).isoformat()
+    except ValueError:
+        raise ValueError("birth date: not a real date") from None
+    name = (text[: found.start()] + " " + text[found.end() :]).strip(" ,")
+    if "," in name:
+        family, _, given = name.partition(",")
+    else:
+        given, _, family = name.rpartition(" ")
+    family, given = family.strip(), given.strip()
+    if not family:
+        raise ValueError("name: add at least the family name")
+    return SearchQuery(given=given, family=family, birth_date=birth)
 
 
 @dataclass
@@ -72,6 +120,28 @@ class ProfileLookup:
                 health.cache.pop(e164, None)
 
     async def lookup(self, call_id: str, e164: str, on_update: LookupListener | None = None) -> LookupResult:
+        """Everyone every backend holds for the caller's number."""
+        asks = [self._ask(b, e164, partial(b.find_by_phone, e164)) for b in self.backends]
+        return await self._fan_out(call_id, e164, asks, on_update)
+
+    async def search(self, call_id: str, query: SearchQuery, on_update: LookupListener | None = None) -> LookupResult:
+        """The agent's own search (MRN, or name and birth date) in every backend that can search that way."""
+        asks: list[Awaitable[Answer]] = []
+        for backend in self.backends:
+            keys: frozenset[str] = getattr(backend, "search_keys", frozenset())
+            if query.mrn and "mrn" in keys:
+                fetch = partial(getattr(backend, "find_by_identifier"), query.mrn)  # noqa: B009 - optional method
+                asks.append(self._ask(backend, None, fetch))
+            elif query.family and "name" in keys:
+                fetch = partial(getattr(backend, "find_by_name"), query.given, query.family, query.birth_date)  # noqa: B009
+                asks.append(self._ask(backend, None, fetch))
+            else:
+                asks.append(self._cannot(backend, "cannot search this way"))
+        return await self._fan_out(call_id, "", asks, on_update)
+
+    async def _fan_out(
+        self, call_id: str, phone: str, asks: Sequence[Awaitable[Answer]], on_update: LookupListener | None
+    ) -> LookupResult:
         started = time.perf_counter()
         statuses = {b.name: SourceStatus(b.name, SourceState.PENDING) for b in self.backends}
         records: list[SourceRecord] = []
@@ -79,7 +149,7 @@ class ProfileLookup:
         def snapshot(done: bool) -> LookupResult:
             return LookupResult(
                 call_id=call_id,
-                phone=e164,
+                phone=phone,
                 sources=tuple(statuses.values()),
                 patients=tuple(self.merge(records)),
                 elapsed_ms=(time.perf_counter() - started) * 1000,
@@ -89,7 +159,7 @@ class ProfileLookup:
 
         if on_update:
             on_update(snapshot(done=not self.backends))
-        for next_done in asyncio.as_completed([self._ask(b, e164) for b in self.backends]):
+        for next_done in asyncio.as_completed(asks):
             backend, status, found = await next_done
             statuses[backend.name] = status
             records.extend(found)
@@ -109,10 +179,17 @@ class ProfileLookup:
         )
         return result
 
-    async def _ask(self, backend: RecordBackend, e164: str) -> tuple[RecordBackend, SourceStatus, list[SourceRecord]]:
+    @staticmethod
+    async def _cannot(backend: RecordBackend, reason: str) -> Answer:
+        return backend, SourceStatus(backend.name, SourceState.EMPTY, 0.0, 0, reason), []
+
+    async def _ask(
+        self, backend: RecordBackend, cache_key: str | None, fetch: Callable[[], Awaitable[list[SourceRecord]]]
+    ) -> Answer:
+        """One backend's answer within its deadline; cached by `cache_key` (None: not cached)."""
         health = self._health.setdefault(backend.name, _Health())
         now = self._clock()
-        cached = health.cache.get(e164)
+        cached = health.cache.get(cache_key) if cache_key is not None else None
         if cached is not None and now - cached.at < self.cache_seconds:
             state = SourceState.OK if cached.records else SourceState.EMPTY
             return backend, SourceStatus(backend.name, state, 0.0, len(cached.records), "cached"), cached.records
@@ -122,7 +199,7 @@ class ProfileLookup:
             return self._fallback(backend, SourceState.ERROR, 0.0, reason, cached)
         begun = time.perf_counter()
         try:
-            found = await asyncio.wait_for(backend.find_by_phone(e164), backend.timeout_seconds)
+            found = await asyncio.wait_for(fetch(), backend.timeout_seconds)
         except TimeoutError:
             self._failed(health)
             return self._fallback(backend, SourceState.TIMEOUT, begun, "no answer in time", cached)
@@ -134,8 +211,9 @@ class ProfileLookup:
             self._failed(health)
             return self._fallback(backend, SourceState.ERROR, begun, type(exc).__name__, cached)
         health.breaker = _Breaker()
-        # Kept even when fresh-answer caching is off (cache_seconds = 0): it is what a later failure falls back to.
-        health.cache[e164] = _Cached(self._clock(), time.time(), found)
+        if cache_key is not None:
+            # Kept even when fresh-answer caching is off (cache_seconds = 0): a later failure falls back to it.
+            health.cache[cache_key] = _Cached(self._clock(), time.time(), found)
         state = SourceState.OK if found else SourceState.EMPTY
         return backend, self._status(backend, state, begun, records=len(found)), found
 
@@ -147,7 +225,7 @@ class ProfileLookup:
 
     def _fallback(
         self, backend: RecordBackend, state: SourceState, begun: float, reason: str, cached: _Cached | None
-    ) -> tuple[RecordBackend, SourceStatus, list[SourceRecord]]:
+    ) -> Answer:
         """A failed source: its last answer for this number, marked stale, when there is a recent enough one."""
         elapsed = (time.perf_counter() - begun) * 1000 if begun else 0.0
         if cached is not None and cached.records and self._clock() - cached.at < STALE_LIMIT_SECONDS:

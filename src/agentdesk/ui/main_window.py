@@ -129,10 +129,19 @@ class MainWindow(QMainWindow):
         self.not_ready_action.triggered.connect(
             lambda: self.agent_state_requested.emit(AgentState.NOT_READY, reasons[0])
         )
+        self.search_action = QAction("Search for the caller", self)
+        self.search_action.setShortcut(QKeySequence.StandardKey.Find)
+        self.search_action.triggered.connect(self.profile.search.setFocus)
         self.focus_wrapup_action = QAction("Go to wrap-up", self)
         self.focus_wrapup_action.setShortcut(QKeySequence("Ctrl+D"))
         self.focus_wrapup_action.triggered.connect(self.wrapup.disposition.setFocus)
-        for action in (self.save_action, self.available_action, self.not_ready_action, self.focus_wrapup_action):
+        for action in (
+            self.save_action,
+            self.available_action,
+            self.not_ready_action,
+            self.focus_wrapup_action,
+            self.search_action,
+        ):
             self.addAction(action)
         self.auto_call_action = QAction("Auto-call", self)
         self.auto_call_action.setCheckable(True)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QMenu,
     QProgressBar,
     QPushButton,
@@ -81,6 +82,7 @@ class SourceChip(QWidget):
 class ProfilePanel(QWidget):
     patient_shown = Signal(object)  # PatientProfile, for the audit log
     identity_decided = Signal(object, str)  # list of record refs, "same" | "different"
+    search_requested = Signal(str)  # what the agent typed: an MRN, or a name and a birth date
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,9 +135,21 @@ class ProfilePanel(QWidget):
         for column in (0, 2, 3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
 
+        self.search = QLineEdit()
+        self.search.setObjectName("PatientSearch")
+        self.search.setPlaceholderText("Search by MRN, or name and birth date (e.g. Lopez, Ana 1984-02-03), Enter")
+        self.search.setAccessibleName("Search for the caller")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(self._search_entered)
+        self.search_feedback = QLabel("")
+        self.search_feedback.setObjectName("SearchFeedback")
+        self.search_feedback.setStyleSheet("color:#b91c1c;")
+        self.search_feedback.hide()
         self.sources_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
+        layout.addWidget(self.search)
+        layout.addWidget(self.search_feedback)
         layout.addLayout(self.sources_row)
         layout.addWidget(self.message)
         layout.addWidget(self.candidates)
@@ -165,6 +179,17 @@ class ProfilePanel(QWidget):
         self.care.clear()
         for button in (self.confirm_button, self.not_same_button, self.same_as_button):
             button.hide()
+
+    def show_search_problem(self, message: str | None) -> None:
+        """Say what is wrong with the search (None hides it); what the agent typed stays."""
+        self.search_feedback.setText(message or "")
+        self.search_feedback.setVisible(bool(message))
+
+    def _search_entered(self) -> None:
+        text = self.search.text().strip()
+        if text:
+            self.show_search_problem(None)
+            self.search_requested.emit(text)
 
     def show_history(self, history: list[CareItem]) -> None:
         """Prior contact-center interactions with this caller, from the store."""
