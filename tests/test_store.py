@@ -44,7 +44,7 @@ def test_migrations_create_schema_and_rows_survive_reopen(tmp_path: Path) -> Non
         (saved_id, "referral_made", "Referred to cardiology")
     ]
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"dispositions", "call_events", "agent_states", "audit_events"} <= tables

@@ -219,6 +219,7 @@ class AgentDeskApp:
         self.notifier = CallNotifier(self.window, enabled=settings.ui.tray_notifications)
         self.lock = InactivityLock(settings.ui.lock_after_minutes, self.window)
         self.webhook: Any = None
+        self.sync: Any = None
         self.call_sources: list[Any] = []
         self._housekeeping: asyncio.Task[None] | None = None
         self.simulator: Any = None
@@ -291,6 +292,7 @@ class AgentDeskApp:
                 for decision in await self.store.identity_decisions():
                     self.decisions.record(decision)
                 self.window.show_store_health(True, "ready")
+                await self._start_central_sync()
             except Exception as exc:
                 log.exception("local store failed to open")
                 self.window.show_store_health(False, f"cannot open ({type(exc).__name__})")
@@ -332,6 +334,38 @@ class AgentDeskApp:
             self.window.auto_call_seconds.setValue(int(demo.auto_call_seconds))
             self.window.auto_call_action.setChecked(True)  # starts the automatic caller through the slot
         log.info("demo ready: %d synthetic people", len(data.people))
+
+    async def _start_central_sync(self) -> None:
+        """Local first: the central store gets what this desk saved, and this desk gets other desks' decisions."""
+        from agentdesk.config.credentials import CredentialMissing, get_secret
+        from agentdesk.store.central import CentralStore
+        from agentdesk.store.sync import OutboxSync
+
+        store = self.settings.store
+        if not store.central_url:
+            return
+        try:
+            password = get_secret(store.central_credential) if store.central_credential else None
+            central = await asyncio.to_thread(CentralStore, store.central_url, password)
+        except CredentialMissing as exc:
+            self.window.show_link("central store", "off", str(exc))
+            return
+        except Exception as exc:  # a malformed URL or a missing driver: say so, keep working locally
+            self.window.show_link("central store", "off", f"cannot use the URL ({type(exc).__name__})")
+            return
+
+        def decided_elsewhere(new: list[Any]) -> None:
+            for decision in new:
+                self.decisions.record(decision)
+            self.lookup.forget()
+
+        self.sync = OutboxSync(
+            self.store,
+            central,
+            decided_elsewhere,
+            on_health=lambda ok, detail: self.window.show_link("central store", "up" if ok else "retrying", detail),
+        )
+        self.sync.start()
 
     async def _start_telephony(self) -> None:
         """The webhook (and the single-instance file), the configured call sources, the ring-timeout sweep."""
@@ -413,6 +447,8 @@ class AgentDeskApp:
         if self.webhook is not None:
             await self.webhook.stop()
             remove_instance(self.paths.data_dir)
+        if self.sync is not None:
+            await self.sync.stop()
         try:
             await asyncio.wait_for(self.desk.drain(), 5)
         except TimeoutError:

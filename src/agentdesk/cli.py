@@ -65,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("--out", type=Path, required=True, help="where to write left_id,right_id,score,decision")
     link.add_argument("--threshold", type=float, help="match threshold (default: the config's)")
 
+    database = commands.add_parser("db", help="the central store's schema (for IT)")
+    database.add_argument("action", choices=("upgrade", "check"), help="upgrade: apply migrations; check: report")
+
     credentials = commands.add_parser("credentials", help="store or remove a secret in the OS keychain")
     credentials.add_argument("action", choices=("set", "delete"))
     credentials.add_argument("name", help="the credential name the config file uses")
@@ -83,6 +86,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check_config(args.file)
     if args.command == "credentials":
         return credentials(args.action, args.name)
+    if args.command == "db":
+        return database(args.action, args.config, args.basedir)
     if args.command == "lookup":
         from agentdesk.records.lookup_command import run_lookup
 
@@ -135,6 +140,43 @@ def check_config(path: Path) -> int:
         print(f"{len(problems)} problem(s) in {path}", file=sys.stderr)
         return 1
     print(f"{path}: OK")
+    return 0
+
+
+def database(action: str, config: Path | None, basedir: Path | None) -> int:
+    """`agentdesk db upgrade|check`: the central PostgreSQL store's schema, from the same Alembic migrations."""
+    from agentdesk.config import ConfigError, load_settings
+    from agentdesk.config.credentials import CredentialMissing, get_secret
+    from agentdesk.paths import AppPaths
+
+    paths = AppPaths.for_basedir(basedir) if basedir else AppPaths.for_current_user()
+    files = [p for p in (paths.machine_config, paths.user_config) if p is not None and p.is_file()]
+    try:
+        settings = load_settings([*files, *([config] if config else [])])
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if not settings.store.central_url:
+        print("store.central_url: not set; nothing to upgrade (see resources/agentdesk.sample.toml)", file=sys.stderr)
+        return 2
+    from agentdesk.store.central import CentralStore, CentralStoreError
+
+    try:
+        password = get_secret(settings.store.central_credential) if settings.store.central_credential else None
+        central = CentralStore(settings.store.central_url, password)
+        try:
+            if action == "upgrade":
+                central.upgrade()
+            central.check_schema()
+        finally:
+            central.dispose()
+    except (CredentialMissing, CentralStoreError) as exc:
+        print(f"central store: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the driver's own errors can quote the URL's password: name the kind only
+        print(f"central store: {type(exc).__name__}", file=sys.stderr)
+        return 1
+    print("central store schema is current")
     return 0
 
 

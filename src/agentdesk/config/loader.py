@@ -178,9 +178,14 @@ def _plain_message(error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     value = error.get("input")
     if kind not in ("model_type", "union_tag_invalid") and isinstance(value, str | int | float | bool):
+        if isinstance(value, str):
+            value = _URL_PASSWORD.sub(r"\1***@", value)  # a misplaced secret is never echoed back
         shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         message += f" (got {shown})"
     return message
+
+
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]*:)[^@\s]*@")
 
 
 def _format_loc(loc: Loc) -> str:

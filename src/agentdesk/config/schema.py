@@ -68,6 +68,22 @@ class StoreSettings(Section):
         "", description="Name of the keyring credential that holds the central store's password."
     )
 
+    @field_validator("central_url")
+    @classmethod
+    def _central_url_has_no_password(cls, value: str) -> str:
+        return _no_password_in_url(value)
+
+
+def _no_password_in_url(value: str) -> str:
+    """Secrets are never in the file: a database URL names the server, the keychain holds the password."""
+    try:
+        password = urlsplit(value).password
+    except ValueError:
+        password = None
+    if password:
+        raise ValueError("the URL contains a password; remove it and name a keyring credential instead")
+    return value
+
 
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -216,6 +232,11 @@ class SqlBackendSettings(BackendBase):
         description="Map of profile field -> result column, e.g. {given_name = 'first_name'}; "
         "unmapped columns named like profile fields are used as they are.",
     )
+
+    @field_validator("url")
+    @classmethod
+    def _url_has_no_password(cls, value: str) -> str:
+        return _no_password_in_url(value)
 
     @field_validator("phone_query")
     @classmethod

@@ -233,6 +233,54 @@ class LocalStore:
         with self.engine.connect() as connection:
             return [dict(row) for row in connection.execute(query).mappings().all()]
 
+    # -- the outbox: rows still to push to the central store, and decisions pulled from it ---------------------
+    async def unsynced(self, table_name: str, limit: int = 500) -> list[dict[str, Any]]:
+        return await self._run(self._unsynced, table_name, limit)
+
+    def _unsynced(self, table_name: str, limit: int) -> list[dict[str, Any]]:
+        import sqlalchemy as sa
+
+        from agentdesk.store import schema
+
+        table = schema.metadata.tables[table_name]
+        query = sa.select(table).where(table.c.synced_at.is_(None)).limit(limit)
+        with self.engine.connect() as connection:
+            return [dict(row) for row in connection.execute(query).mappings().all()]
+
+    async def mark_synced(self, table_name: str, ids: list[str]) -> None:
+        await self._run(self._mark_synced, table_name, ids)
+
+    def _mark_synced(self, table_name: str, ids: list[str]) -> None:
+        from agentdesk.store import schema
+
+        table = schema.metadata.tables[table_name]
+        with self.engine.begin() as connection:
+            connection.execute(table.update().where(table.c.id.in_(ids)).values(synced_at=utc_now()))
+
+    async def add_pulled_decisions(self, rows: list[dict[str, Any]]) -> list[IdentityDecision]:
+        """Store decisions other desks made (already central, so marked synced); returns the ones new here."""
+        return await self._run(self._add_pulled, rows)
+
+    def _add_pulled(self, rows: list[dict[str, Any]]) -> list[IdentityDecision]:
+        import sqlalchemy as sa
+
+        from agentdesk.store import schema
+
+        table = schema.identity_decisions
+        if not rows:
+            return []
+        with self.engine.begin() as connection:
+            known = set(
+                connection.execute(sa.select(table.c.id).where(table.c.id.in_([r["id"] for r in rows]))).scalars()
+            )
+            fresh = [r for r in rows if r["id"] not in known]
+            if fresh:
+                connection.execute(
+                    table.insert(),
+                    [{**{k: v for k, v in r.items() if k != "received_at"}, "synced_at": utc_now()} for r in fresh],
+                )
+        return [IdentityDecision(str(r["left_ref"]), str(r["right_ref"]), Decision(str(r["decision"]))) for r in fresh]
+
     async def identity_decisions(self) -> list[IdentityDecision]:
         """Every decision, oldest first (so the latest on a pair wins when replayed into a DecisionBook)."""
         rows = await self._run(self._select, "identity_decisions", "at", 1_000_000)

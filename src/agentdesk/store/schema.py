@@ -82,5 +82,7 @@ identity_decisions = sa.Table(
     sa.Column("call_id", sa.String(200), nullable=False, server_default=""),
     sa.Column("at", Timestamp, nullable=False),
     sa.Column("synced_at", Timestamp, nullable=True),
+    sa.Column("received_at", Timestamp, nullable=False, server_default=sa.func.now()),
     sa.Index("ix_identity_decisions_pair", "left_ref", "right_ref"),
+    sa.Index("ix_identity_decisions_received_at", "received_at"),
 )

@@ -1,0 +1,86 @@
+"""The central store: the deployment's PostgreSQL, shared by every desk. Rows carry the UUID the desk made, and
+are inserted with ON CONFLICT DO NOTHING, so a retried push never duplicates anything.
+
+Its schema is the local store's, from the same Alembic migrations, applied by IT with `agentdesk db upgrade`
+(desks only check that it is current: an agent's login should not be able to alter tables).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from agentdesk.store import schema
+from agentdesk.store.local import MIGRATIONS, upgrade_schema
+
+log = logging.getLogger("agentdesk.store")
+SYNCED_TABLES = ("dispositions", "identity_decisions")
+
+
+class CentralStoreError(Exception):
+    """The central store cannot be used now; the message is for the status bar and IT (no data, no password)."""
+
+
+class CentralStore:
+    """Synchronous: every method runs on a worker thread (see OutboxSync)."""
+
+    def __init__(self, url: str, password: str | None = None) -> None:
+        address = sa.make_url(url)
+        if password:
+            address = address.set(password=password)
+        self._engine = sa.create_engine(address, pool_pre_ping=True, pool_size=2, connect_args={"connect_timeout": 5})
+
+    def upgrade(self) -> None:
+        """Apply every migration (IT runs this once per release: `agentdesk db upgrade`)."""
+        upgrade_schema(self._engine)
+
+    def check_schema(self) -> None:
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        head = ScriptDirectory.from_config(config).get_current_head()
+        try:
+            with self._engine.connect() as connection:
+                current = MigrationContext.configure(connection).get_current_revision()
+        except sa.exc.SQLAlchemyError as exc:
+            raise CentralStoreError(f"unreachable ({type(exc).__name__})") from None
+        if current != head:
+            raise CentralStoreError(
+                f"schema at {current or 'nothing'}, this AgentDesk needs {head}: run agentdesk db upgrade"
+            )
+
+    def push(self, table_name: str, rows: list[dict[str, Any]]) -> None:
+        """Insert rows made on a desk; rows already there (a retry) are left alone."""
+        from sqlalchemy.dialects.postgresql import insert
+
+        if not rows:
+            return
+        table = schema.metadata.tables[table_name]
+        columns = {c.name for c in table.columns} - {"synced_at", "received_at"}
+        clean = [{k: v for k, v in row.items() if k in columns} for row in rows]
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(insert(table).on_conflict_do_nothing(index_elements=["id"]), clean)
+        except sa.exc.SQLAlchemyError as exc:
+            raise CentralStoreError(f"push failed ({type(exc).__name__})") from None
+
+    def decisions_since(self, since: datetime | None, limit: int = 5000) -> list[dict[str, Any]]:
+        """Identity decisions the central store received after `since` (its own clock), oldest first."""
+        table = schema.identity_decisions
+        query = sa.select(table).order_by(table.c.received_at).limit(limit)
+        if since is not None:
+            query = query.where(table.c.received_at > since)
+        try:
+            with self._engine.connect() as connection:
+                return [dict(row) for row in connection.execute(query).mappings().all()]
+        except sa.exc.SQLAlchemyError as exc:
+            raise CentralStoreError(f"pull failed ({type(exc).__name__})") from None
+
+    def dispose(self) -> None:
+        self._engine.dispose()
