@@ -126,3 +126,42 @@ def test_db_upgrade_and_check_commands(central_url: str, tmp_path: Path) -> None
     config.write_text('[store]\ncentral_url = "postgresql+psycopg://agentdesk@127.0.0.1:9/x"\n')
     unreachable = db("check")
     assert unreachable.returncode == 1 and "unreachable" in unreachable.stderr
+
+
+@pytest.mark.gui
+def test_the_running_desk_syncs_with_the_central_store(qtbot, run_async, central_url: str, tmp_path: Path) -> None:
+    from agentdesk.app import AgentDeskApp, load_app_settings
+    from agentdesk.cli import LaunchOptions
+    from agentdesk.logs import setup_logging
+    from agentdesk.paths import AppPaths
+    from tests.conftest import OPEN_APPS, wait_until
+
+    config = tmp_path / "central.toml"
+    config.write_text(f'[store]\ncentral_url = "{central_url}"\n', encoding="utf-8")
+    options = LaunchOptions(demo=True, basedir=tmp_path, config=config)
+    paths = AppPaths.for_basedir(tmp_path)
+    paths.create()
+    app = AgentDeskApp(options, paths, load_app_settings(options, paths), setup_logging(paths.log_dir))
+    OPEN_APPS.append(app)
+    qtbot.addWidget(app.window)
+
+    async def scenario() -> None:
+        app.window.show()
+        await app.start()
+        await wait_until(
+            lambda: "central store" in app.window.links and "synced" in app.window.links["central store"].toolTip(),
+            timeout=20,
+            what="the first sync",
+        )
+        await app.store.save_disposition(
+            Disposition(call_id="gui-1", agent_id="dana", disposition_code="appointment_booked", outcome="booking")
+        )
+        await app.sync.sync_once()
+        assert await app.store.unsynced("dispositions") == []
+        await app.stop()
+
+    run_async(scenario())
+    engine = sa.create_engine(central_url)
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM dispositions WHERE call_id = 'gui-1'")).scalar() == 1
+    engine.dispose()
