@@ -7,22 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from agentdesk.app import AgentDeskApp, load_app_settings
-from agentdesk.cli import LaunchOptions
+from agentdesk.app import AgentDeskApp
 from agentdesk.config.credentials import set_secret
-from agentdesk.logs import setup_logging
-from agentdesk.paths import AppPaths
-from tests.conftest import OPEN_APPS, wait_until
+from tests.conftest import wait_until
 from tests.fake_ami import FakeAmi, agent_called, agent_connect, caller_channel, hangup, member_channel
 from tests.test_call_flow import name_of, single_callers
+from tests.test_thin_path import make_app
 
 pytestmark = pytest.mark.gui
 ME = "PJSIP/1001"
 
 
 def app_with_ami(basedir: Path, port: int) -> AgentDeskApp:
-    config = basedir / "ami.toml"
-    config.write_text(
+    return make_app(
+        basedir,
         f"""
 [[call_sources]]
 name = "asterisk"
@@ -33,14 +31,7 @@ username = "agentdesk"
 credential = "ami-secret"
 agent_interface = "{ME}"
 """,
-        encoding="utf-8",
     )
-    options = LaunchOptions(demo=True, basedir=basedir, config=config)
-    paths = AppPaths.for_basedir(basedir)
-    paths.create()
-    app = AgentDeskApp(options, paths, load_app_settings(options, paths), setup_logging(paths.log_dir))
-    OPEN_APPS.append(app)
-    return app
 
 
 def test_ami_queue_call_pops_and_follows_the_call(qtbot, run_async, tmp_path: Path) -> None:

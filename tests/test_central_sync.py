@@ -130,19 +130,10 @@ def test_db_upgrade_and_check_commands(central_url: str, tmp_path: Path) -> None
 
 @pytest.mark.gui
 def test_the_running_desk_syncs_with_the_central_store(qtbot, run_async, central_url: str, tmp_path: Path) -> None:
-    from agentdesk.app import AgentDeskApp, load_app_settings
-    from agentdesk.cli import LaunchOptions
-    from agentdesk.logs import setup_logging
-    from agentdesk.paths import AppPaths
-    from tests.conftest import OPEN_APPS, wait_until
+    from tests.conftest import wait_until
+    from tests.test_thin_path import make_app
 
-    config = tmp_path / "central.toml"
-    config.write_text(f'[store]\ncentral_url = "{central_url}"\n', encoding="utf-8")
-    options = LaunchOptions(demo=True, basedir=tmp_path, config=config)
-    paths = AppPaths.for_basedir(tmp_path)
-    paths.create()
-    app = AgentDeskApp(options, paths, load_app_settings(options, paths), setup_logging(paths.log_dir))
-    OPEN_APPS.append(app)
+    app = make_app(tmp_path, f'[store]\ncentral_url = "{central_url}"\n')
     qtbot.addWidget(app.window)
 
     async def scenario() -> None:

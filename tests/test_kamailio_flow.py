@@ -10,12 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agentdesk.app import AgentDeskApp, load_app_settings
-from agentdesk.cli import LaunchOptions
-from agentdesk.logs import setup_logging
-from agentdesk.paths import AppPaths
+from agentdesk.app import AgentDeskApp
 from agentdesk.telephony.calls import CallState
-from tests.conftest import OPEN_APPS, wait_until
+from tests.conftest import wait_until
 from tests.sip.harness import (
     DEFAULT_QUEUE_NUMBER,
     find_free_port,
@@ -26,14 +23,15 @@ from tests.sip.harness import (
     start_call,
 )
 from tests.test_call_flow import name_of, single_callers
+from tests.test_thin_path import make_app
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 RING_MS = 1500
 
 
 def app_with_evapi(basedir: Path, evapi_port: int) -> AgentDeskApp:
-    config = basedir / "kamailio.toml"
-    config.write_text(
+    return make_app(
+        basedir,
         f"""
 [[call_sources]]
 name = "kamailio"
@@ -41,14 +39,7 @@ kind = "json_stream"
 url = "tcp://127.0.0.1:{evapi_port}"
 preset = "kamailio-evapi"
 """,
-        encoding="utf-8",
     )
-    options = LaunchOptions(demo=True, basedir=basedir, config=config)
-    paths = AppPaths.for_basedir(basedir)
-    paths.create()
-    app = AgentDeskApp(options, paths, load_app_settings(options, paths), setup_logging(paths.log_dir))
-    OPEN_APPS.append(app)
-    return app
 
 
 def test_sip_calls_pop_the_caller_follow_the_call_and_are_logged(qtbot, run_async, tmp_path: Path) -> None:

@@ -23,8 +23,13 @@ from tests.conftest import OPEN_APPS, wait_until
 pytestmark = pytest.mark.gui
 
 
-def make_app(basedir: Path) -> AgentDeskApp:
-    options = LaunchOptions(demo=True, basedir=basedir)
+def make_app(basedir: Path, config_text: str = "") -> AgentDeskApp:
+    """The demo desk under `basedir`, with `config_text` as its --config file when given; stopped at teardown."""
+    config = None
+    if config_text:
+        config = basedir / "test-config.toml"
+        config.write_text(config_text, encoding="utf-8")
+    options = LaunchOptions(demo=True, basedir=basedir, config=config)
     paths = AppPaths.for_basedir(basedir)
     paths.create()
     recent = setup_logging(paths.log_dir)

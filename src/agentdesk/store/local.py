@@ -166,34 +166,12 @@ class LocalStore:
         reason: str = "",
         campaign_code: str = "",
     ) -> None:
-        """One transition of a call, with the source's timestamp and ours (for the metrics)."""
-        await self._append(
-            "call_events",
-            {
-                "call_id": call_id,
-                "kind": kind,
-                "state": state,
-                "source": source,
-                "occurred_at": occurred_at,
-                "recorded_at": utc_now(),
-                "reason": reason,
-                "campaign_code": campaign_code,
-            },
-        )
+        """One transition of a call, returning once it is on disk."""
+        await self.log_call_event(call_id, kind, state, source, occurred_at, reason, campaign_code)
 
     async def record_profile_view(self, agent_id: str, patient_key: str, call_id: str) -> None:
-        """The audit trail of who saw which record, when, and for which call."""
-        await self._append(
-            "audit_events",
-            {
-                "id": str(uuid.uuid4()),
-                "agent_id": agent_id,
-                "action": "profile_view",
-                "patient_key": patient_key,
-                "call_id": call_id,
-                "at": utc_now(),
-            },
-        )
+        """One audit row, returning once it is on disk."""
+        await self.log_profile_view(agent_id, patient_key, call_id)
 
     async def record_identity_decisions(
         self, decisions: list[IdentityDecision], agent_id: str, call_id: str = ""
@@ -291,10 +269,6 @@ class LocalStore:
 
     async def record_agent_state(self, agent_id: str, state: str, reason: str, started_at: datetime) -> None:
         await self._run(self._agent_state, agent_id, state, reason, started_at)
-
-    async def _append(self, table_name: str, row: dict[str, Any]) -> None:
-        """Queue a row and wait until its batch is on disk."""
-        await self.append(table_name, row)
 
     def append(self, table_name: str, row: dict[str, Any]) -> asyncio.Future[None]:
         """Queue a row of an append-only log table (call events, audit); rows queued in the same turn of the loop
