@@ -154,3 +154,30 @@ def test_sql_backend_maps_columns_and_reports_failures_without_data(tmp_path: Pa
     assert found.fields == {"given_name": "Ana", "family_name": "Lopez", "email": "ana@example.org"}
     assert found.updated is not None and found.updated.year == 2026
     assert message == "query failed (OperationalError)"
+
+
+def test_sql_backend_answers_the_agents_searches_with_their_own_queries(tmp_path: Path) -> None:
+    crm = tmp_path / "crm.db"
+    with sqlite3.connect(crm) as db:
+        db.execute("CREATE TABLE c (id TEXT, mrn TEXT, first TEXT, last TEXT, dob TEXT, phone TEXT)")
+        db.execute("INSERT INTO c VALUES ('7', 'MRN0042', 'Ana', 'Lopez', '1984-02-03', '+16175550123')")
+        db.execute("INSERT INTO c VALUES ('8', 'MRN0043', 'Ana', 'Lopez', '1990-01-01', '+16175550124')")
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        backend = SqlBackend(
+            "CRM",
+            f"sqlite:///{crm}",
+            "SELECT id, first, last, dob FROM c WHERE phone = :phone",
+            {"given_name": "first", "family_name": "last", "birth_date": "dob", "mrn": "mrn"},
+            mrn_query="SELECT id, mrn, first, last, dob FROM c WHERE mrn = :mrn",
+            name_query="SELECT id, first, last, dob FROM c WHERE last = :family_name AND dob = :birth_date",
+        )
+        try:
+            by_mrn = await backend.find_by_identifier("MRN0043")
+            by_name = await backend.find_by_name("Ana", "Lopez", "1984-02-03")
+            return backend.search_keys, [r.record_id for r in by_mrn], [r.record_id for r in by_name]
+        finally:
+            await backend.aclose()
+
+    keys, by_mrn, by_name = asyncio.run(scenario())
+    assert keys == frozenset({"mrn", "name"}) and by_mrn == ["8"] and by_name == ["7"]

@@ -127,15 +127,25 @@ def test_agent_search_by_name_and_birth_date_and_by_mrn(qtbot, run_async, tmp_pa
         month, day, year = wanted.birth_date[5:7], wanted.birth_date[8:10], wanted.birth_date[:4]
         profile.search.setText(f"{wanted.family_name}, {wanted.given_name} {month}/{day}/{year}")
         profile.search.returnPressed.emit()
-        await wait_until(lambda: profile.name_label.text() == name_of(wanted), what="the name search")
+        await wait_until(
+            lambda: app.desk.current.lookup.done and profile.name_label.text() == name_of(wanted),
+            what="the name search",
+        )
         assert not profile.search_feedback.isVisibleTo(app.window)
-        # The SQL CRM has no name query configured: it says so instead of pretending it found nobody.
-        assert profile.chips["CRM"].label.toolTip() == "cannot search this way"
+        assert {r.source for r in profile.shown_patient.records} >= {"EHR", "CRM"}  # the CRM's name query too
+        by_name = app.desk.current.lookup
         profile.search.setText(wanted.mrn)
         profile.search.returnPressed.emit()
         await wait_until(
-            lambda: app.desk.current.lookup.done and profile.name_label.text() == name_of(wanted), what="MRN search"
+            lambda: (
+                app.desk.current.lookup is not by_name
+                and app.desk.current.lookup.done
+                and profile.name_label.text() == name_of(wanted)
+            ),
+            what="MRN search",
         )
+        # The demo CRM has no MRN query configured: it says so instead of pretending it found nobody.
+        assert profile.chips["CRM"].label.toolTip() == "cannot search this way"
         await app.desk.drain()
         audited = {row["patient_key"] for row in await app.store.audit_events(limit=100)}
         assert f"EHR:{wanted.key.lower()}" in audited

@@ -7,6 +7,7 @@ Startup, in order: paths -> config (refuse to start on errors) -> logging -> Qt 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
 import logging
 import os
@@ -457,7 +458,8 @@ class AgentDeskApp:
         await self.store.close()
         if self._demo_server is not None:
             self._demo_server.stop()
-        self.window.hide()
+        with contextlib.suppress(RuntimeError):  # the window may already be gone (closed and deleted)
+            self.window.hide()
         log.info("AgentDesk stopped")
 
     def loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -227,6 +227,12 @@ class SqlBackendSettings(BackendBase):
         description="SELECT with a :phone parameter (E.164, e.g. +16175550123) returning one row per person.",
         min_length=1,
     )
+    mrn_query: str = Field("", description="Optional SELECT with an :mrn parameter, for the agent's search by MRN.")
+    name_query: str = Field(
+        "",
+        description="Optional SELECT with :family_name, :given_name and :birth_date (YYYY-MM-DD) parameters, "
+        "for the agent's search by name and birth date.",
+    )
     columns: dict[str, str] = Field(
         default_factory=dict,
         description="Map of profile field -> result column, e.g. {given_name = 'first_name'}; "
@@ -241,11 +247,27 @@ class SqlBackendSettings(BackendBase):
     @field_validator("phone_query")
     @classmethod
     def _has_phone_parameter(cls, value: str) -> str:
-        if ":phone" not in value:
-            raise ValueError("the query must use the :phone parameter")
-        if not value.lstrip().lower().startswith(("select", "with")):
-            raise ValueError("only SELECT (or WITH ... SELECT) queries are allowed")
-        return value
+        return _select_with(value, ":phone")
+
+    @field_validator("mrn_query")
+    @classmethod
+    def _has_mrn_parameter(cls, value: str) -> str:
+        return _select_with(value, ":mrn") if value else value
+
+    @field_validator("name_query")
+    @classmethod
+    def _has_name_parameters(cls, value: str) -> str:
+        return _select_with(value, ":family_name", ":birth_date") if value else value
+
+
+def _select_with(query: str, *parameters: str) -> str:
+    """Only reading queries, and they must use their lookup key's parameters (values never go into SQL text)."""
+    for parameter in parameters:
+        if parameter not in query:
+            raise ValueError(f"the query must use the {parameter} parameter")
+    if not query.lstrip().lower().startswith(("select", "with")):
+        raise ValueError("only SELECT (or WITH ... SELECT) queries are allowed")
+    return query
 
 
 BackendSettings = Annotated[FhirBackendSettings | SqlBackendSettings | RestBackendSettings, Field(discriminator="kind")]

@@ -11,6 +11,12 @@ CRM_QUERY = (
     " preferred_contact, updated_at FROM crm_contacts WHERE phone = :phone_national"
 )
 
+CRM_NAME_QUERY = (
+    "SELECT contact_id AS record_id, first_name, last_name, dob, gender, phone, email, street, city, state, zip,"
+    " preferred_contact, updated_at FROM crm_contacts WHERE lower(last_name) = lower(:family_name)"
+    " AND dob = :birth_date AND (:given_name = '' OR lower(first_name) LIKE lower(:given_name) || '%')"
+)
+
 DEMO_CAMPAIGNS: list[dict[str, Any]] = [
     {
         "code": "HEART-TV",
@@ -79,6 +85,7 @@ def demo_overrides(data: DemoData, fhir_base_url: str) -> dict[str, Any]:
                 "priority": 20,
                 "timeout_seconds": 2.0,
                 "phone_query": CRM_QUERY,
+                "name_query": CRM_NAME_QUERY,
                 "columns": {
                     "given_name": "first_name",
                     "family_name": "last_name",

@@ -48,6 +48,8 @@ def build_backend(settings: BackendSettings, region: str) -> RecordBackend:
                 settings.timeout_seconds,
                 password=password,
                 region=region,
+                mrn_query=settings.mrn_query,
+                name_query=settings.name_query,
             )
     except CredentialMissing as exc:
         raise BackendUnavailable(settings.name, str(exc)) from None

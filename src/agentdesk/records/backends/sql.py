@@ -35,21 +35,42 @@ class SqlBackend:
         timeout_seconds: float = 2.0,
         password: str | None = None,
         region: str = "US",
+        mrn_query: str = "",
+        name_query: str = "",
     ) -> None:
         self.name = name
         self.priority = priority
         self.timeout_seconds = timeout_seconds
         self._url = url
         self._password = password
-        self._query = phone_query
+        self._queries = {"phone": phone_query, "mrn": mrn_query, "name": name_query}
+        # The agent's searches this database can answer (see ProfileLookup.search).
+        self.search_keys = frozenset(key for key, query in self._queries.items() if query and key != "phone")
         self._columns = dict(columns or {})
         self._region = region
         self._engine: Any = None
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"sql-{name}")
 
     async def find_by_phone(self, e164: str) -> list[SourceRecord]:
+        digits = e164.lstrip("+")
+        params = {
+            "phone": e164,
+            "phone_digits": digits,
+            "phone_national": digits[1:] if e164.startswith("+1") else digits,
+        }
+        return await self._select("phone", params)
+
+    async def find_by_identifier(self, mrn: str) -> list[SourceRecord]:
+        return await self._select("mrn", {"mrn": mrn})
+
+    async def find_by_name(self, given: str, family: str, birth_date: str) -> list[SourceRecord]:
+        return await self._select("name", {"given_name": given, "family_name": family, "birth_date": birth_date})
+
+    async def _select(self, key: str, params: dict[str, str]) -> list[SourceRecord]:
+        if not self._queries[key]:
+            raise BackendError(f"no {key} query configured")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._query_phone, e164)
+        return await loop.run_in_executor(self._pool, self._run_query, self._queries[key], params)
 
     async def aclose(self) -> None:
         loop = asyncio.get_running_loop()
@@ -70,18 +91,12 @@ class SqlBackend:
             self._engine = sa.create_engine(url, pool_pre_ping=True)
         return self._engine
 
-    def _query_phone(self, e164: str) -> list[SourceRecord]:
+    def _run_query(self, query: str, params: dict[str, str]) -> list[SourceRecord]:
         import sqlalchemy as sa
 
-        digits = e164.lstrip("+")
-        params = {
-            "phone": e164,
-            "phone_digits": digits,
-            "phone_national": digits[1:] if e164.startswith("+1") else digits,
-        }
         try:
             with self._connect().connect() as connection:
-                result = connection.execute(sa.text(self._query), params)
+                result = connection.execute(sa.text(query), params)
                 rows = result.mappings().fetchmany(MAX_ROWS)
         except sa.exc.SQLAlchemyError as exc:
             # The driver's message can quote parameters; keep only the kind of failure.
