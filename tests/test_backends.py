@@ -181,3 +181,32 @@ def test_sql_backend_answers_the_agents_searches_with_their_own_queries(tmp_path
 
     keys, by_mrn, by_name = asyncio.run(scenario())
     assert keys == frozenset({"mrn", "name"}) and by_mrn == ["8"] and by_name == ["7"]
+
+
+def test_a_source_supplies_only_the_fields_it_is_configured_for(tmp_path: Path) -> None:
+    from agentdesk.config.schema import FhirBackendSettings
+    from agentdesk.records.backends.factory import build_backend
+
+    data = write_demo_data(tmp_path, count=30, seed=2)
+    server = DemoFhirServer(data.fhir_file, data.related_file, data.people)
+    server.start()
+    person = next(p for p in data.people if p.in_ehr and p.email)
+    settings = FhirBackendSettings(
+        kind="fhir", name="EHR", base_url=server.base_url, supplies=["given_name", "family_name", "birth_date"]
+    )
+
+    async def scenario():  # type: ignore[no-untyped-def]
+        backend = build_backend(settings, "US")
+        try:
+            return await backend.find_by_phone(person.phone_e164)
+        finally:
+            await backend.aclose()
+
+    try:
+        records = asyncio.run(scenario())
+    finally:
+        server.stop()
+    assert records and all(set(r.fields) <= {"given_name", "family_name", "birth_date"} for r in records)
+    assert any(r.fields.get("family_name") == person.family_name for r in records)
+    with pytest.raises(ValueError, match="unknown field"):
+        FhirBackendSettings(kind="fhir", name="EHR", base_url=server.base_url, supplies=["shoe_size"])

@@ -113,6 +113,22 @@ class BackendBase(Section):
         2.0, gt=0, le=60, description="Deadline for this source's answer after a call is offered."
     )
     enabled: bool = Field(True, description="Set false to keep the entry but not query it.")
+    supplies: list[str] = Field(
+        default_factory=list,
+        description="Profile fields agents may see from this source (minimum necessary), e.g. "
+        "['given_name', 'family_name', 'birth_date', 'phone']; empty = every field it has. Items "
+        "(appointments, touches) are governed by the source's own options.",
+    )
+
+    @field_validator("supplies")
+    @classmethod
+    def _known_profile_fields(cls, value: list[str]) -> list[str]:
+        from agentdesk.records.model import PROFILE_FIELDS
+
+        unknown = sorted(set(value) - set(PROFILE_FIELDS))
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}; known: {', '.join(PROFILE_FIELDS)}")
+        return value
 
 
 class HttpAuthSettings(Section):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import httpx
 
@@ -19,6 +20,7 @@ from agentdesk.records.backends.fhir import FhirBackend
 from agentdesk.records.backends.oauth import BearerToken, OAuth2ClientCredentials
 from agentdesk.records.backends.rest import RestBackend
 from agentdesk.records.backends.sql import SqlBackend
+from agentdesk.records.model import SourceRecord
 
 log = logging.getLogger("agentdesk.records")
 
@@ -31,6 +33,43 @@ class BackendUnavailable(Exception):
 
 
 def build_backend(settings: BackendSettings, region: str) -> RecordBackend:
+    """The adapter for one [[backends]] entry, answering only with the fields it is configured to supply."""
+    backend = _build(settings, region)
+    if settings.supplies:
+        return SuppliedFields(backend, frozenset(settings.supplies))
+    return backend
+
+
+class SuppliedFields:
+    """Minimum necessary: a source's records keep only the fields the deployment lets agents see from it.
+
+    Applied at the boundary, before anything is merged, shown, cached or logged."""
+
+    def __init__(self, backend: RecordBackend, supplies: frozenset[str]) -> None:
+        self._backend = backend
+        self.supplies = supplies
+        self.name = backend.name
+        self.priority = backend.priority
+        self.timeout_seconds = backend.timeout_seconds
+        self.search_keys: frozenset[str] = getattr(backend, "search_keys", frozenset())
+
+    def _keep(self, records: list[SourceRecord]) -> list[SourceRecord]:
+        return [replace(r, fields={k: v for k, v in r.fields.items() if k in self.supplies}) for r in records]
+
+    async def find_by_phone(self, e164: str) -> list[SourceRecord]:
+        return self._keep(await self._backend.find_by_phone(e164))
+
+    async def find_by_identifier(self, mrn: str) -> list[SourceRecord]:
+        return self._keep(await self._backend.find_by_identifier(mrn))  # type: ignore[attr-defined]
+
+    async def find_by_name(self, given: str, family: str, birth_date: str) -> list[SourceRecord]:
+        return self._keep(await self._backend.find_by_name(given, family, birth_date))  # type: ignore[attr-defined]
+
+    async def aclose(self) -> None:
+        await self._backend.aclose()
+
+
+def _build(settings: BackendSettings, region: str) -> RecordBackend:
     """Raises BackendUnavailable (e.g. a missing credential); the caller shows it and carries on with the rest."""
     try:
         if isinstance(settings, FhirBackendSettings):
