@@ -220,7 +220,7 @@ class WebhookServer:
         headers = [("content-type", "application/json"), ("content-length", str(len(data)))]
         if status >= 400 and status not in (401, 404, 405):
             headers.append(("connection", "close"))
-        writer.write(connection.send(h11.Response(status_code=status, headers=headers)))
-        writer.write(connection.send(h11.Data(data=data)))
-        writer.write(connection.send(h11.EndOfMessage()))
+        # One write, so one send() per response: separate writes cost a system call each under load.
+        parts = (h11.Response(status_code=status, headers=headers), h11.Data(data=data), h11.EndOfMessage())
+        writer.write(b"".join(connection.send(part) or b"" for part in parts))
         await writer.drain()
