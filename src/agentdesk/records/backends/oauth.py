@@ -22,7 +22,7 @@ from urllib.parse import quote_plus, urlsplit
 import httpx
 
 from agentdesk.records.backends import BackendError
-from agentdesk.records.backends.fhir import content_type_of, fetch, os_trust_store
+from agentdesk.records.backends.http import content_type_of, fetch, os_trust_store
 
 MAX_TOKEN_RESPONSE_BYTES = 64_000  # a token answer is a few kB at most; more is not a token endpoint
 DEFAULT_LIFETIME_SECONDS = 300.0  # expires_in is only RECOMMENDED: without it, ask again after 5 minutes

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from agentdesk.records.backends import BackendError
-from agentdesk.records.backends.fhir import (
+from agentdesk.records.backends.http import (
     HttpStatusError,
     close_auth,
     content_type_of,
