@@ -174,6 +174,7 @@ class AgentDeskApp:
         from agentdesk.telephony.agent_state import AgentStateMachine
         from agentdesk.telephony.calls import CallTracker
         from agentdesk.telephony.intake import CallIntake
+        from agentdesk.ui.agent_actions import AgentActions
         from agentdesk.ui.bridge import DeskSignals
         from agentdesk.ui.lock import InactivityLock
         from agentdesk.ui.main_window import MainWindow
@@ -216,6 +217,7 @@ class AgentDeskApp:
         title = f"AgentDesk · {agent_name}" + (" · demo (synthetic data)" if options.demo else "")
         self.window = MainWindow(title, agent_name, settings.agent.not_ready_reasons, paths.ui_state, options.demo)
         self.signals = DeskSignals(self.desk, self.window)
+        self.actions = AgentActions(self.desk, self.window, lambda: self.simulator)
         self.intake = CallIntake(self.desk.ingest)
         self.notifier = CallNotifier(self.window, enabled=settings.ui.tray_notifications)
         self.lock = InactivityLock(settings.ui.lock_after_minutes, self.window)
@@ -242,18 +244,9 @@ class AgentDeskApp:
         )
         signals.agent_state_changed.connect(window.show_agent_state)
         signals.store_health.connect(window.show_store_health)
-        window.profile.patient_shown.connect(self._patient_shown)
-        window.profile.identity_decided.connect(self._identity_decided)
-        window.profile.search_requested.connect(self._search_requested)
         self.lock.locked.connect(lambda: window.set_locked(True))
-        window.wrapup.save_requested.connect(self._save_disposition)
-        window.agent_state_requested.connect(self._agent_state_requested)
         window.closing.connect(lambda: self.finish(0))
-        window.simulate_action.triggered.connect(self.simulate_call)
-        window.answer_action.triggered.connect(lambda: self._demo_call_action("answer"))
-        window.hangup_action.triggered.connect(lambda: self._demo_call_action("hang_up"))
-        window.auto_call_action.toggled.connect(self._auto_call)
-        window.auto_call_seconds.valueChanged.connect(lambda _v: self._auto_call(window.auto_call_action.isChecked()))
+        self.actions.connect()
         window.show_agent_state(self.desk.agent_state.status)
 
     # -- lifecycle --------------------------------------------------------------------------------------------
@@ -468,85 +461,3 @@ class AgentDeskApp:
             sys.excepthook(type(error), error, error.__traceback__)
         else:
             log.error("event loop: %s", context.get("message"))
-
-    # -- slots --------------------------------------------------------------------------------------------------
-    def simulate_call(self) -> None:
-        if self.simulator is None:
-            self.window.statusBar().showMessage("The demo is still starting…", 3000)
-            return
-        self.simulator.simulate_call()
-
-    def _auto_call(self, on: bool) -> None:
-        if self.simulator is not None:
-            self.simulator.start_auto(self.window.auto_call_seconds.value() if on else 0)
-
-    def _demo_call_action(self, action: str) -> None:
-        current = self.desk.current
-        if self.simulator is not None and current is not None:
-            getattr(self.simulator, action)(current.call.call_id)
-
-    def _patient_shown(self, patient: Any) -> None:
-        if self.desk.current is not None:
-            self.desk.profile_viewed(self.desk.current, patient)
-
-    def _search_requested(self, text: str) -> None:
-        from agentdesk.ui.tasks import run_task
-
-        context = self.desk.current
-        if context is None:
-            self.window.profile.show_search_problem("Search: searches belong to a call; there is none yet.")
-            return
-
-        def failed(error: BaseException) -> None:
-            message = str(error) if isinstance(error, ValueError) else f"search failed ({type(error).__name__})"
-            self.window.profile.show_search_problem(message[:1].upper() + message[1:])
-
-        run_task(self.desk.search(context, text), None, failed)
-
-    def _identity_decided(self, refs: list[str], decision: str) -> None:
-        from agentdesk.records.decisions import Decision
-        from agentdesk.ui.tasks import run_task
-
-        context = self.desk.current
-        if context is None:
-            return
-        verb = "merged" if decision == "same" else "split"
-
-        def done(_: object) -> None:
-            self.window.statusBar().showMessage(f"Records {verb}: every later lookup will show them this way.", 6000)
-
-        def failed(error: BaseException) -> None:
-            self.window.statusBar().showMessage(f"Not saved: {error}", 8000)
-
-        run_task(self.desk.decide(context, refs, Decision(decision)), done, failed)
-
-    def _agent_state_requested(self, state: Any, reason: str) -> None:
-        try:
-            self.desk.set_agent_state(state, reason)
-        except ValueError as exc:
-            self.window.statusBar().showMessage(str(exc), 5000)
-            self.window.show_agent_state(self.desk.agent_state.status)
-
-    def _save_disposition(self, code: str, notes: str) -> None:
-        from agentdesk.store.dispositions import DispositionInvalid
-        from agentdesk.ui.tasks import run_task
-
-        context = self.desk.current
-        if context is None:
-            self.window.wrapup.show_error("Call: there is no call to wrap up.")
-            return
-        patient = self.window.profile.shown_patient
-        labels = {d.code: d.label for d in context.dispositions}
-
-        def saved(_: object) -> None:
-            self.window.wrapup.show_saved(labels.get(code, code), time.strftime("%H:%M"))
-
-        def failed(error: BaseException) -> None:
-            if isinstance(error, DispositionInvalid):
-                self.window.wrapup.show_error(f"{error.field.capitalize()}: {error.message}.")
-            else:
-                self.window.wrapup.show_error(
-                    f"Not saved: the local store failed ({type(error).__name__}). Your entry is kept; try again."
-                )
-
-        run_task(self.desk.save_disposition(context, code, notes, patient.key if patient else ""), saved, failed)

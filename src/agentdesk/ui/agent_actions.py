@@ -1,0 +1,111 @@
+"""What the agent does in the window, turned into desk operations: save the wrap-up, search, decide about an
+identity, change state, and (in the demo) drive the simulated phone. Slow work runs through run_task, so no slot
+blocks the GUI thread; failures are shown where the agent acted, with what they typed kept."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from agentdesk.demo.simulator import CallSimulator
+from agentdesk.desk import Desk
+from agentdesk.records.decisions import Decision
+from agentdesk.store.dispositions import DispositionInvalid
+from agentdesk.ui.main_window import MainWindow
+from agentdesk.ui.tasks import run_task
+
+
+class AgentActions:
+    def __init__(self, desk: Desk, window: MainWindow, simulator: Callable[[], CallSimulator | None]) -> None:
+        self.desk = desk
+        self.window = window
+        self._simulator = simulator  # the demo's phone, once the demo has started (None otherwise)
+
+    def connect(self) -> None:
+        window = self.window
+        window.profile.patient_shown.connect(self.patient_shown)
+        window.profile.identity_decided.connect(self.identity_decided)
+        window.profile.search_requested.connect(self.search_requested)
+        window.wrapup.save_requested.connect(self.save_disposition)
+        window.agent_state_requested.connect(self.agent_state_requested)
+        window.simulate_action.triggered.connect(self.simulate_call)
+        window.answer_action.triggered.connect(lambda: self.demo_call_action("answer"))
+        window.hangup_action.triggered.connect(lambda: self.demo_call_action("hang_up"))
+        window.auto_call_action.toggled.connect(self.auto_call)
+        window.auto_call_seconds.valueChanged.connect(lambda _v: self.auto_call(window.auto_call_action.isChecked()))
+
+    def simulate_call(self) -> None:
+        simulator = self._simulator()
+        if simulator is None:
+            self.window.statusBar().showMessage("The demo is still starting…", 3000)
+            return
+        simulator.simulate_call()
+
+    def auto_call(self, on: bool) -> None:
+        simulator = self._simulator()
+        if simulator is not None:
+            simulator.start_auto(self.window.auto_call_seconds.value() if on else 0)
+
+    def demo_call_action(self, action: str) -> None:
+        simulator, current = self._simulator(), self.desk.current
+        if simulator is not None and current is not None:
+            getattr(simulator, action)(current.call.call_id)
+
+    def patient_shown(self, patient: Any) -> None:
+        if self.desk.current is not None:
+            self.desk.profile_viewed(self.desk.current, patient)
+
+    def search_requested(self, text: str) -> None:
+        context = self.desk.current
+        if context is None:
+            self.window.profile.show_search_problem("Search: searches belong to a call; there is none yet.")
+            return
+
+        def failed(error: BaseException) -> None:
+            message = str(error) if isinstance(error, ValueError) else f"search failed ({type(error).__name__})"
+            self.window.profile.show_search_problem(message[:1].upper() + message[1:])
+
+        run_task(self.desk.search(context, text), None, failed)
+
+    def identity_decided(self, refs: list[str], decision: str) -> None:
+        context = self.desk.current
+        if context is None:
+            return
+        verb = "merged" if decision == "same" else "split"
+
+        def done(_: object) -> None:
+            self.window.statusBar().showMessage(f"Records {verb}: every later lookup will show them this way.", 6000)
+
+        def failed(error: BaseException) -> None:
+            self.window.statusBar().showMessage(f"Not saved: {error}", 8000)
+
+        run_task(self.desk.decide(context, refs, Decision(decision)), done, failed)
+
+    def agent_state_requested(self, state: Any, reason: str) -> None:
+        try:
+            self.desk.set_agent_state(state, reason)
+        except ValueError as exc:
+            self.window.statusBar().showMessage(str(exc), 5000)
+            self.window.show_agent_state(self.desk.agent_state.status)
+
+    def save_disposition(self, code: str, notes: str) -> None:
+        context = self.desk.current
+        if context is None:
+            self.window.wrapup.show_error("Call: there is no call to wrap up.")
+            return
+        patient = self.window.profile.shown_patient
+        labels = {d.code: d.label for d in context.dispositions}
+
+        def saved(_: object) -> None:
+            self.window.wrapup.show_saved(labels.get(code, code), time.strftime("%H:%M"))
+
+        def failed(error: BaseException) -> None:
+            if isinstance(error, DispositionInvalid):
+                self.window.wrapup.show_error(f"{error.field.capitalize()}: {error.message}.")
+            else:
+                self.window.wrapup.show_error(
+                    f"Not saved: the local store failed ({type(error).__name__}). Your entry is kept; try again."
+                )
+
+        run_task(self.desk.save_disposition(context, code, notes, patient.key if patient else ""), saved, failed)
