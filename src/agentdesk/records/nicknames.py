@@ -3,7 +3,7 @@
 Authored as canonical name -> its usual nicknames (easier to read and review), and inverted at import into
 `NICKNAMES`: nickname -> the canonical names it can stand for ("al" -> albert, alan, alexander, alfred).
 Everything is lower-case ASCII, the form `identity.normalise_name` produces. The table is data only: which
-comparison level a pair gets is decided in `identity.py`.
+comparison level a pair gets is decided in `identity/compare.py`.
 """
 
 from __future__ import annotations

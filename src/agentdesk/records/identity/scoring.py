@@ -1,0 +1,245 @@
+"""Scoring: a `Matcher` turns the levels of two `Person`s into weights, a probability, a decision and an
+explanation (with the household corrections described in the package docstring)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
+
+from agentdesk.records.identity.compare import (
+    _name_rank,
+    compare_address,
+    compare_birth_date,
+    compare_exact,
+    compare_family,
+    compare_given,
+    compare_postal,
+    compare_ssn,
+    compare_swapped_names,
+)
+from agentdesk.records.identity.model import DEFAULT_MODEL, MatchModel
+from agentdesk.records.identity.normalise import Person, person_from_record
+from agentdesk.records.identity.schema import HOUSEHOLD_FIELDS, MATCH_FIELDS, MISSING, Decision, Outcome
+from agentdesk.records.model import SourceRecord
+
+
+@dataclass(frozen=True, slots=True)
+class FieldComparison:
+    """How one field contributed: its level, the outcome, the weight counted (bits) and why (never a value)."""
+
+    field: str
+    outcome: Outcome
+    level: str
+    weight: float
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MatchScore:
+    probability: float
+    weight: float  # the sum of the field weights, without the prior
+    decision: Decision
+    explanation: tuple[FieldComparison, ...]
+    prior_weight: float = 0.0
+
+    def comparison(self, field_name: str) -> FieldComparison:
+        return next(c for c in self.explanation if c.field == field_name)
+
+    def describe(self) -> str:
+        """A few lines a reviewer can read: one per field, then the total. Contains no patient values."""
+        lines = [
+            f"{c.field:<13} {c.outcome:<9} {c.level:<10} {c.weight:+6.2f}" + (f"  ({c.note})" if c.note else "")
+            for c in self.explanation
+        ]
+        lines.append(f"{'prior':<13} {'':<9} {'':<10} {self.prior_weight:+6.2f}")
+        lines.append(f"total weight {self.weight:+.2f} -> probability {self.probability:.4f}: {self.decision}")
+        return "\n".join(lines)
+
+
+class _Levels(NamedTuple):
+    given: str
+    family: str
+    swapped: bool
+    birth_date: str
+    sex: str
+    phone: str
+    email: str
+    address: str
+    postal: str
+    mrn: str
+    ssn: str
+
+    @property
+    def household(self) -> bool:
+        """The two records share a phone line or an address: the question becomes which household member."""
+        return self.phone == "exact" or self.address in ("exact", "close")
+
+    def by_field(self) -> tuple[tuple[str, str], ...]:
+        return (
+            ("given_name", self.given),
+            ("family_name", self.family),
+            ("birth_date", self.birth_date),
+            ("sex", self.sex),
+            ("phone", self.phone),
+            ("email", self.email),
+            ("address_line", self.address),
+            ("postal_code", self.postal),
+            ("mrn", self.mrn),
+            ("ssn", self.ssn),
+        )
+
+
+_PERSON_FIELDS_IN_HOUSEHOLD = frozenset({"given_name", "family_name", "birth_date", "sex", "email", "ssn"})
+
+
+class Matcher:
+    """Scores pairs of `Person`s with one model and one pair of thresholds."""
+
+    def __init__(
+        self, model: MatchModel = DEFAULT_MODEL, match_threshold: float = 0.97, review_threshold: float = 0.60
+    ) -> None:
+        if not 0 < review_threshold <= match_threshold <= 1:
+            raise ValueError("thresholds must satisfy 0 < review_threshold <= match_threshold <= 1")
+        self.model = model
+        self.match_threshold = match_threshold
+        self.review_threshold = review_threshold
+        self._prior_weight = model.prior_weight
+        self._overlap = model.household_overlap
+        # (field, level, household) -> weight, with "within household" applied only to the person fields.
+        self._w = {
+            (name, level, household): model.weight(name, level, household and name in _PERSON_FIELDS_IN_HOUSEHOLD)
+            for (name, level, household) in model.weight_keys()
+        }
+        # The same as one level -> weight table per field in MATCH_FIELDS order, for each household flag.
+        self._tables = {
+            household: tuple(
+                {level: w for (name, level, hh), w in self._w.items() if name == field_name and hh == household}
+                for field_name in MATCH_FIELDS
+            )
+            for household in (False, True)
+        }
+
+    def levels(self, a: Person, b: Person) -> _Levels:
+        given, family = compare_given(a, b), compare_family(a, b)
+        swapped = False
+        if "different" in (given, family) and a.given and a.family and b.given and b.family:
+            s_given, s_family = compare_swapped_names(a, b)
+            # Both names must agree once swapped: one name agreeing in the other box is a relative's
+            # (a parent's given name used as a child's middle or family name), not a swap.
+            if "different" not in (s_given, s_family) and (
+                _name_rank(s_given) + _name_rank(s_family) > _name_rank(given) + _name_rank(family)
+            ):
+                given, family, swapped = s_given, s_family, True
+        return _Levels(
+            given=given,
+            family=family,
+            swapped=swapped,
+            birth_date=compare_birth_date(a.birth_date, b.birth_date),
+            sex=compare_exact(a.sex, b.sex),
+            phone=compare_exact(a.phone, b.phone),
+            email=compare_exact(a.email, b.email),
+            address=compare_address(a, b),
+            postal=compare_postal(a.postal_code, b.postal_code),
+            mrn=compare_exact(a.mrn, b.mrn),
+            ssn=compare_ssn(a.ssn, b.ssn),
+        )
+
+    def _household_factors(self, weights: Sequence[float]) -> list[float]:
+        """How much of each household field's weight counts: phone, address and postal code move together, so
+        the strongest agreement (and the strongest disagreement) counts in full, each further one partly."""
+        factors = [1.0] * len(weights)
+        for sign in (1.0, -1.0):
+            same_sign = sorted((i for i, w in enumerate(weights) if w * sign > 0), key=lambda i: -abs(weights[i]))
+            for i in same_sign[1:]:
+                factors[i] = self._overlap
+        return factors
+
+    def weight(self, a: Person, b: Person) -> float:
+        """The summed weight without building an explanation (the batch fast path; `explain` is the same sum)."""
+        lv = self.levels(a, b)
+        given, family, birth, sex, phone, email, address, postal, mrn, ssn = self._tables[lv.household]
+        total = (
+            given[lv.given]
+            + family[lv.family]
+            + birth[lv.birth_date]
+            + sex[lv.sex]
+            + email[lv.email]
+            + mrn[lv.mrn]
+            + ssn[lv.ssn]
+        )
+        group = (phone[lv.phone], address[lv.address], postal[lv.postal])
+        agree = [g for g in group if g > 0]
+        disagree = [g for g in group if g < 0]
+        if agree:
+            strongest = max(agree)
+            total += strongest + self._overlap * (sum(agree) - strongest)
+        if disagree:
+            strongest = min(disagree)
+            total += strongest + self._overlap * (sum(disagree) - strongest)
+        return total
+
+    def probability(self, weight: float) -> float:
+        logit = weight + self._prior_weight
+        if logit > 60:
+            return 1.0
+        if logit < -60:
+            return 0.0
+        return 1.0 / (1.0 + math.exp2(-logit))
+
+    def decide(self, probability: float) -> Decision:
+        if probability >= self.match_threshold:
+            return "match"
+        if probability >= self.review_threshold:
+            return "review"
+        return "distinct"
+
+    def explain(self, levels: _Levels) -> tuple[FieldComparison, ...]:
+        """One `FieldComparison` per field, with the weight as counted and the reason for any correction."""
+        hh = levels.household
+        fields = levels.by_field()
+        weights = [self._w[(name, level, hh)] for name, level in fields]
+        notes = []
+        for name, level in fields:
+            note = ""
+            if hh and name in _PERSON_FIELDS_IN_HOUSEHOLD and level != MISSING:
+                note = "weighed as within one household (shared phone or address)"
+            if levels.swapped and name in ("given_name", "family_name"):
+                note = "given and family names swapped" + (f"; {note}" if note else "")
+            notes.append(note)
+        group = [i for i, (name, _) in enumerate(fields) if name in HOUSEHOLD_FIELDS]
+        for i, factor in zip(group, self._household_factors([weights[i] for i in group]), strict=True):
+            if factor != 1.0:
+                weights[i] *= factor
+                notes[i] = f"counted x{factor:g}: phone, address and postal code move together"
+        return tuple(
+            FieldComparison(name, self.model.outcome(name, level), level, weight, note)
+            for (name, level), weight, note in zip(fields, weights, notes, strict=True)
+        )
+
+    def score(self, a: Person, b: Person) -> MatchScore:
+        explanation = self.explain(self.levels(a, b))
+        total = sum(c.weight for c in explanation)
+        probability = self.probability(total)
+        return MatchScore(probability, total, self.decide(probability), explanation, self._prior_weight)
+
+
+def score_records(
+    a: SourceRecord,
+    b: SourceRecord,
+    *,
+    match_threshold: float = 0.97,
+    review_threshold: float = 0.60,
+    model: MatchModel = DEFAULT_MODEL,
+    region: str = "US",
+) -> MatchScore:
+    """Score two source records (fields as `SourceRecord.fields`: given_name, family_name, birth_date, ...)."""
+    matcher = _matcher(model, match_threshold, review_threshold)
+    return matcher.score(person_from_record(a, region), person_from_record(b, region))
+
+
+@lru_cache(maxsize=16)
+def _matcher(model: MatchModel, match_threshold: float, review_threshold: float) -> Matcher:
+    return Matcher(model, match_threshold, review_threshold)
