@@ -37,6 +37,7 @@ class CallBar(QFrame):
         self.state_label.setObjectName("CallState")
         self.state_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.state_label.setMinimumWidth(90)
+        self.state_label.setStyleSheet("background:#e2e8f0; color:#334155; border-radius:4px; padding:4px 8px;")
         self.caller_label = QLabel("Waiting for a call")
         self.caller_label.setObjectName("CallerNumber")
         self.caller_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -118,6 +118,8 @@ class MainWindow(QMainWindow):
         self.answer_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
         self.hangup_action = QAction("Hang up", self)
         self.hangup_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
+        for action in (self.answer_action, self.hangup_action):
+            action.setEnabled(False)  # nothing to answer or hang up until a call arrives
         self.save_action = QAction("Save disposition", self)
         self.save_action.setShortcut(QKeySequence.StandardKey.Save)
         self.save_action.triggered.connect(self.wrapup.save_button.click)

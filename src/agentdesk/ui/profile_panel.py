@@ -173,8 +173,10 @@ class ProfilePanel(QWidget):
         self.message.setText(message)
         self.message.show()
         self.candidates.hide()
-        for label in (self.name_label, self.summary_label, self.badges):
+        for label in (self.name_label, self.summary_label):
             label.clear()
+            label.hide()  # no empty gap above the tabs while there is nobody to show
+        self.badges.clear()
         self.table.setRowCount(0)
         self.care.clear()
         for button in (self.confirm_button, self.not_same_button, self.same_as_button):
@@ -254,6 +256,8 @@ class ProfilePanel(QWidget):
         return f"{patient.display_name} · born {born} · {sources}"
 
     def _show_patient(self, patient: PatientProfile) -> None:
+        self.name_label.show()
+        self.summary_label.show()
         self.name_label.setText(patient.display_name)
         age = patient.age(date.today())
         parts = [
