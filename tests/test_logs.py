@@ -46,3 +46,8 @@ def test_json_format_is_one_object_per_line(tmp_path: Path) -> None:
     entry = json.loads((tmp_path / "agentdesk.log").read_text(encoding="utf-8").splitlines()[-1])
     assert entry["logger"] == "agentdesk.store" and entry["message"] == "store slow: 250 ms"
     setup_logging(None)
+
+
+def test_digits_glued_to_other_text_are_still_redacted() -> None:
+    # Over-redaction (a call id that holds a digit run) is the accepted cost: a number glued to a word still goes.
+    assert "6175550123" not in redact("ani6175550123 x%2B16175550123 demo-9ee6175550123af")
