@@ -119,3 +119,41 @@ def test_parse_search_reads_mrn_and_name_with_birth_date() -> None:
     ):
         with pytest.raises(ValueError, match=field):
             parse_search(text)
+
+
+def test_matcher_review_pairs_stay_apart_and_name_each_other() -> None:
+    from agentdesk.records.merge import matcher_says_same
+
+    ehr = record(
+        "EHR",
+        "1",
+        10,
+        1,
+        given_name="Ana",
+        family_name="Lopez",
+        birth_date="1984-02-03",
+        phone="+16175550123",
+        postal_code="02139",
+    )
+    crm = record(
+        "CRM", "2", 20, 1, given_name="Ana", family_name="Lopez", birth_date="1984-07-19", phone="+16175550123"
+    )  # same name and line, another birth date: the matcher is unsure
+    people = merge_records([ehr, crm], same=matcher_says_same())
+    assert len(people) == 2  # never merged silently
+    first, second = people
+    assert first.possible_matches == (second.key,) and second.possible_matches == (first.key,)
+
+
+def test_a_split_silences_the_review_flag() -> None:
+    from agentdesk.records.decisions import Decision, DecisionBook, IdentityDecision
+    from agentdesk.records.merge import matcher_says_same
+
+    ehr = record(
+        "EHR", "1", 10, 1, given_name="Ana", family_name="Lopez", birth_date="1984-02-03", phone="+16175550123"
+    )
+    crm = record(
+        "CRM", "2", 20, 1, given_name="Ana", family_name="Lopez", birth_date="1984-07-19", phone="+16175550123"
+    )
+    book = DecisionBook([IdentityDecision("CRM:2", "EHR:1", Decision.DIFFERENT)])
+    people = merge_records([ehr, crm], decisions=book, same=matcher_says_same())
+    assert [p.possible_matches for p in people] == [(), ()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from agentdesk.records.decisions import Decision, DecisionBook
@@ -39,19 +40,27 @@ def same_person(a: SourceRecord, b: SourceRecord) -> bool:
     return family_a == given_b and given_a == family_b
 
 
-def matcher_says_same(
-    match_threshold: float = 0.97, review_threshold: float = 0.60
-) -> Callable[[SourceRecord, SourceRecord], bool]:
-    """The probabilistic identity matcher as a grouping rule: only a 'match' groups two records ('review' and
-    'distinct' stay separate candidates for the agent). Imported on first use: it is not needed before a call."""
+class MatcherRule:
+    """The probabilistic identity matcher as a grouping rule: only a 'match' groups two records; a 'review' keeps
+    them as separate candidates, flagged for the agent to confirm or not. Imported on first use: it is not needed
+    before a call."""
 
-    def same(a: SourceRecord, b: SourceRecord) -> bool:
+    def __init__(self, match_threshold: float = 0.97, review_threshold: float = 0.60) -> None:
+        self.match_threshold = match_threshold
+        self.review_threshold = review_threshold
+
+    def verdict(self, a: SourceRecord, b: SourceRecord) -> str:
         from agentdesk.records.identity import score_records
 
-        score = score_records(a, b, match_threshold=match_threshold, review_threshold=review_threshold)
-        return str(score.decision) == "match"
+        score = score_records(a, b, match_threshold=self.match_threshold, review_threshold=self.review_threshold)
+        return str(score.decision)
 
-    return same
+    def __call__(self, a: SourceRecord, b: SourceRecord) -> bool:
+        return self.verdict(a, b) == "match"
+
+
+def matcher_says_same(match_threshold: float = 0.97, review_threshold: float = 0.60) -> MatcherRule:
+    return MatcherRule(match_threshold, review_threshold)
 
 
 def ref(record: SourceRecord) -> str:
@@ -115,7 +124,30 @@ def merge_records(
     decisions: DecisionBook | None = None,
     same: Callable[[SourceRecord, SourceRecord], bool] = same_person,
 ) -> list[PatientProfile]:
-    """One profile per person; people ordered by how many sources know them, then by name."""
-    profiles = [merge_person(group) for group in group_people(records, decisions, same)]
+    """One profile per person; people ordered by how many sources know them, then by name. With the matcher as
+    the rule, people the matcher was unsure about ('review') name each other in `possible_matches`."""
+    book = decisions or DecisionBook()
+    groups = group_people(records, book, same)
+    profiles = [merge_person(group) for group in groups]
+    if isinstance(same, MatcherRule) and len(groups) > 1:
+        profiles = _flag_possible_matches(groups, profiles, same, book)
     profiles.sort(key=lambda p: (-len({r.source for r in p.records}), p.display_name))
     return profiles
+
+
+def _flag_possible_matches(
+    groups: list[list[SourceRecord]], profiles: list[PatientProfile], rule: MatcherRule, book: DecisionBook
+) -> list[PatientProfile]:
+    unsure: dict[int, set[str]] = {index: set() for index in range(len(groups))}
+    for i, left in enumerate(groups):
+        for j in range(i + 1, len(groups)):
+            right = groups[j]
+            if any(book.get(ref(a), ref(b)) is Decision.DIFFERENT for a in left for b in right):
+                continue  # an agent already said these are different people
+            if any(rule.verdict(a, b) == "review" for a in left for b in right):
+                unsure[i].add(profiles[j].key)
+                unsure[j].add(profiles[i].key)
+    return [
+        replace(profile, possible_matches=tuple(sorted(unsure[index]))) if unsure[index] else profile
+        for index, profile in enumerate(profiles)
+    ]

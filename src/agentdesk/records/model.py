@@ -104,6 +104,7 @@ class PatientProfile:
 
     fields: dict[str, ProfileField]
     records: tuple[SourceRecord, ...]
+    possible_matches: tuple[str, ...] = ()  # keys of other candidates the matcher could not tell apart (review)
 
     def value(self, name: str) -> str:
         found = self.fields.get(name)

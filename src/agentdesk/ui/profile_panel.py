@@ -253,7 +253,8 @@ class ProfilePanel(QWidget):
     def _candidate_text(patient: PatientProfile) -> str:
         sources = ", ".join(sorted({r.source for r in patient.records}))
         born = patient.value("birth_date") or "birth date unknown"
-        return f"{patient.display_name} · born {born} · {sources}"
+        unsure = " · possibly the same person as another entry" if patient.possible_matches else ""
+        return f"{patient.display_name} · born {born} · {sources}{unsure}"
 
     def _show_patient(self, patient: PatientProfile) -> None:
         self.name_label.show()
@@ -277,6 +278,8 @@ class ProfilePanel(QWidget):
         conflicts = sum(1 for f in patient.fields.values() if f.conflicts)
         if conflicts:
             badges.append(f"⚠ {conflicts} conflicting field(s)")
+        if patient.possible_matches:
+            badges.append("⚠ Possible duplicate: check and use Same person as…")
         badges = flags(patient, self._history, date.today()) + badges
         self.badges.setText("   ".join(badges))
         self._fill_table(patient)
