@@ -126,3 +126,32 @@ def test_inactivity_lock_hides_patient_data_until_the_agent_returns(qtbot, run_a
         await app.stop()
 
     run_async(scenario())
+
+
+def test_a_backend_without_its_credential_is_reported_and_the_others_work(qtbot, run_async, tmp_path: Path) -> None:
+    app = make_app(
+        tmp_path,
+        """
+[[backends]]
+name = "EHR"
+kind = "fhir"
+base_url = "https://ehr.example.org/fhir/R4"
+auth = "bearer"
+credential = "ehr-token"
+""",
+    )
+    qtbot.addWidget(app.window)
+    window = app.window
+
+    async def scenario() -> None:
+        window.show()
+        await app.start()
+        # The configured EHR replaces the demo's sources and cannot be used: said, with the fix, not hidden.
+        assert "1 unavailable" in window.sources_status.text()
+        assert "agentdesk credentials set ehr-token" in window.sources_status.toolTip()
+        assert app.lookup.backends == []
+        app.simulator.simulate_call()
+        await wait_until(lambda: "No record" in window.profile.message.text(), what="the empty lookup")
+        await app.stop()
+
+    run_async(scenario())
