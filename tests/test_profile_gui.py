@@ -152,3 +152,29 @@ def test_agent_search_by_name_and_birth_date_and_by_mrn(qtbot, run_async, tmp_pa
         await app.stop()
 
     run_async(scenario())
+
+
+def test_search_without_a_call_then_a_call_takes_over(qtbot, run_async, tmp_path: Path) -> None:
+    data = demo_people(tmp_path)
+    wanted = next(p for p in data.people if p.in_ehr)
+    app = make_app(tmp_path)
+    qtbot.addWidget(app.window)
+    window, profile = app.window, app.window.profile
+
+    async def scenario() -> None:
+        window.show()
+        await app.start()
+        profile.search.setText(wanted.mrn)  # e.g. before calling a patient back
+        profile.search.returnPressed.emit()
+        await wait_until(lambda: profile.name_label.text() == name_of(wanted), what="the search without a call")
+        assert window.call_bar.state_label.text() == "Search"
+        assert not window.wrapup.save_button.isEnabled()  # nothing to wrap up
+        await app.desk.drain()
+        audit = await app.store.audit_events(limit=10)
+        assert audit and all(row["call_id"].startswith("search-") for row in audit)
+        call_id = app.simulator.simulate_call(ani="+12025550188")
+        await wait_until(lambda: app.desk.current.call.call_id == call_id, what="the call taking over")
+        assert window.call_bar.state_label.text() == "Ringing" and window.wrapup.disposition.isEnabled()
+        await app.stop()
+
+    run_async(scenario())

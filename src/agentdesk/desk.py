@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from agentdesk.records.model import CareItem, ItemKind, LookupResult, PatientPro
 from agentdesk.store.dispositions import Disposition, DispositionInvalid
 from agentdesk.telephony.agent_state import AgentState, AgentStateMachine, AgentStatus
 from agentdesk.telephony.calls import Call, CallState, CallTracker
-from agentdesk.telephony.events import CallEvent, CallEventKind
+from agentdesk.telephony.events import CallEvent, CallEventKind, utc_now
 
 if TYPE_CHECKING:
     from agentdesk.store.local import LocalStore
@@ -47,6 +48,7 @@ class CallContext:
     lookup: LookupResult | None = None
     wrapped_up: bool = False
     transferred_from: str = ""
+    manual: bool = False  # an agent's search with no call (e.g. before calling a patient back)
     history: list[CareItem] = field(default_factory=list)  # earlier wrap-ups with this caller, from the store
     viewed: set[str] = field(default_factory=set)
 
@@ -224,11 +226,14 @@ class Desk:
             context.viewed.add(reference)
             self.store.log_profile_view(self.agent_id, reference, context.call.call_id)
 
-    async def search(self, context: CallContext, text: str) -> LookupResult:
+    async def search(self, context: CallContext | None, text: str) -> LookupResult:
         """The agent's own search for this call's caller (when the number found no one, or the wrong people):
-        the results replace the call's lookup, are merged and audited like a pop. Raises ValueError naming what
-        is missing from `text`."""
+        the results replace the call's lookup, are merged and audited like a pop. Without a call (or after one
+        ended and was wrapped up) it is a search of its own, audited under a 'search-' id. Raises ValueError
+        naming what is missing from `text`."""
         query = parse_search(text)
+        if context is None or (context.call.state is CallState.ENDED and context.wrapped_up):
+            context = self._manual_context()
 
         def progress(result: LookupResult) -> None:
             context.lookup = result
@@ -236,6 +241,27 @@ class Desk:
                 listener(context)
 
         return await self.lookup.search(context.call.call_id, query, progress)
+
+    def _manual_context(self) -> CallContext:
+        now = utc_now()
+        call = Call(
+            call_id=f"search-{uuid.uuid4().hex[:12]}",
+            ani="",
+            ani_raw="",
+            dnis="",
+            queue="",
+            campaign="",
+            state=CallState.ENDED,
+            offered_at=now,
+            ended_at=now,
+        )
+        # Ended and wrapped up: the next real call takes the panels at once; there is nothing to wrap up.
+        context = CallContext(call, None, [], wrapped_up=True, manual=True)
+        self.contexts[call.call_id] = context
+        self.current = context
+        for listener in self.on.call:
+            listener(context)
+        return context
 
     async def decide(self, context: CallContext, refs: list[str], decision: Decision) -> None:
         """The agent says these source records are (or are not) one person: stored first, then every later lookup

@@ -57,16 +57,11 @@ class AgentActions:
             self.desk.profile_viewed(self.desk.current, patient)
 
     def search_requested(self, text: str) -> None:
-        context = self.desk.current
-        if context is None:
-            self.window.profile.show_search_problem("Search: searches belong to a call; there is none yet.")
-            return
-
         def failed(error: BaseException) -> None:
             message = str(error) if isinstance(error, ValueError) else f"search failed ({type(error).__name__})"
             self.window.profile.show_search_problem(message[:1].upper() + message[1:])
 
-        run_task(self.desk.search(context, text), None, failed)
+        run_task(self.desk.search(self.desk.current, text), None, failed)
 
     def identity_decided(self, refs: list[str], decision: str) -> None:
         context = self.desk.current

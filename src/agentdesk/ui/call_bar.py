@@ -73,6 +73,9 @@ class CallBar(QFrame):
         self._tick.timeout.connect(self._update_timer)
 
     def show_call(self, context: CallContext, active: list[CallContext] | None = None) -> None:
+        if context.manual:
+            self._show_search(context, active or [])
+            return
         self._context = context
         call = context.call
         text, colour = STATE_STYLE[call.state]
@@ -91,6 +94,16 @@ class CallBar(QFrame):
         elif not self._tick.isActive():
             self._tick.start()
         self._show_other_calls(context, active or [])
+
+    def _show_search(self, context: CallContext, active: list[CallContext]) -> None:
+        self._context = None
+        self._tick.stop()
+        self.state_label.setText("Search")
+        self.state_label.setStyleSheet("background:#1d4ed8; color:white; border-radius:4px; padding:4px 8px;")
+        self.caller_label.setText("Looking up a patient without a call")
+        self.dialed_label.setText("the results are audited as your search; a call replaces them when it rings")
+        self.timer_label.setText("")
+        self._show_other_calls(context, active)
 
     def _show_other_calls(self, current: CallContext, active: list[CallContext]) -> None:
         """A second call ringing while the agent talks is listed here, never silently dropped."""

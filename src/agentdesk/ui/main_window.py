@@ -195,12 +195,12 @@ class MainWindow(QMainWindow):
         switched = context.call.call_id != self._current_call_id
         self._current_call_id = context.call.call_id
         self.call_bar.show_call(context, active)
-        self.wrapup.set_call(context.call.call_id, context.dispositions)
+        self.wrapup.set_call(None if context.manual else context.call.call_id, context.dispositions)
         self.answer_action.setEnabled(context.call.state is CallState.RINGING)
         self.hangup_action.setEnabled(context.call.state is not CallState.ENDED)
         if switched:
             if context.lookup is None:
-                self.profile.clear("Looking up the caller…")
+                self.profile.clear("Searching…" if context.manual else "Looking up the caller…")
             else:
                 self.profile.show_lookup(context.lookup)
         self._show_script(context)
@@ -283,6 +283,9 @@ class MainWindow(QMainWindow):
 
     # -- internals -----------------------------------------------------------------------------------------
     def _show_script(self, context: CallContext) -> None:
+        if context.manual:
+            self.script.clear()
+            return
         patient = self.profile.shown_patient
         self.script.show_campaign(context.campaign, patient.value("given_name") if patient else "")
 
