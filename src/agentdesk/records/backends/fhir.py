@@ -113,11 +113,18 @@ class FhirBackend:
     async def find_by_phone(self, e164: str) -> list[SourceRecord]:
         """Every patient whose phone matches one of the usual spellings of `e164`, with their related items."""
         deadline = self._deadline()
-        for variant in search_variants(e164):
-            found = await self._search_patients({"phone": variant})
-            if found:
-                return await self._complete(found, deadline)
-        return []
+        first, *others = search_variants(e164)
+        found = await self._search_patients({"phone": first})  # E.164: what most systems store
+        if not found and others:
+            # The other spellings at once (the request slots bound the load on the EHR): a caller stored in
+            # another spelling, or a new caller, costs two round trips instead of one per spelling.
+            seen: set[str] = set()
+            for batch in await asyncio.gather(*(self._search_patients({"phone": v}) for v in others)):
+                for record, patient in batch:
+                    if record.record_id not in seen:
+                        seen.add(record.record_id)
+                        found.append((record, patient))
+        return await self._complete(found, deadline) if found else []
 
     async def find_by_identifier(self, mrn: str) -> list[SourceRecord]:
         """Patients holding the identifier `mrn` (any identifier system), with their related items."""
