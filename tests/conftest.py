@@ -4,6 +4,7 @@ that a test needing a missing server skips locally but fails in CI (AGENTDESK_RE
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import shutil
 from collections.abc import Callable, Coroutine, Iterator
@@ -38,6 +39,26 @@ class MemoryKeyring(KeyringBackend):
 
         if self.secrets.pop((service, username), None) is None:
             raise PasswordDeleteError(username)
+
+
+# Python's collector must never run on a worker thread while Qt objects from an earlier test await collection
+# (Qt destroys them off the GUI thread: "Timers cannot be stopped from another thread"). As in the app, automatic
+# collection is off; each test's garbage is collected here, on the main thread, after its fixtures are gone.
+gc.disable()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def freeze_imports() -> None:
+    gc.collect()
+    gc.freeze()  # modules and other long-lived objects: never scanned again, so each collection below is cheap
+
+
+@pytest.fixture(autouse=True)
+def collect_on_the_main_thread(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if {"qtbot", "qapp", "run_async"} & set(request.fixturenames):
+        gc.collect()
+        gc.freeze()  # what survived is long-lived (the QApplication, modules): keep later collections cheap
 
 
 @pytest.fixture(autouse=True)

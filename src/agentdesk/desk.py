@@ -346,9 +346,10 @@ class Desk:
         task.add_done_callback(finished)
 
     async def drain(self) -> None:
-        """Wait for background work (lookups, audit and event writes) to finish."""
+        """Wait for background work (lookups, audit and event writes) to finish and be on disk."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.store.flush()
 
 
 __all__ = ["CallContext", "Desk", "DispositionInvalid"]

@@ -77,6 +77,11 @@ class LocalStore:
         self._engine = engine
         log.info("local store ready")
 
+    async def flush(self) -> None:
+        """Wait until every queued log row (call events, audit) is on disk."""
+        while self._flushing is not None and not self._flushing.done():
+            await asyncio.shield(self._flushing)
+
     async def close(self) -> None:
         if self._flushing is not None and not self._flushing.done():
             await self._flushing  # rows queued before closing still reach the disk

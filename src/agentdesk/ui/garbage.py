@@ -17,6 +17,7 @@ class GuiThreadCollector(QObject):
     def __init__(self, parent: QObject | None = None, interval_ms: int = 500) -> None:
         super().__init__(parent)
         self._thresholds = gc.get_threshold()
+        self._was_enabled = gc.isenabled()
         gc.disable()
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
@@ -43,4 +44,5 @@ class GuiThreadCollector(QObject):
         self._timer.stop()
         gc.unfreeze()
         gc.collect()
-        gc.enable()
+        if self._was_enabled:
+            gc.enable()
