@@ -26,21 +26,10 @@ from pathlib import Path
 
 from faker import Faker
 
-COLUMNS = (
-    "id",
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "phone",
-    "email",
-    "address_line",
-    "city",
-    "state",
-    "postal_code",
-    "mrn",
-    "ssn",
-)
+from agentdesk.records.linking import KNOWN_COLUMNS
+
+# The CSV columns `agentdesk link` reads: the same list, so the benchmark cannot drift from the command.
+COLUMNS = KNOWN_COLUMNS
 
 # A few nicknames per common name, written independently of the matcher's table (so the benchmark does not
 # just replay the table); some are in it, some are not.

@@ -4,7 +4,9 @@ that a test needing a missing server skips locally but fails in CI (AGENTDESK_RE
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import logging
 import os
 import shutil
 from collections.abc import Callable, Coroutine, Iterator
@@ -124,3 +126,22 @@ async def wait_until(condition: Callable[[], object], timeout: float = 10.0, wha
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+@contextlib.contextmanager
+def captured(caplog: pytest.LogCaptureFixture, names: tuple[str, ...], level: int) -> Iterator[None]:
+    """Route these loggers straight to caplog: the app's setup_logging (run by other tests) stops them from
+    propagating to the root logger, where caplog listens."""
+    loggers = [logging.getLogger(name) for name in names]
+    saved = [(logger.level, logger.propagate) for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(caplog.handler)
+        logger.setLevel(level)
+        logger.propagate = False  # once, not twice when nothing had changed it
+    try:
+        yield
+    finally:
+        for logger, (old_level, old_propagate) in zip(loggers, saved, strict=True):
+            logger.removeHandler(caplog.handler)
+            logger.setLevel(old_level)
+            logger.propagate = old_propagate

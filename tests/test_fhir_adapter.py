@@ -6,7 +6,6 @@ fails or runs out of time. All data is synthetic."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import uuid
@@ -22,6 +21,7 @@ from agentdesk.records.backends.fhir import RELATED_KINDS, FhirBackend
 from agentdesk.records.lookup import ProfileLookup
 from agentdesk.records.model import CareItem, ItemKind, SourceRecord
 from agentdesk.records.phone import normalise_phone
+from tests.conftest import captured
 from tests.fhir_engine.harness import (
     DEFAULT_PATIENTS,
     MRN_SYSTEM,
@@ -68,25 +68,6 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
 def warnings_logged(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
     with captured(caplog, ("agentdesk.records",), logging.WARNING):
         yield caplog
-
-
-@contextlib.contextmanager
-def captured(caplog: pytest.LogCaptureFixture, names: tuple[str, ...], level: int) -> Iterator[None]:
-    """Route these loggers straight to caplog: the app's setup_logging (run by other tests) stops them from
-    propagating to the root logger, where caplog listens."""
-    loggers = [logging.getLogger(name) for name in names]
-    saved = [(logger.level, logger.propagate) for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(caplog.handler)
-        logger.setLevel(level)
-        logger.propagate = False  # once, not twice when nothing had changed it
-    try:
-        yield
-    finally:
-        for logger, (old_level, old_propagate) in zip(loggers, saved, strict=True):
-            logger.removeHandler(caplog.handler)
-            logger.setLevel(old_level)
-            logger.propagate = old_propagate
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:

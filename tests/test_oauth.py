@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import json
 import logging
 import threading
@@ -26,6 +25,7 @@ from agentdesk.records.backends.factory import build_backend
 from agentdesk.records.backends.fhir import FhirBackend
 from agentdesk.records.backends.oauth import BearerToken, OAuth2ClientCredentials
 from agentdesk.records.backends.rest import RestBackend
+from tests.conftest import captured
 from tests.servers import PATIENT, bundle, serve
 
 T = TypeVar("T")
@@ -138,25 +138,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@contextlib.contextmanager
-def captured(caplog: pytest.LogCaptureFixture, names: tuple[str, ...], level: int) -> Iterator[None]:
-    """Route these loggers straight to caplog: the app's setup_logging (run by other tests) stops them from
-    propagating to the root logger, where caplog listens."""
-    loggers = [logging.getLogger(name) for name in names]
-    saved = [(logger.level, logger.propagate) for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(caplog.handler)
-        logger.setLevel(level)
-        logger.propagate = False  # once, not twice when nothing had changed it
-    try:
-        yield
-    finally:
-        for logger, (old_level, old_propagate) in zip(loggers, saved, strict=True):
-            logger.removeHandler(caplog.handler)
-            logger.setLevel(old_level)
-            logger.propagate = old_propagate
 
 
 @pytest.fixture(scope="module")

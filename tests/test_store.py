@@ -27,7 +27,7 @@ def test_migrations_create_schema_and_rows_survive_reopen(tmp_path: Path) -> Non
             notes="Referred to cardiology",
         )
         await store.save_disposition(disposition)
-        await store.record_profile_view("dana", "EHR:p1", "c1")
+        await store.log_profile_view("dana", "EHR:p1", "c1")
         await store.close()
         return disposition.id
 

@@ -102,25 +102,22 @@ class LocalStore:
     # -- writes -------------------------------------------------------------------------------------------
     async def save_disposition(self, disposition: Disposition) -> None:
         """Returns once the row is committed to disk."""
-        await self._run(
-            self._insert,
-            "dispositions",
-            {
-                "id": disposition.id,
-                "call_id": disposition.call_id,
-                "agent_id": disposition.agent_id,
-                "campaign_code": disposition.campaign_code,
-                "disposition_code": disposition.disposition_code,
-                "outcome": disposition.outcome,
-                "notes": disposition.notes,
-                "patient_key": disposition.patient_key,
-                "offered_at": disposition.offered_at,
-                "answered_at": disposition.answered_at,
-                "ended_at": disposition.ended_at,
-                "wrapup_done_at": disposition.wrapup_done_at,
-                "created_at": utc_now(),
-            },
-        )
+        row = {
+            "id": disposition.id,
+            "call_id": disposition.call_id,
+            "agent_id": disposition.agent_id,
+            "campaign_code": disposition.campaign_code,
+            "disposition_code": disposition.disposition_code,
+            "outcome": disposition.outcome,
+            "notes": disposition.notes,
+            "patient_key": disposition.patient_key,
+            "offered_at": disposition.offered_at,
+            "answered_at": disposition.answered_at,
+            "ended_at": disposition.ended_at,
+            "wrapup_done_at": disposition.wrapup_done_at,
+            "created_at": utc_now(),
+        }
+        await self._run(self._insert_many, [("dispositions", row)])
 
     def log_call_event(
         self,
@@ -160,23 +157,6 @@ class LocalStore:
                 "at": utc_now(),
             },
         )
-
-    async def record_call_event(
-        self,
-        call_id: str,
-        kind: str,
-        state: str,
-        source: str,
-        occurred_at: datetime,
-        reason: str = "",
-        campaign_code: str = "",
-    ) -> None:
-        """One transition of a call, returning once it is on disk."""
-        await self.log_call_event(call_id, kind, state, source, occurred_at, reason, campaign_code)
-
-    async def record_profile_view(self, agent_id: str, patient_key: str, call_id: str) -> None:
-        """One audit row, returning once it is on disk."""
-        await self.log_profile_view(agent_id, patient_key, call_id)
 
     async def record_identity_decisions(
         self, decisions: list[IdentityDecision], agent_id: str, call_id: str = ""
@@ -315,12 +295,6 @@ class LocalStore:
         with self.engine.begin() as connection:
             for table_name, table_rows in by_table.items():
                 connection.execute(schema.metadata.tables[table_name].insert(), table_rows)
-
-    def _insert(self, table_name: str, row: dict[str, Any]) -> None:
-        from agentdesk.store import schema
-
-        with self.engine.begin() as connection:
-            connection.execute(schema.metadata.tables[table_name].insert().values(**row))
 
     def _agent_state(self, agent_id: str, state: str, reason: str, started_at: datetime) -> None:
         from agentdesk.store import schema
