@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     database = commands.add_parser("db", help="the central store's schema (for IT)")
     database.add_argument("action", choices=("upgrade", "check"), help="upgrade: apply migrations; check: report")
 
+    scripts = commands.add_parser("scripts", help="campaign scripts: check files (no GUI)")
+    script_commands = scripts.add_subparsers(dest="scripts_command", metavar="ACTION", required=True)
+    script_check = script_commands.add_parser(
+        "check", help="validate campaign files (folders or files); exit 1 listing every problem"
+    )
+    script_check.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="a campaign file or a folder of them")
+
     credentials = commands.add_parser("credentials", help="store or remove a secret in the OS keychain")
     credentials.add_argument("action", choices=("set", "delete"))
     credentials.add_argument("name", help="the credential name the config file uses")
@@ -88,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return credentials(args.action, args.name)
     if args.command == "db":
         return database(args.action, args.config, args.basedir)
+    if args.command == "scripts":
+        from agentdesk.commands import scripts as script_commands
+
+        return script_commands.check(args.paths, args.config, args.basedir)
     if args.command == "lookup":
         from agentdesk.records.lookup_command import run_lookup
 
