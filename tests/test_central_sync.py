@@ -140,7 +140,7 @@ def test_the_running_desk_syncs_with_the_central_store(qtbot, run_async, central
         app.window.show()
         await app.start()
         await wait_until(
-            lambda: "central store" in app.window.links and "synced" in app.window.links["central store"].toolTip(),
+            lambda: app.window.sync_status.text() == "Central: synced" and app.window.sync_button.isVisible(),
             timeout=20,
             what="the first sync",
         )

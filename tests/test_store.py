@@ -9,7 +9,16 @@ from pathlib import Path
 import pytest
 
 from agentdesk.store.dispositions import Disposition, DispositionInvalid
-from agentdesk.store.local import LocalStore
+from agentdesk.store.local import MIGRATIONS, LocalStore
+
+
+def migration_head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return str(ScriptDirectory.from_config(config).get_current_head())
 
 
 def test_migrations_create_schema_and_rows_survive_reopen(tmp_path: Path) -> None:
@@ -44,25 +53,30 @@ def test_migrations_create_schema_and_rows_survive_reopen(tmp_path: Path) -> Non
         (saved_id, "referral_made", "Referred to cardiology")
     ]
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)
+        assert db.execute("SELECT version_num FROM alembic_version").fetchone() == (migration_head(),)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"dispositions", "call_events", "agent_states", "audit_events"} <= tables
 
 
-def test_same_disposition_id_is_not_stored_twice(tmp_path: Path) -> None:
-    async def scenario() -> int:
+def test_a_wrapup_saved_twice_is_one_disposition_in_its_second_version(tmp_path: Path) -> None:
+    async def scenario() -> list[dict[str, object]]:
         store = LocalStore(tmp_path / "s.sqlite3")
         await store.open()
-        disposition = Disposition(call_id="c1", agent_id="dana", disposition_code="x", outcome="other")
-        await store.save_disposition(disposition)
-        with pytest.raises(Exception, match="UNIQUE"):
-            await store.save_disposition(disposition)
-        count = len(await store.dispositions())
+        first = await store.save_disposition(
+            Disposition(call_id="c1", agent_id="dana", disposition_code="x", outcome="other")
+        )
+        # The agent saves again (a double click, or a correction): a new Disposition object, the same call.
+        second = await store.save_disposition(
+            Disposition(call_id="c1", agent_id="dana", disposition_code="y", outcome="info", notes="fixed")
+        )
+        assert (first.version, second.version, second.id) == (1, 2, first.id)
+        rows = await store.dispositions()
         await store.close()
-        return count
+        return rows
 
-    assert asyncio.run(scenario()) == 1
+    rows = asyncio.run(scenario())
+    assert [(r["disposition_code"], r["version"], r["notes"]) for r in rows] == [("y", 2, "fixed")]
 
 
 @pytest.mark.parametrize(

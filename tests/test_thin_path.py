@@ -5,6 +5,7 @@ and the row is in the local SQLite store."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -80,8 +81,21 @@ def test_simulated_call_fills_profile_and_saves_disposition(qtbot, run_async, tm
         await wait_until(lambda: window.agent_state.currentText() == "Wrap-up", what="wrap-up state")
 
         wrapup = window.wrapup
+        assert wrapup.timer_label.text().startswith("Wrap-up 0:")  # counting from the hang-up
         wrapup.disposition.setCurrentIndex(wrapup.disposition.findData("appointment_booked"))
+        assert wrapup.forms["booking"].isChecked()  # a booking disposition opens (and requires) the booking form
         QTest.keyClicks(wrapup.notes, "Booked a cardiology screening for next Tuesday.")
+        QTest.mouseClick(wrapup.save_button, Qt.MouseButton.LeftButton)
+        await wait_until(lambda: wrapup.feedback.text().startswith("Booking.provider"), what="the field's error")
+        assert wrapup.forms["booking"].fields["provider"].hasFocus() or not window.isActiveWindow()
+        booking = wrapup.forms["booking"].fields
+        for name, text in (
+            ("provider", "Dr. Ada Quill"),
+            ("location", "Heart Center"),
+            ("visit_type", "Screening"),
+            ("start", (datetime.now() + timedelta(days=5)).strftime("%Y-%m-%d 10:30")),
+        ):
+            QTest.keyClicks(booking[name], text)
         QTest.mouseClick(wrapup.save_button, Qt.MouseButton.LeftButton)
         await wait_until(lambda: wrapup.feedback.text().startswith("Saved"), what="the saved confirmation")
         assert window.agent_state.currentText() == "Available"
@@ -97,6 +111,7 @@ def test_simulated_call_fills_profile_and_saves_disposition(qtbot, run_async, tm
         ).fetchall()
         audits = db.execute("SELECT action, patient_key FROM audit_events").fetchall()
         kinds = [r[0] for r in db.execute("SELECT kind FROM call_events ORDER BY id")]
+        bookings = db.execute("SELECT provider, visit_type FROM bookings").fetchall()
     assert len(rows) == 1
     _call_id, code, outcome, campaign, notes, patient_key, answered_at, ended_at = rows[0]
     assert (code, outcome, campaign) == ("appointment_booked", "booking", "HEART-TV")
@@ -106,6 +121,7 @@ def test_simulated_call_fills_profile_and_saves_disposition(qtbot, run_async, tm
     # Every source record the agent saw is audited once, whatever order the sources answered in.
     assert sorted(audits) == sorted(("profile_view", ref) for ref in patient_key.split(";"))
     assert kinds == ["offered", "answered", "ended"]
+    assert bookings == [("Dr. Ada Quill", "Screening")]
 
 
 def test_save_without_outcome_names_the_field_and_keeps_notes(qtbot, run_async, tmp_path: Path) -> None:

@@ -166,7 +166,7 @@ class AgentDeskApp:
 
     def __init__(self, options: LaunchOptions, paths: AppPaths, settings: Settings, recent: RecentLog) -> None:
         from agentdesk.campaigns.resolver import CampaignResolver
-        from agentdesk.desk import Desk
+        from agentdesk.desk import Desk, WrapUpPolicy
         from agentdesk.records.decisions import DecisionBook
         from agentdesk.records.lookup import ProfileLookup
         from agentdesk.records.merge import matcher_says_same, merge_records
@@ -213,9 +213,13 @@ class AgentDeskApp:
             self.store,
             AgentStateMachine(settings.agent.not_ready_reasons),
             self.decisions,
+            time_zone=settings.ui.time_zone,
+            region=settings.telephony.default_region,
+            wrapup=WrapUpPolicy(settings.ui.wrapup_required, settings.ui.wrapup_limit_seconds),
         )
         title = f"AgentDesk · {agent_name}" + (" · demo (synthetic data)" if options.demo else "")
         self.window = MainWindow(title, agent_name, settings.agent.not_ready_reasons, paths.ui_state, options.demo)
+        self.window.wrapup_limit_seconds = settings.ui.wrapup_limit_seconds
         self.signals = DeskSignals(self.desk, self.window)
         self.actions = AgentActions(self.desk, self.window, lambda: self.simulator)
         self.intake = CallIntake(self.desk.ingest)
@@ -285,7 +289,10 @@ class AgentDeskApp:
                 await store_opening
                 for decision in await self.store.identity_decisions():
                     self.decisions.record(decision)
-                self.window.show_store_health(True, "ready")
+                reopened = await self.desk.reopen_drafts()
+                self.window.show_store_health(
+                    True, f"ready; {len(reopened)} unfinished wrap-up(s) reopened" if reopened else "ready"
+                )
                 await self._start_central_sync()
             except Exception as exc:
                 log.exception("local store failed to open")
@@ -357,8 +364,9 @@ class AgentDeskApp:
             self.store,
             central,
             decided_elsewhere,
-            on_health=lambda ok, detail: self.window.show_link("central store", "up" if ok else "retrying", detail),
+            on_status=self.window.show_sync,
         )
+        self.window.sync_now_requested.connect(self.sync.sync_now)
         self.sync.start()
 
     async def _start_telephony(self) -> None:
@@ -431,6 +439,8 @@ class AgentDeskApp:
         if self.stopped:
             return
         self.stopped = True
+        with contextlib.suppress(RuntimeError):  # what the agent typed in the last half second is kept too
+            self.window.wrapup.flush_draft()
         if self.simulator is not None:
             self.simulator.stop()
         self.lock.stop()

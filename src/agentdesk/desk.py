@@ -17,6 +17,7 @@ from agentdesk.records.decisions import Decision, DecisionBook, decisions_for
 from agentdesk.records.lookup import ProfileLookup, parse_search
 from agentdesk.records.model import CareItem, ItemKind, LookupResult, PatientProfile
 from agentdesk.store.dispositions import Disposition, DispositionInvalid
+from agentdesk.store.outcomes import WrapUpForm, call_from_snapshot, call_snapshot, local_zone_name, read_outcomes
 from agentdesk.telephony.agent_state import AgentState, AgentStateMachine, AgentStatus
 from agentdesk.telephony.calls import Call, CallState, CallTracker
 from agentdesk.telephony.events import CallEvent, CallEventKind, utc_now
@@ -51,6 +52,13 @@ class CallContext:
     manual: bool = False  # an agent's search with no call (e.g. before calling a patient back)
     history: list[CareItem] = field(default_factory=list)  # earlier wrap-ups with this caller, from the store
     viewed: set[str] = field(default_factory=set)
+    draft: WrapUpForm | None = None  # what the agent typed so far, kept across a crash
+
+
+@dataclass(frozen=True)
+class WrapUpPolicy:
+    required: bool = False  # mandatory wrap-up: no new call takes the view until saved (or the limit passes)
+    limit_seconds: float = 0.0  # 0 = no limit
 
 
 @dataclass
@@ -73,6 +81,9 @@ class Desk:
         store: LocalStore,
         agent_state: AgentStateMachine,
         decisions: DecisionBook | None = None,
+        time_zone: str = "",
+        region: str = "US",
+        wrapup: WrapUpPolicy | None = None,
     ) -> None:
         self.agent_id = agent_id
         self.tracker = tracker
@@ -85,6 +96,10 @@ class Desk:
         self.contexts: dict[str, CallContext] = {}
         self.current: CallContext | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._draft_pending: set[str] = set()
+        self.time_zone = time_zone or local_zone_name()
+        self.region = region
+        self.wrapup = wrapup or WrapUpPolicy()
         tracker.subscribe(self._call_changed)
         store.on_write_error.append(
             lambda error: self._store_health(False, f"log write failed ({type(error).__name__})")
@@ -100,7 +115,8 @@ class Desk:
         if context is None:
             context = self._new_context(call)
         context.call = call
-        if call.state is CallState.ENDED and call.answered_at is None:
+        outbound = context.campaign is not None and context.campaign.direction == "outbound"
+        if call.state is CallState.ENDED and call.answered_at is None and not outbound:
             context.wrapped_up = True  # abandoned, missed or taken elsewhere: nothing to wrap up
         self._choose_current(context)
         self.store.log_call_event(
@@ -151,9 +167,22 @@ class Desk:
     def _talking(self) -> bool:
         return any(c.state in (CallState.TALKING, CallState.HELD) for c in self.tracker.active_calls)
 
+    def _holds_view(self, context: CallContext | None, now: datetime | None = None) -> bool:
+        """A mandatory wrap-up keeps the agent's view on the ended call until saved or its time limit passes."""
+        if context is None or not self.wrapup.required or context.manual or context.wrapped_up:
+            return False
+        if context.call.state is not CallState.ENDED or context.call.answered_at is None:
+            return False
+        if not self.wrapup.limit_seconds:
+            return True
+        ended = context.call.ended_at or context.call.offered_at
+        return ((now or utc_now()) - ended).total_seconds() < self.wrapup.limit_seconds
+
     def _choose_current(self, changed: CallContext) -> None:
         """Which call the panels show: the one the agent talks on, else the first ringing, else the last."""
         current = self.current
+        if current is not changed and self._holds_view(current) and changed.call.state is not CallState.TALKING:
+            return  # the agent finishes this wrap-up first
         if current is None:
             self.current = changed
         elif current.call.state is CallState.ENDED and current.wrapped_up:
@@ -183,6 +212,14 @@ class Desk:
     def expire_calls(self, now: datetime) -> None:
         """Run every few seconds: end calls that rang too long, forget old ended ones."""
         self.tracker.expire(now)
+        current = self.current
+        if (
+            current is not None
+            and self.wrapup.required
+            and not current.wrapped_up
+            and not self._holds_view(current, now)
+        ):
+            self._release_view()
         if self.tracker.forget_ended(now - FORGET_AFTER):
             for call_id in [cid for cid, c in self.contexts.items() if c.call.state is CallState.ENDED]:
                 if self.contexts[call_id] is not self.current and self.tracker.get(call_id) is None:
@@ -279,8 +316,12 @@ class Desk:
                 listener(context)
         log.info("identity decision '%s' on %d record pair(s)", decision.value, len(items))
 
-    async def save_disposition(self, context: CallContext, code: str, notes: str, patient_key: str) -> Disposition:
-        """Validate and store the wrap-up; returns once it is durable on disk. Raises DispositionInvalid."""
+    async def save_disposition(
+        self, context: CallContext, code: str, notes: str, patient_key: str, form: WrapUpForm | None = None
+    ) -> Disposition:
+        """Validate and store the wrap-up with its referrals, bookings and callbacks; returns once it is durable
+        on disk. Saving the same call again stores the next version of its one disposition. Raises
+        DispositionInvalid naming the field."""
         known = {d.code: d for d in context.dispositions}
         call = context.call
         disposition = Disposition(
@@ -296,17 +337,68 @@ class Desk:
             ended_at=call.ended_at,
         )
         disposition.validate(set(known))
+        outcomes = read_outcomes(
+            form or WrapUpForm(code, notes),
+            known[code].required_details,
+            agent_id=self.agent_id,
+            time_zone=self.time_zone,
+            region=self.region,
+            now=utc_now(),
+        )
+        self._draft_pending.discard(call.call_id)
         try:
-            await self.store.save_disposition(disposition)
+            saved = await self.store.save_disposition(disposition, outcomes)
         except Exception as exc:
             self._store_health(False, f"save failed ({type(exc).__name__})")
             raise
         self._store_health(True, "saved")
         context.wrapped_up = True
+        context.draft = None
         if call.state is CallState.ENDED:
             self.agent_state.wrap_up_done()
-        log.info("disposition %s saved for call %s", code, call.call_id)
-        return disposition
+            if self.current is context:
+                self._release_view()
+        log.info("disposition %s saved for call %s (version %d)", code, call.call_id, saved.version)
+        return saved
+
+    def _release_view(self) -> None:
+        """Show the next live call (a ringing one held back by a mandatory wrap-up)."""
+        live = [c for c in self.contexts.values() if c.call.state is not CallState.ENDED]
+        if live and self.current is not live[0]:
+            self.current = live[0]
+            for listener in self.on.call:
+                listener(live[0])
+
+    # -- drafts: an unfinished wrap-up survives a crash ------------------------------------------------------------
+    def save_draft(self, context: CallContext, form: WrapUpForm) -> None:
+        """Keep what the agent typed so far (the UI calls this debounced); written on the store's thread."""
+        if context.manual:
+            return
+        context.draft = form
+        self._draft_pending.add(context.call.call_id)
+
+        async def write() -> None:
+            if context.call.call_id in self._draft_pending:  # not saved as a disposition meanwhile
+                await self.store.save_draft(context.call.call_id, self.agent_id, call_snapshot(context.call), form)
+
+        self._spawn(write(), what="saving the draft")
+
+    async def reopen_drafts(self) -> list[CallContext]:
+        """At start: unfinished wrap-ups from before a crash come back with their call, ready to finish."""
+        reopened = []
+        for snapshot, form in await self.store.open_drafts(self.agent_id):
+            call = call_from_snapshot(snapshot)
+            if call is None or call.call_id in self.contexts:
+                continue
+            campaign = self.campaigns.resolve(call.dnis, call.queue, call.campaign)
+            context = CallContext(call, campaign, self.campaigns.dispositions_for(campaign), draft=form)
+            self.contexts[call.call_id] = context
+            reopened.append(context)
+        if reopened:
+            self.current = reopened[0]
+            for listener in self.on.call:
+                listener(reopened[0])
+        return reopened
 
     def set_agent_state(self, state: AgentState, reason: str = "") -> AgentStatus:
         return self.agent_state.set(state, reason)
@@ -352,4 +444,4 @@ class Desk:
         await self.store.flush()
 
 
-__all__ = ["CallContext", "Desk", "DispositionInvalid"]
+__all__ = ["CallContext", "Desk", "DispositionInvalid", "WrapUpPolicy"]

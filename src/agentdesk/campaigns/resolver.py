@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agentdesk.config.schema import CampaignSettings, DispositionType
+from agentdesk.config.schema import OUTBOUND_ONLY, CampaignSettings, DispositionType
 from agentdesk.records.phone import normalise_phone
 
 
@@ -35,7 +35,9 @@ class CampaignResolver:
         return self._by_queue.get(queue.casefold()) if queue else None
 
     def dispositions_for(self, campaign: CampaignSettings | None) -> list[DispositionType]:
+        """The campaign's list (all when it names none); no-answer and voicemail only on outbound campaigns."""
+        outbound = campaign is not None and campaign.direction == "outbound"
         if campaign is None or not campaign.dispositions:
-            return list(self.dispositions)
-        allowed = set(campaign.dispositions)
+            return [d for d in self.dispositions if outbound or d.code not in OUTBOUND_ONLY]
+        allowed = set(campaign.dispositions) | (OUTBOUND_ONLY | {"wrong_number"} if outbound else set())
         return [d for d in self.dispositions if d.code in allowed]

@@ -53,6 +53,22 @@ class UiSettings(Section):
     lock_after_minutes: int = Field(
         10, ge=0, le=240, description="Hide patient data after this many idle minutes; 0 disables the lock."
     )
+    wrapup_required: bool = Field(
+        False,
+        description="Mandatory wrap-up: a new ringing call does not take the agent's view until the last call's "
+        "wrap-up is saved (or wrapup_limit_seconds passes).",
+    )
+    wrapup_limit_seconds: int = Field(
+        0,
+        ge=0,
+        le=3600,
+        description="Wrap-up time limit shown with the timer (and ending a mandatory wrap-up); 0 = none.",
+    )
+    time_zone: str = Field(
+        "",
+        description="IANA zone the agent types booking and callback times in, e.g. 'America/New_York'; "
+        "empty = the OS's.",
+    )
 
 
 class StoreSettings(Section):
@@ -406,6 +422,17 @@ class DispositionType(Section):
     outcome: Literal["booking", "referral", "callback", "info", "transfer", "message", "no_contact", "other"] = Field(
         "other", description="Growth category for metrics: booking, referral, callback, info, transfer, ..."
     )
+    requires: list[Literal["booking", "referral", "callback"]] | None = Field(
+        default=None,
+        description="Details a wrap-up with this disposition cannot be saved without, e.g. ['booking', 'referral']; "
+        "unset = the detail its outcome names (booking, referral or callback), if any.",
+    )
+
+    @property
+    def required_details(self) -> set[str]:
+        if self.requires is not None:
+            return set(self.requires)
+        return {self.outcome} if self.outcome in ("booking", "referral", "callback") else set()
 
 
 DEFAULT_DISPOSITIONS: tuple[DispositionType, ...] = (
@@ -416,7 +443,11 @@ DEFAULT_DISPOSITIONS: tuple[DispositionType, ...] = (
     DispositionType(code="transferred", label="Transferred", outcome="transfer"),
     DispositionType(code="message_taken", label="Message taken", outcome="message"),
     DispositionType(code="wrong_number", label="Wrong number", outcome="no_contact"),
+    DispositionType(code="no_answer", label="No answer", outcome="no_contact"),
+    DispositionType(code="left_voicemail", label="Left voicemail", outcome="no_contact"),
 )
+# Offered only on outbound campaigns' calls (an inbound caller always answered).
+OUTBOUND_ONLY = frozenset({"no_answer", "left_voicemail"})
 
 
 class CampaignSettings(Section):
@@ -432,6 +463,11 @@ class CampaignSettings(Section):
     )
     dispositions: list[str] = Field(
         default_factory=list, description="Disposition codes this campaign allows; empty = all of them."
+    )
+    direction: Literal["inbound", "outbound"] = Field(
+        "inbound",
+        description="inbound or outbound; outbound calls are wrapped up even unanswered (no answer, voicemail, "
+        "wrong number).",
     )
 
 

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 
 from agentdesk.store import schema
 from agentdesk.store.local import MIGRATIONS, upgrade_schema
+from agentdesk.store.outbox import OutboxTable, outbox_table
 
 log = logging.getLogger("agentdesk.store")
-SYNCED_TABLES = ("dispositions", "identity_decisions")
 
 
 class CentralStoreError(Exception):
@@ -44,29 +44,46 @@ class CentralStore:
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        head = ScriptDirectory.from_config(config).get_current_head()
+        scripts = ScriptDirectory.from_config(config)
+        head = scripts.get_current_head()
         try:
             with self._engine.connect() as connection:
                 current = MigrationContext.configure(connection).get_current_revision()
         except sa.exc.SQLAlchemyError as exc:
             raise CentralStoreError(f"unreachable ({type(exc).__name__})") from None
+        known = {script.revision for script in scripts.walk_revisions()}
+        if current is not None and current not in known:
+            raise CentralStoreError(
+                f"schema at {current} is newer than this AgentDesk (which knows up to {head}): update AgentDesk"
+            )
         if current != head:
             raise CentralStoreError(
                 f"schema at {current or 'nothing'}, this AgentDesk needs {head}: run agentdesk db upgrade"
             )
 
-    def push(self, table_name: str, rows: list[dict[str, Any]]) -> None:
-        """Insert rows made on a desk; rows already there (a retry) are left alone."""
+    def push(self, target: OutboxTable | str, rows: list[dict[str, Any]]) -> None:
+        """Insert rows made on a desk, in one transaction; rows already there (a retry) are left alone, except
+        that a versioned row replaces an older version of itself."""
         from sqlalchemy.dialects.postgresql import insert
 
         if not rows:
             return
-        table = schema.metadata.tables[table_name]
-        columns = {c.name for c in table.columns} - {"synced_at", "received_at"}
-        clean = [{k: v for k, v in row.items() if k in columns} for row in rows]
+        spec = outbox_table(target) if isinstance(target, str) else target
+        table = schema.metadata.tables[spec.name]
+        columns = [c.name for c in table.columns if c.name not in spec.unsent and c.name != "received_at"]
+        clean = [{name: row[name] for name in columns if name in row} for row in rows]
+        statement = insert(table)
+        if spec.versioned:
+            statement = statement.on_conflict_do_update(
+                index_elements=[spec.key],
+                set_={name: statement.excluded[name] for name in columns if name != spec.key},
+                where=table.c.version < statement.excluded.version,
+            )
+        else:
+            statement = statement.on_conflict_do_nothing(index_elements=[spec.key])
         try:
             with self._engine.begin() as connection:
-                connection.execute(insert(table).on_conflict_do_nothing(index_elements=["id"]), clean)
+                connection.execute(statement, clean)
         except sa.exc.SQLAlchemyError as exc:
             raise CentralStoreError(f"push failed ({type(exc).__name__})") from None
 

@@ -34,6 +34,7 @@ class Disposition:
     ended_at: datetime | None = None
     wrapup_done_at: datetime = field(default_factory=utc_now)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    version: int = 1  # the store sets it: a call's wrap-up saved again is its next version
 
     def validate(self, allowed_codes: set[str]) -> None:
         """Raise DispositionInvalid naming the first bad field."""

@@ -22,6 +22,9 @@ from agentdesk.telephony.events import utc_now
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from agentdesk.store.outbox import OutboxTable
+    from agentdesk.store.outcomes import Outcomes, WrapUpForm
+
 # SQLAlchemy and Alembic are imported on the writer thread when the store opens, not at import time:
 # the main window is on screen before they load.
 
@@ -100,24 +103,58 @@ class LocalStore:
         return await loop.run_in_executor(self._writer, fn, *args)
 
     # -- writes -------------------------------------------------------------------------------------------
-    async def save_disposition(self, disposition: Disposition) -> None:
-        """Returns once the row is committed to disk."""
-        row = {
-            "id": disposition.id,
-            "call_id": disposition.call_id,
-            "agent_id": disposition.agent_id,
-            "campaign_code": disposition.campaign_code,
-            "disposition_code": disposition.disposition_code,
-            "outcome": disposition.outcome,
-            "notes": disposition.notes,
-            "patient_key": disposition.patient_key,
-            "offered_at": disposition.offered_at,
-            "answered_at": disposition.answered_at,
-            "ended_at": disposition.ended_at,
-            "wrapup_done_at": disposition.wrapup_done_at,
-            "created_at": utc_now(),
-        }
-        await self._run(self._insert_many, [("dispositions", row)])
+    async def save_disposition(
+        self,
+        disposition: Disposition,
+        outcomes: Outcomes | None = None,
+        extra_rows: list[tuple[str, dict[str, Any]]] | None = None,
+    ) -> Disposition:
+        """Returns once the disposition and its details are committed to disk, as stored: saving the same call's
+        wrap-up again updates that disposition as its next version (see wrapups.save_wrapup)."""
+        from agentdesk.store.outcomes import Outcomes
+        from agentdesk.store.wrapups import save_wrapup
+
+        def save() -> Disposition:
+            with self.engine.begin() as connection:
+                return save_wrapup(connection, disposition, outcomes or Outcomes(), utc_now(), extra_rows)
+
+        return await self._run(save)
+
+    async def save_draft(self, call_id: str, agent_id: str, call: dict[str, Any], form: WrapUpForm) -> None:
+        from agentdesk.store.wrapups import save_draft
+
+        def save() -> None:
+            with self.engine.begin() as connection:
+                save_draft(connection, call_id, agent_id, call, form, utc_now())
+
+        await self._run(save)
+
+    async def discard_draft(self, call_id: str) -> None:
+        from agentdesk.store.wrapups import discard_draft
+
+        def discard() -> None:
+            with self.engine.begin() as connection:
+                discard_draft(connection, call_id)
+
+        await self._run(discard)
+
+    async def open_drafts(self, agent_id: str) -> list[tuple[dict[str, Any], WrapUpForm]]:
+        from agentdesk.store.wrapups import open_drafts
+
+        def read() -> list[tuple[dict[str, Any], WrapUpForm]]:
+            with self.engine.connect() as connection:
+                return open_drafts(connection, agent_id)
+
+        return await self._run(read)
+
+    async def wrapups_between(self, start: datetime, end: datetime, with_notes: bool = False) -> list[dict[str, Any]]:
+        from agentdesk.store.wrapups import wrapups_between
+
+        def read() -> list[dict[str, Any]]:
+            with self.engine.connect() as connection:
+                return wrapups_between(connection, start, end, with_notes)
+
+        return await self._run(read)
 
     def log_call_event(
         self,
@@ -141,6 +178,7 @@ class LocalStore:
                 "recorded_at": utc_now(),
                 "reason": reason,
                 "campaign_code": campaign_code,
+                "uid": str(uuid.uuid4()),
             },
         )
 
@@ -197,28 +235,35 @@ class LocalStore:
             return [dict(row) for row in connection.execute(query).mappings().all()]
 
     # -- the outbox: rows still to push to the central store, and decisions pulled from it ---------------------
-    async def unsynced(self, table_name: str, limit: int = 500) -> list[dict[str, Any]]:
-        return await self._run(self._unsynced, table_name, limit)
+    async def unsynced(self, table: OutboxTable | str, limit: int = 500) -> list[dict[str, Any]]:
+        from agentdesk.store import outbox
 
-    def _unsynced(self, table_name: str, limit: int) -> list[dict[str, Any]]:
-        import sqlalchemy as sa
+        spec = outbox.outbox_table(table) if isinstance(table, str) else table
 
-        from agentdesk.store import schema
+        def read() -> list[dict[str, Any]]:
+            with self.engine.connect() as connection:
+                return outbox.unsynced(connection, spec, limit)
 
-        table = schema.metadata.tables[table_name]
-        query = sa.select(table).where(table.c.synced_at.is_(None)).limit(limit)
-        with self.engine.connect() as connection:
-            return [dict(row) for row in connection.execute(query).mappings().all()]
+        return await self._run(read)
 
-    async def mark_synced(self, table_name: str, ids: list[str]) -> None:
-        await self._run(self._mark_synced, table_name, ids)
+    async def mark_synced(self, table: OutboxTable, rows: list[dict[str, Any]]) -> None:
+        from agentdesk.store import outbox
 
-    def _mark_synced(self, table_name: str, ids: list[str]) -> None:
-        from agentdesk.store import schema
+        def mark() -> None:
+            with self.engine.begin() as connection:
+                outbox.mark_synced(connection, table, rows, utc_now())
 
-        table = schema.metadata.tables[table_name]
-        with self.engine.begin() as connection:
-            connection.execute(table.update().where(table.c.id.in_(ids)).values(synced_at=utc_now()))
+        await self._run(mark)
+
+    async def pending(self, tables: tuple[OutboxTable, ...]) -> int:
+        """Rows still to send."""
+        from agentdesk.store import outbox
+
+        def count() -> int:
+            with self.engine.connect() as connection:
+                return outbox.pending(connection, tables)
+
+        return await self._run(count)
 
     async def add_pulled_decisions(self, rows: list[dict[str, Any]]) -> list[IdentityDecision]:
         """Store decisions other desks made (already central, so marked synced); returns the ones new here."""
@@ -304,10 +349,12 @@ class LocalStore:
             connection.execute(
                 table.update()
                 .where(table.c.agent_id == agent_id, table.c.ended_at.is_(None))
-                .values(ended_at=started_at)
+                .values(ended_at=started_at, version=table.c.version + 1, synced_at=None)
             )
             connection.execute(
-                table.insert().values(agent_id=agent_id, state=state, reason=reason, started_at=started_at)
+                table.insert().values(
+                    agent_id=agent_id, state=state, reason=reason, started_at=started_at, uid=str(uuid.uuid4())
+                )
             )
 
     # -- reads ---------------------------------------------------------------------------------------------

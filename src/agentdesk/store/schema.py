@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -33,6 +35,8 @@ dispositions = sa.Table(
     sa.Column("wrapup_done_at", Timestamp, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("synced_at", Timestamp, nullable=True, index=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),  # saving the wrap-up again: +1
+    sa.Column("updated_at", Timestamp, nullable=True),
 )
 
 call_events = sa.Table(
@@ -47,6 +51,8 @@ call_events = sa.Table(
     sa.Column("recorded_at", Timestamp, nullable=False),
     sa.Column("reason", sa.String(32), nullable=False, server_default=""),
     sa.Column("campaign_code", sa.String(64), nullable=False, server_default=""),
+    sa.Column("uid", sa.String(36), nullable=False, unique=True),  # client-made: the central key
+    sa.Column("synced_at", Timestamp, nullable=True, index=True),
 )
 
 agent_states = sa.Table(
@@ -58,6 +64,9 @@ agent_states = sa.Table(
     sa.Column("reason", sa.String(64), nullable=False, server_default=""),
     sa.Column("started_at", Timestamp, nullable=False),
     sa.Column("ended_at", Timestamp, nullable=True),
+    sa.Column("uid", sa.String(36), nullable=False, unique=True),
+    sa.Column("synced_at", Timestamp, nullable=True, index=True),
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),  # ended_at set later: +1
 )
 
 audit_events = sa.Table(
@@ -69,6 +78,7 @@ audit_events = sa.Table(
     sa.Column("patient_key", sa.String(500), nullable=False),
     sa.Column("call_id", sa.String(200), nullable=False, server_default=""),
     sa.Column("at", Timestamp, nullable=False),
+    sa.Column("synced_at", Timestamp, nullable=True, index=True),
 )
 
 identity_decisions = sa.Table(
@@ -81,8 +91,72 @@ identity_decisions = sa.Table(
     sa.Column("agent_id", sa.String(100), nullable=False),
     sa.Column("call_id", sa.String(200), nullable=False, server_default=""),
     sa.Column("at", Timestamp, nullable=False),
-    sa.Column("synced_at", Timestamp, nullable=True),
+    sa.Column("synced_at", Timestamp, nullable=True, index=True),
     sa.Column("received_at", Timestamp, nullable=False, server_default=sa.func.now()),
     sa.Index("ix_identity_decisions_pair", "left_ref", "right_ref"),
     sa.Index("ix_identity_decisions_received_at", "received_at"),
+)
+
+
+def _detail(name: str, *columns: sa.Column[Any]) -> sa.Table:
+    """A structured outcome of a disposition; `version` is the disposition's version it belongs to (a wrap-up
+    saved again writes a new set, so the central store, which only ever inserts details, keeps each once)."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column(
+            "disposition_id",
+            sa.String(36),
+            sa.ForeignKey("dispositions.id", ondelete="CASCADE"),
+            nullable=False,
+            index=True,
+        ),
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        *columns,
+        sa.Column("created_at", Timestamp, nullable=False),
+        sa.Column("synced_at", Timestamp, nullable=True, index=True),
+    )
+
+
+referrals = _detail(
+    "referrals",
+    sa.Column("target_kind", sa.String(16), nullable=False),  # service_line | department | provider
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("internal", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("urgency", sa.String(16), nullable=False),
+    sa.Column("source_kind", sa.String(16), nullable=False),  # campaign | physician | self
+    sa.Column("source", sa.String(200), nullable=False, server_default=""),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("external_id", sa.String(200), nullable=False, server_default=""),  # e.g. FHIR ServiceRequest id
+)
+
+bookings = _detail(
+    "bookings",
+    sa.Column("provider", sa.String(200), nullable=False),
+    sa.Column("location", sa.String(200), nullable=False),
+    sa.Column("visit_type", sa.String(100), nullable=False),
+    sa.Column("starts_at", Timestamp, nullable=False),
+    sa.Column("new_patient", sa.Boolean, nullable=False),
+    sa.Column("external_id", sa.String(200), nullable=False, server_default=""),  # e.g. FHIR Appointment id
+)
+
+callbacks = _detail(
+    "callbacks",
+    sa.Column("due_at", Timestamp, nullable=False),  # UTC; time_zone says how the caller reads it
+    sa.Column("time_zone", sa.String(64), nullable=False),
+    sa.Column("number", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("assigned_to", sa.String(100), nullable=False),  # an agent id, or 'queue'
+)
+
+wrapup_drafts = sa.Table(
+    "wrapup_drafts",  # local only: an unfinished wrap-up, reopened with its call after a crash
+    metadata,
+    sa.Column("call_id", sa.String(200), primary_key=True),
+    sa.Column("agent_id", sa.String(100), nullable=False),
+    sa.Column("call", sa.Text, nullable=False),
+    sa.Column("form", sa.Text, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
 )

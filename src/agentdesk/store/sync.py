@@ -1,18 +1,22 @@
-"""The outbox: what a desk stored locally reaches the central store, and what other desks decided reaches this
-one. Local first, always: a desk that cannot reach the central store keeps working and catches up later."""
+"""The outbox: what a desk stored locally reaches the central store, exactly once, and what other desks decided
+reaches this one. Local first, always: a desk that cannot reach the central store keeps working, retries with
+capped exponential backoff and jitter, and catches up later (after a restart too: the outbox is the tables)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from agentdesk.records.decisions import IdentityDecision
-from agentdesk.store.central import SYNCED_TABLES, CentralStore, CentralStoreError
+from agentdesk.store.central import CentralStore, CentralStoreError
 from agentdesk.store.local import LocalStore
+from agentdesk.store.outbox import OUTBOX_TABLES, OutboxTable
+from agentdesk.telephony.events import utc_now
 
 log = logging.getLogger("agentdesk.store")
 # Transactions commit out of the order their now() gave them: look back this far and skip what is known.
@@ -25,32 +29,81 @@ class SyncReport:
     pulled: int
 
 
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the status bar shows: synced / N pending / offline since HH:MM."""
+
+    pending: int
+    offline_since: datetime | None = None
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.offline_since is None
+
+    @property
+    def text(self) -> str:
+        if self.offline_since is not None:
+            since = self.offline_since.astimezone().strftime("%H:%M")
+            return f"offline since {since}" + (f", {self.pending} pending" if self.pending else "")
+        return f"{self.pending} pending" if self.pending else "synced"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Capped exponential backoff with jitter: the n-th failure in a row waits up to base * 2**(n-1), at most
+    `cap`, and at least half of that (so a floor of desks that lost the server together do not return together)."""
+
+    base: float = 1.0
+    cap: float = 300.0
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        ceiling = min(self.cap, self.base * 2 ** min(max(failures - 1, 0), 30))
+        return rng.uniform(ceiling / 2, ceiling)
+
+
 class OutboxSync:
     def __init__(
         self,
         local: LocalStore,
         central: CentralStore,
         on_decisions: Callable[[list[IdentityDecision]], None],
-        on_health: Callable[[bool, str], None] | None = None,
+        on_status: Callable[[SyncStatus], None] | None = None,
         interval_seconds: float = 10.0,
+        tables: tuple[OutboxTable, ...] = OUTBOX_TABLES,
+        batch_size: int = 500,
+        backoff: Backoff | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self._local = local
         self._central = central
         self._on_decisions = on_decisions
-        self._on_health = on_health
+        self._on_status = on_status
         self._interval = interval_seconds
+        self.tables = tables
+        self._batch = batch_size
+        self._backoff = backoff or Backoff()
+        self._rng = rng or random.Random()
         self._pulled_until: datetime | None = None
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self.failures = 0
+        self.status = SyncStatus(0)
 
     async def sync_once(self) -> SyncReport:
-        """Push every unsynced row, then pull other desks' decisions. Raises CentralStoreError."""
+        """Push every unsynced row (parents first, in batches), then pull other desks' decisions.
+        Raises CentralStoreError; what was pushed before the failure stays marked, the rest waits."""
         pushed = 0
-        for table in SYNCED_TABLES:
-            rows = await self._local.unsynced(table)
-            if rows:
+        for table in self.tables:
+            while True:
+                rows = await self._local.unsynced(table, self._batch)
+                if not rows:
+                    break
                 await asyncio.to_thread(self._central.push, table, rows)
-                await self._local.mark_synced(table, [str(r["id"]) for r in rows])
+                await self._local.mark_synced(table, rows)
                 pushed += len(rows)
+                if len(rows) < self._batch:
+                    break
         since = self._pulled_until - PULL_OVERLAP if self._pulled_until else None
         rows = await asyncio.to_thread(self._central.decisions_since, since)
         fresh = await self._local.add_pulled_decisions(rows)
@@ -62,6 +115,10 @@ class OutboxSync:
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-sync")
+
+    def sync_now(self) -> None:
+        """The agent's "Sync now": try at once, whatever the backoff said."""
+        self._wake.set()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -76,20 +133,35 @@ class OutboxSync:
         try:
             await asyncio.to_thread(self._central.check_schema)
         except CentralStoreError as exc:
-            self._health(False, str(exc))
+            await self._report(str(exc))
         while True:
-            try:
-                report = await self.sync_once()
-                self._health(
-                    True, f"synced {datetime.now():%H:%M}" + (f", {report.pulled} new" if report.pulled else "")
-                )
-            except CentralStoreError as exc:
-                self._health(False, f"{exc}; retrying")
-            except Exception as exc:  # keep syncing through a bug in one round; the outbox keeps the rows
-                log.exception("outbox sync failed")
-                self._health(False, f"sync failed ({type(exc).__name__}); retrying")
-            await asyncio.sleep(self._interval)
+            await self._round()
+            delay = self._interval if self.failures == 0 else self._backoff.delay(self.failures, self._rng)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            self._wake.clear()
 
-    def _health(self, ok: bool, detail: str) -> None:
-        if self._on_health:
-            self._on_health(ok, detail)
+    async def _round(self) -> None:
+        try:
+            await self.sync_once()
+        except CentralStoreError as exc:
+            self.failures += 1
+            await self._report(f"{exc}; retrying")
+            return
+        except Exception as exc:  # keep syncing through a bug in one round; the outbox keeps the rows
+            log.exception("outbox sync failed")
+            self.failures += 1
+            await self._report(f"sync failed ({type(exc).__name__}); retrying")
+            return
+        self.failures = 0
+        await self._report("")
+
+    async def _report(self, problem: str) -> None:
+        try:
+            waiting = await self._local.pending(self.tables)
+        except Exception:  # the count is for the status bar only
+            waiting = self.status.pending
+        offline = None if not problem else (self.status.offline_since or utc_now())
+        self.status = SyncStatus(waiting, offline, problem)
+        if self._on_status:
+            self._on_status(self.status)

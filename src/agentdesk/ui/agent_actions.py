@@ -11,7 +11,8 @@ from typing import Any
 from agentdesk.demo.simulator import CallSimulator
 from agentdesk.desk import Desk
 from agentdesk.records.decisions import Decision
-from agentdesk.store.dispositions import DispositionInvalid
+from agentdesk.store.dispositions import Disposition, DispositionInvalid
+from agentdesk.store.outcomes import WrapUpForm
 from agentdesk.ui.main_window import MainWindow
 from agentdesk.ui.tasks import run_task
 
@@ -28,6 +29,7 @@ class AgentActions:
         window.profile.identity_decided.connect(self.identity_decided)
         window.profile.search_requested.connect(self.search_requested)
         window.wrapup.save_requested.connect(self.save_disposition)
+        window.wrapup.draft_changed.connect(self.draft_changed)
         window.agent_state_requested.connect(self.agent_state_requested)
         window.simulate_action.triggered.connect(self.simulate_call)
         window.answer_action.triggered.connect(lambda: self.demo_call_action("answer"))
@@ -84,23 +86,30 @@ class AgentActions:
             self.window.statusBar().showMessage(str(exc), 5000)
             self.window.show_agent_state(self.desk.agent_state.status)
 
-    def save_disposition(self, code: str, notes: str) -> None:
+    def save_disposition(self, form: WrapUpForm) -> None:
         context = self.desk.current
-        if context is None:
+        if context is None or context.manual:
             self.window.wrapup.show_error("Call: there is no call to wrap up.")
             return
         patient = self.window.profile.shown_patient
         labels = {d.code: d.label for d in context.dispositions}
 
-        def saved(_: object) -> None:
-            self.window.wrapup.show_saved(labels.get(code, code), time.strftime("%H:%M"))
+        def saved(disposition: Disposition) -> None:
+            label = labels.get(form.code, form.code)
+            self.window.wrapup.show_saved(label, time.strftime("%H:%M"), disposition.version)
 
         def failed(error: BaseException) -> None:
             if isinstance(error, DispositionInvalid):
-                self.window.wrapup.show_error(f"{error.field.capitalize()}: {error.message}.")
+                self.window.wrapup.show_error(f"{error.field.capitalize()}: {error.message}.", error.field)
             else:
                 self.window.wrapup.show_error(
                     f"Not saved: the local store failed ({type(error).__name__}). Your entry is kept; try again."
                 )
 
-        run_task(self.desk.save_disposition(context, code, notes, patient.key if patient else ""), saved, failed)
+        patient_key = patient.key if patient else ""
+        run_task(self.desk.save_disposition(context, form.code, form.notes, patient_key, form), saved, failed)
+
+    def draft_changed(self, form: WrapUpForm) -> None:
+        context = self.desk.current  # the panel stops its debounce when the call changes: this is the form's call
+        if context is not None:
+            self.desk.save_draft(context, form)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -31,6 +32,9 @@ from agentdesk.ui.profile_panel import ProfilePanel
 from agentdesk.ui.script_panel import ScriptPanel
 from agentdesk.ui.wrapup_panel import WrapUpPanel
 
+if TYPE_CHECKING:
+    from agentdesk.store.sync import SyncStatus  # not at import: SQLAlchemy loads after the window is up
+
 STYLE = """
 #PanelTitle { font-size: 11pt; font-weight: 700; color: #334155; }
 #CallerNumber { font-size: 15pt; font-weight: 700; }
@@ -47,6 +51,7 @@ STYLE = """
 class MainWindow(QMainWindow):
     closing = Signal()
     agent_state_requested = Signal(object, str)  # AgentState, reason
+    sync_now_requested = Signal()
 
     def __init__(self, title: str, agent_name: str, reasons: list[str], state_file: Path, demo: bool) -> None:
         super().__init__()
@@ -186,6 +191,16 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.events_status)
         self.statusBar().addPermanentWidget(self.sources_status)
         self.statusBar().addPermanentWidget(self.store_status)
+        self.sync_status = QLabel("")
+        self.sync_status.setObjectName("SyncStatus")
+        self.sync_button = QPushButton("Sync now")
+        self.sync_button.setObjectName("SyncNow")
+        self.sync_button.setToolTip("Send what is waiting to the central store now")
+        self.sync_button.clicked.connect(self.sync_now_requested)
+        self.sync_button.hide()  # shown once a central store is configured
+        self.statusBar().addPermanentWidget(self.sync_status)
+        self.statusBar().addPermanentWidget(self.sync_button)
+        self.wrapup_limit_seconds = 0.0
         self.resize(1280, 800)
         self._restore_layout()
 
@@ -195,7 +210,14 @@ class MainWindow(QMainWindow):
         switched = context.call.call_id != self._current_call_id
         self._current_call_id = context.call.call_id
         self.call_bar.show_call(context, active)
-        self.wrapup.set_call(None if context.manual else context.call.call_id, context.dispositions)
+        self.wrapup.set_call(
+            None if context.manual else context.call.call_id,
+            context.dispositions,
+            draft=context.draft,
+            callback_defaults={"number": context.call.ani_raw or context.call.ani},
+        )
+        waiting = context.call.state is CallState.ENDED and not context.wrapped_up and not context.manual
+        self.wrapup.set_ended(context.call.ended_at if waiting else None, self.wrapup_limit_seconds)
         self.answer_action.setEnabled(context.call.state is CallState.RINGING)
         self.hangup_action.setEnabled(context.call.state is not CallState.ENDED)
         if switched:
@@ -234,6 +256,14 @@ class MainWindow(QMainWindow):
         label.setText(f"{name}: {state}")
         label.setToolTip(detail)
         label.setStyleSheet(f"color:{colour};")
+
+    def show_sync(self, status: SyncStatus) -> None:
+        """The outbox: synced / N pending / offline since HH:MM, with Sync now beside it."""
+        self.sync_status.setText(f"Central: {status.text}")
+        self.sync_status.setToolTip(status.problem)
+        colour = "#15803d" if status.ok and not status.pending else ("#b45309" if status.ok else "#b91c1c")
+        self.sync_status.setStyleSheet(f"color:{colour};")
+        self.sync_button.show()
 
     def show_event_counts(self, accepted: int, rejected: dict[str, int]) -> None:
         total = sum(rejected.values())

@@ -1,0 +1,92 @@
+"""Which local tables the outbox sends to the central store, and how each is keyed.
+
+Every sent row carries a client-made UUID (`key`); the central store inserts it with ON CONFLICT DO NOTHING, so a
+push retried after a lost answer never duplicates it. A local row waits in the outbox while its `synced_at` is
+NULL: the outbox survives restarts because it is the tables themselves.
+
+A `versioned` table's rows change after they are written (a wrap-up saved again, an agent state that ends): each
+change adds 1 to `version` and clears `synced_at`; the central store keeps the highest version it was sent
+(ON CONFLICT DO UPDATE ... WHERE version is lower), and a row is marked synced only at the version pushed.
+
+To send another table: give it a UUID key column and a nullable, indexed `synced_at` in a migration, and add an
+OutboxTable here (order matters: parents before the rows that refer to them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxTable:
+    name: str
+    key: str = "id"  # the client-made UUID column: the central conflict target
+    versioned: bool = False
+    local_only: tuple[str, ...] = ()  # columns never sent (local integer ids, server-side timestamps)
+
+    @property
+    def unsent(self) -> frozenset[str]:
+        return frozenset(("synced_at", *self.local_only))
+
+
+OUTBOX_TABLES: tuple[OutboxTable, ...] = (
+    OutboxTable("dispositions", versioned=True),
+    OutboxTable("referrals"),
+    OutboxTable("bookings"),
+    OutboxTable("callbacks"),
+    OutboxTable("identity_decisions", local_only=("received_at",)),
+    OutboxTable("call_events", key="uid", local_only=("id",)),
+    OutboxTable("agent_states", key="uid", versioned=True, local_only=("id",)),
+    OutboxTable("audit_events"),
+)
+
+
+def outbox_table(name: str, tables: tuple[OutboxTable, ...] = OUTBOX_TABLES) -> OutboxTable:
+    for table in tables:
+        if table.name == name:
+            return table
+    raise KeyError(f"'{name}' is not sent by the outbox")
+
+
+# -- the local side: synchronous, on the store's writer thread ------------------------------------------------
+def unsynced(connection: sa.Connection, spec: OutboxTable, limit: int) -> list[dict[str, Any]]:
+    from agentdesk.store import schema
+
+    table = schema.metadata.tables[spec.name]
+    query = sa.select(table).where(table.c.synced_at.is_(None)).order_by(table.c[spec.key]).limit(limit)
+    return [dict(row) for row in connection.execute(query).mappings().all()]
+
+
+def mark_synced(connection: sa.Connection, spec: OutboxTable, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Only at the version pushed: a row changed since (saved again) stays in the outbox."""
+    from agentdesk.store import schema
+
+    table = schema.metadata.tables[spec.name]
+    if not rows:
+        return
+    if not spec.versioned:
+        keys = [row[spec.key] for row in rows]
+        for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500)):
+            connection.execute(table.update().where(table.c[spec.key].in_(chunk)).values(synced_at=now))
+        return
+    statement = (
+        table.update()
+        .where(table.c[spec.key] == sa.bindparam("b_key"), table.c.version == sa.bindparam("b_version"))
+        .values(synced_at=now)
+    )
+    connection.execute(statement, [{"b_key": row[spec.key], "b_version": row["version"]} for row in rows])
+
+
+def pending(connection: sa.Connection, specs: tuple[OutboxTable, ...]) -> int:
+    from agentdesk.store import schema
+
+    total = 0
+    for spec in specs:
+        table = schema.metadata.tables[spec.name]
+        query = sa.select(sa.func.count()).select_from(table).where(table.c.synced_at.is_(None))
+        total += int(connection.execute(query).scalar_one())
+    return total
