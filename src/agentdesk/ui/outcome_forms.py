@@ -140,7 +140,7 @@ def referral_form() -> DetailForm:
 
 
 def callback_form() -> DetailForm:
-    form = DetailForm("callback", "Call&back")
+    form = DetailForm("callback", "Callbac&k")
     form.add("when", "When", QLineEdit(), f"{TIME_HINT} in the caller's zone")
     form.add("time_zone", "Caller's zone", QLineEdit(), "e.g. America/Chicago")
     form.add("number", "Number", QLineEdit(), "number to call")
