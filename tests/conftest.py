@@ -145,3 +145,16 @@ def captured(caplog: pytest.LogCaptureFixture, names: tuple[str, ...], level: in
             logger.removeHandler(caplog.handler)
             logger.setLevel(old_level)
             logger.propagate = old_propagate
+
+
+@pytest.fixture(scope="module")
+def central_url() -> Iterator[str]:
+    """A real PostgreSQL with the central schema applied (what IT runs: agentdesk db upgrade), one per module."""
+    from agentdesk.store.central import CentralStore
+    from tests.postgres import run_postgres
+
+    with run_postgres() as url:
+        central = CentralStore(url)
+        central.upgrade()
+        central.dispose()
+        yield url

@@ -4,7 +4,6 @@ desk, retries never duplicate, and a desk that cannot reach the central store ke
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,16 +15,6 @@ from agentdesk.store.central import CentralStore, CentralStoreError
 from agentdesk.store.dispositions import Disposition
 from agentdesk.store.local import LocalStore
 from agentdesk.store.sync import OutboxSync
-from tests.postgres import run_postgres
-
-
-@pytest.fixture(scope="module")
-def central_url() -> Iterator[str]:
-    with run_postgres() as url:
-        central = CentralStore(url)
-        central.upgrade()  # what IT runs: agentdesk db upgrade
-        central.dispose()
-        yield url
 
 
 def test_decisions_and_dispositions_reach_the_other_desk(central_url: str, tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ a wrap-up saved again replaces its older version there, batches, and a central s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,6 @@ from agentdesk.store.dispositions import Disposition
 from agentdesk.store.local import LocalStore
 from agentdesk.store.outcomes import WrapUpForm, read_outcomes
 from agentdesk.store.sync import OutboxSync, SyncStatus
-from tests.postgres import run_postgres
 
 SOON = datetime.now(UTC) + timedelta(days=3)
 BOOKING = {
@@ -26,15 +24,6 @@ BOOKING = {
     "start": f"{SOON:%Y-%m-%d} 10:30",
 }
 REFERRAL = {"target": "Cardiology", "reason": "Chest pain on exertion", "urgency": "urgent"}
-
-
-@pytest.fixture(scope="module")
-def central_url() -> Iterator[str]:
-    with run_postgres() as url:
-        central = CentralStore(url)
-        central.upgrade()
-        central.dispose()
-        yield url
 
 
 def count(url: str, sql: str) -> int:

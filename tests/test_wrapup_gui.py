@@ -3,7 +3,6 @@ store; a bad value is shown at its field; drafts come back; a mandatory wrap-up 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -14,25 +13,14 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from agentdesk.config.schema import DEFAULT_DISPOSITIONS
-from agentdesk.store.central import CentralStore
 from agentdesk.store.outcomes import WrapUpForm
 from agentdesk.telephony.calls import CallState
 from agentdesk.ui.wrapup_panel import WrapUpPanel
 from tests.conftest import wait_until
-from tests.postgres import run_postgres
 from tests.test_thin_path import make_app
 
 pytestmark = pytest.mark.gui
 SOON = (datetime.now() + timedelta(days=4)).strftime("%Y-%m-%d 09:15")
-
-
-@pytest.fixture(scope="module")
-def central_url() -> Iterator[str]:
-    with run_postgres() as url:
-        central = CentralStore(url)
-        central.upgrade()
-        central.dispose()
-        yield url
 
 
 def type_into(widget: object, text: str) -> None:
