@@ -22,7 +22,7 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from agentdesk.app import AgentDeskApp, load_app_settings
-from agentdesk.cli import LaunchOptions
+from agentdesk.commands.gui import LaunchOptions
 from agentdesk.demo.population import write_demo_data
 from agentdesk.logs import setup_logging
 from agentdesk.paths import AppPaths

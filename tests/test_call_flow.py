@@ -14,7 +14,7 @@ import pytest
 from agentdesk.app import AgentDeskApp
 from agentdesk.cli import main
 from agentdesk.config.credentials import get_secret
-from agentdesk.demo.population import Person
+from agentdesk.demo.people import SyntheticPerson
 from agentdesk.telephony.calls import CallState
 from agentdesk.telephony.events import CallEvent, CallEventKind
 from tests.conftest import wait_until
@@ -23,7 +23,7 @@ from tests.test_thin_path import demo_people, make_app
 pytestmark = pytest.mark.gui
 
 
-def single_callers(basedir: Path) -> list[Person]:
+def single_callers(basedir: Path) -> list[SyntheticPerson]:
     people = demo_people(basedir).people
     counts: dict[str, int] = {}
     for person in people:
@@ -41,7 +41,7 @@ async def post(app: AgentDeskApp, **event: Any) -> httpx.Response:
         )
 
 
-def name_of(person: Person) -> str:
+def name_of(person: SyntheticPerson) -> str:
     return f"{person.given_name} {person.family_name}"
 
 

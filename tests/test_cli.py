@@ -44,3 +44,29 @@ def test_smoke_crash_prints_and_exits_nonzero(tmp_path: Path) -> None:
     result = run("--demo", "--smoke", "--basedir", str(tmp_path))
     assert result.returncode != 0
     assert "startup failed" in (tmp_path / "logs" / "agentdesk.log").read_text(encoding="utf-8")
+
+
+COMMANDS = {
+    "check-config": ["x.toml"],
+    "pop": ["--ani", "6175550123"],
+    "lookup": ["--phone", "6175550123"],
+    "link": ["a.csv", "--out", "o.csv"],
+    "db": ["check"],
+    "credentials": ["delete", "x"],
+    "scripts": ["check", "campaigns/"],
+}
+
+
+def test_every_command_takes_the_global_options_before_or_after_it() -> None:
+    from agentdesk.cli import build_parser
+
+    parser = build_parser()
+    assert set(COMMANDS) == set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    options = ["--config", "c.toml", "--basedir", "b", "--demo", "--smoke"]
+    for command, arguments in COMMANDS.items():
+        before = parser.parse_args([*options, command, *arguments])
+        after = parser.parse_args([command, *options, *arguments])
+        neither = parser.parse_args([command, *arguments])
+        for args in (before, after):
+            assert (args.config, args.basedir, args.demo, args.smoke) == (Path("c.toml"), Path("b"), True, True)
+        assert (neither.config, neither.basedir, neither.demo, neither.smoke) == (None, None, False, False), command

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from agentdesk.app import config_files, load_app_settings
-from agentdesk.cli import LaunchOptions, main
+from agentdesk.app import load_app_settings
+from agentdesk.cli import main
+from agentdesk.commands.gui import LaunchOptions
 from agentdesk.config import ConfigError, Settings, check_config_file, load_settings
 from agentdesk.config.schema import SqlBackendSettings
 from agentdesk.paths import AppPaths
+from agentdesk.services import config_files
 
 SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "agentdesk.sample.toml"
 
@@ -148,8 +150,8 @@ def test_demo_ignores_user_config_unless_given(tmp_path: Path) -> None:
     paths = AppPaths.for_basedir(tmp_path)
     paths.create()
     write(paths.user_config, '[agent]\ndisplay_name = "From user file"\n')
-    assert config_files(LaunchOptions(basedir=tmp_path), paths) == [paths.user_config]
-    assert config_files(LaunchOptions(demo=True, basedir=tmp_path), paths) == []
+    assert config_files(paths, None) == [paths.user_config]
+    assert config_files(paths, None, demo=True) == []
     explicit = write(tmp_path / "trial.toml", '[agent]\ndisplay_name = "Trial"\n')
     demo = load_app_settings(LaunchOptions(demo=True, basedir=tmp_path, config=explicit), paths)
     assert demo.agent.display_name == "Trial"

@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from agentdesk.base.phone import normalise_phone
 from agentdesk.records.backends import BackendError
 from agentdesk.records.backends.fhir import RELATED_KINDS, FhirBackend
 from agentdesk.records.lookup import ProfileLookup
 from agentdesk.records.model import CareItem, ItemKind, SourceRecord
-from agentdesk.records.phone import normalise_phone
 from tests.conftest import captured
 from tests.fhir_engine.harness import (
     DEFAULT_PATIENTS,

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agentdesk.base.phone import normalise_phone
 from agentdesk.records.identity import (
     DEFAULT_MODEL,
     MATCH_FIELDS,
@@ -37,7 +38,6 @@ from agentdesk.records.identity import (
 )
 from agentdesk.records.model import SourceRecord
 from agentdesk.records.nicknames import NICKNAMES
-from agentdesk.records.phone import normalise_phone
 
 # A synthetic person (555-01xx is the fictional block; example.org is reserved).
 ROBERT = {

@@ -203,8 +203,8 @@ def test_extra_columns_and_a_bom_are_fine(tmp_path: Path) -> None:
 
 
 def test_default_thresholds_mirror_the_schema() -> None:
+    from agentdesk.commands import link as linking
     from agentdesk.config.schema import MatchingSettings, TelephonySettings
-    from agentdesk.records import linking
 
     matching = MatchingSettings()  # type: ignore[call-arg]
     assert matching.match_threshold == linking.DEFAULT_MATCH_THRESHOLD

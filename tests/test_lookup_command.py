@@ -118,3 +118,32 @@ def test_text_report_and_bad_phone(systems: tuple[DemoData, Path], tmp_path: Pat
     assert text.returncode == 0 and person.family_name in text.stdout and "source EHR: ok" in text.stdout
     bad = lookup(config, tmp_path, "not-a-number")
     assert bad.returncode == 2 and "phone:" in bad.stderr
+
+
+def test_global_options_after_the_command(systems: tuple[DemoData, Path], tmp_path: Path) -> None:
+    """`agentdesk lookup --config F --basedir B --phone N --json`, as the README writes it, works like the
+    options given before the command."""
+    data, config = systems
+    person = next(p for p in data.people if p.in_ehr)
+    command = [sys.executable, "-m", "agentdesk", "lookup", "--config", str(config), "--basedir", str(tmp_path)]
+    result = subprocess.run(
+        [*command, "--phone", person.phone_e164, "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["phone"] == person.phone_e164
+    assert (tmp_path / "data" / "agentdesk.sqlite3").is_file()  # --basedir after the command was honoured
+
+
+def test_the_json_explanation_uses_the_configured_thresholds() -> None:
+    """The pairs explain the merge with the thresholds the merge used, not the defaults."""
+    from agentdesk.commands.lookup import match_pairs
+    from agentdesk.records.merge import MatcherRule, merge_records
+    from agentdesk.records.model import SourceRecord
+
+    fields = {"given_name": "Ana", "family_name": "Silva", "birth_date": "1980-02-03", "phone": "+16175550123"}
+    records = [SourceRecord("EHR", "p1", dict(fields)), SourceRecord("CRM", "c1", dict(fields))]
+    (patient,) = merge_records(records, same=MatcherRule(0.5, 0.4))
+    (default,) = match_pairs(patient, MatcherRule())
+    assert default["decision"] == "match" and 0.5 < default["probability"] < 0.999999
+    (strict,) = match_pairs(patient, MatcherRule(0.999999, 0.4))
+    assert strict["decision"] == "review" and strict["probability"] == default["probability"]

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agentdesk.demo.population import DemoData, Person
+from agentdesk.demo.people import SyntheticPerson
+from agentdesk.demo.population import DemoData
 from tests.conftest import wait_until
 from tests.test_call_flow import name_of
 from tests.test_thin_path import demo_people, make_app
@@ -23,7 +24,7 @@ def crm_streets(data: DemoData) -> dict[str, str]:
         return dict(crm.execute("SELECT contact_id, street FROM crm_contacts").fetchall())
 
 
-def three_source_caller_with_a_conflict(data: DemoData) -> Person:
+def three_source_caller_with_a_conflict(data: DemoData) -> SyntheticPerson:
     facts = json.loads(data.related_file.read_text(encoding="utf-8"))
     counts = Counter(p.phone_e164 for p in data.people)
     streets = crm_streets(data)
@@ -38,7 +39,7 @@ def three_source_caller_with_a_conflict(data: DemoData) -> Person:
     )
 
 
-def household(data: DemoData) -> list[Person]:
+def household(data: DemoData) -> list[SyntheticPerson]:
     counts = Counter(p.phone_e164 for p in data.people if p.in_ehr)
     phone = next(number for number, count in counts.items() if count == 2)
     return [p for p in data.people if p.phone_e164 == phone and p.in_ehr]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from agentdesk.base.phone import normalise_phone, search_variants
 from agentdesk.records.fields import clean_fields
 from agentdesk.records.merge import merge_records
 from agentdesk.records.model import SourceRecord
-from agentdesk.records.phone import normalise_phone, search_variants
 
 
 def test_phone_normalisation() -> None:

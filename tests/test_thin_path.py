@@ -13,11 +13,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from agentdesk.app import AgentDeskApp, load_app_settings
-from agentdesk.cli import LaunchOptions
+from agentdesk.base.phone import display_phone
+from agentdesk.commands.gui import LaunchOptions
 from agentdesk.demo.population import DemoData, write_demo_data
 from agentdesk.logs import setup_logging
 from agentdesk.paths import AppPaths
-from agentdesk.records.phone import display_phone
 from agentdesk.telephony.calls import CallState
 from tests.conftest import OPEN_APPS, wait_until
 

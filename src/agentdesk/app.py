@@ -8,39 +8,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import getpass
 import logging
 import os
 import sys
 import time
 import uuid
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from agentdesk import __version__
-from agentdesk.cli import LaunchOptions
-from agentdesk.config import ConfigError, Settings, load_settings
+from agentdesk import __version__, services
+from agentdesk.base.time import utc_now
+from agentdesk.commands.gui import LaunchOptions
+from agentdesk.config import ConfigError, Settings
 from agentdesk.logs import RecentLog, setup_logging
 from agentdesk.paths import AppPaths
-from agentdesk.telephony.events import CallEvent, CallEventKind, utc_now
+from agentdesk.telephony.events import CallEvent, CallEventKind
 
 log = logging.getLogger("agentdesk.app")
 SMOKE_DEADLINE_SECONDS = 30.0
-
-
-def app_paths(options: LaunchOptions) -> AppPaths:
-    return AppPaths.for_basedir(options.basedir) if options.basedir else AppPaths.for_current_user()
-
-
-def config_files(options: LaunchOptions, paths: AppPaths) -> list[Path]:
-    """The files to layer, lowest first. The demo ignores machine and user files unless --config is given."""
-    files: list[Path] = []
-    if not options.demo:
-        files += [p for p in (paths.machine_config, paths.user_config) if p is not None and p.is_file()]
-    if options.config is not None:
-        files.append(options.config)  # must exist: read_layer reports it if not
-    return files
 
 
 def load_app_settings(options: LaunchOptions, paths: AppPaths, overrides: dict[str, Any] | None = None) -> Settings:
@@ -48,13 +33,13 @@ def load_app_settings(options: LaunchOptions, paths: AppPaths, overrides: dict[s
         from agentdesk.demo.setup import demo_static_overrides
 
         overrides = demo_static_overrides()
-    return load_settings(config_files(options, paths), overrides)
+    return services.read_settings(paths, options.config, demo=options.demo, overrides=overrides)
 
 
 def run_gui(options: LaunchOptions) -> int:
     """Start the desktop; returns the process exit code."""
     started = time.perf_counter()
-    paths = app_paths(options)
+    paths = services.app_paths(options.basedir)
     try:
         paths.create()
         settings = load_app_settings(options, paths)
@@ -167,10 +152,6 @@ class AgentDeskApp:
     def __init__(self, options: LaunchOptions, paths: AppPaths, settings: Settings, recent: RecentLog) -> None:
         from agentdesk.campaigns.resolver import CampaignResolver
         from agentdesk.desk import Desk, WrapUpPolicy
-        from agentdesk.records.decisions import DecisionBook
-        from agentdesk.records.lookup import ProfileLookup
-        from agentdesk.records.merge import matcher_says_same, merge_records
-        from agentdesk.store.local import LocalStore
         from agentdesk.telephony.agent_state import AgentStateMachine
         from agentdesk.telephony.calls import CallTracker
         from agentdesk.telephony.intake import CallIntake
@@ -184,23 +165,12 @@ class AgentDeskApp:
         self.paths = paths
         self.settings = settings
         self.recent = recent
-        self.agent_id = settings.agent.id or getpass.getuser()
+        self.services = services.build(settings, paths)
+        self.agent_id = self.services.agent_id
         agent_name = settings.agent.display_name or self.agent_id
-        store_path = Path(settings.store.local_path) if settings.store.local_path else paths.local_store
-        self.store = LocalStore(store_path)
-        self.decisions = DecisionBook()
-        matching = settings.matching
-        self.lookup = ProfileLookup(
-            [],
-            cache_seconds=matching.cache_seconds,
-            breaker_failures=matching.breaker_failures,
-            breaker_seconds=matching.breaker_seconds,
-            merge=partial(
-                merge_records,
-                decisions=self.decisions,
-                same=matcher_says_same(matching.match_threshold, matching.review_threshold),
-            ),
-        )
+        self.store = self.services.store
+        self.decisions = self.services.decisions
+        self.lookup = self.services.lookup
         self.desk = Desk(
             self.agent_id,
             CallTracker(
@@ -279,7 +249,7 @@ class AgentDeskApp:
         from agentdesk.ui.garbage import GuiThreadCollector
 
         self.window.show_busy("Starting…")
-        store_opening = asyncio.ensure_future(self.store.open())
+        store_opening = asyncio.ensure_future(self.services.open_store())
         try:
             if self.options.demo:
                 await self._start_demo()
@@ -287,8 +257,6 @@ class AgentDeskApp:
             await self._start_telephony()
             try:
                 await store_opening
-                for decision in await self.store.identity_decisions():
-                    self.decisions.record(decision)
                 reopened = await self.desk.reopen_drafts()
                 self.window.show_store_health(
                     True, f"ready; {len(reopened)} unfinished wrap-up(s) reopened" if reopened else "ready"
@@ -338,16 +306,13 @@ class AgentDeskApp:
 
     async def _start_central_sync(self) -> None:
         """Local first: the central store gets what this desk saved, and this desk gets other desks' decisions."""
-        from agentdesk.config.credentials import CredentialMissing, get_secret
-        from agentdesk.store.central import CentralStore
+        from agentdesk.config.credentials import CredentialMissing
         from agentdesk.store.sync import OutboxSync
 
-        store = self.settings.store
-        if not store.central_url:
+        if not self.settings.store.central_url:
             return
         try:
-            password = get_secret(store.central_credential) if store.central_credential else None
-            central = await asyncio.to_thread(CentralStore, store.central_url, password)
+            central = await asyncio.to_thread(services.open_central, self.settings)
         except CredentialMissing as exc:
             self.window.show_link("central store", "off", str(exc))
             return
@@ -412,21 +377,8 @@ class AgentDeskApp:
             self.desk.expire_calls(utc_now())
 
     async def _start_backends(self) -> None:
-        from agentdesk.records.backends.factory import BackendUnavailable, build_backend
-
-        region = self.settings.telephony.default_region
-        backends, problems = [], []
-        for entry in self.settings.backends:
-            if not entry.enabled:
-                continue
-            try:
-                # On a worker thread: keychain access and TLS context setup (CA loading) take tens of ms.
-                backends.append(await asyncio.to_thread(build_backend, entry, region))
-            except BackendUnavailable as exc:
-                log.warning("%s", exc)
-                problems.append(str(exc))
-        self.lookup.backends = backends
-        self.window.show_sources_ready([b.name for b in backends], problems)
+        problems = await self.services.connect_backends(self.settings.backends)
+        self.window.show_sources_ready([b.name for b in self.lookup.backends], problems)
 
     def finish(self, code: int) -> None:
         if self._finished is not None and not self._finished.done():
@@ -457,8 +409,7 @@ class AgentDeskApp:
             await asyncio.wait_for(self.desk.drain(), 5)
         except TimeoutError:
             log.warning("background work still running at exit")
-        await self.lookup.aclose()
-        await self.store.close()
+        await self.services.close()
         if self._demo_server is not None:
             self._demo_server.stop()
         with contextlib.suppress(RuntimeError):  # the window may already be gone (closed and deleted)

@@ -8,9 +8,10 @@ import logging
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agentdesk.base.time import as_utc, utc_now
 from agentdesk.campaigns.resolver import CampaignResolver
 from agentdesk.config.schema import CampaignSettings, DispositionType
 from agentdesk.records.decisions import Decision, DecisionBook, decisions_for
@@ -20,20 +21,13 @@ from agentdesk.store.dispositions import Disposition, DispositionInvalid
 from agentdesk.store.outcomes import WrapUpForm, call_from_snapshot, call_snapshot, local_zone_name, read_outcomes
 from agentdesk.telephony.agent_state import AgentState, AgentStateMachine, AgentStatus
 from agentdesk.telephony.calls import Call, CallState, CallTracker
-from agentdesk.telephony.events import CallEvent, CallEventKind, utc_now
+from agentdesk.telephony.events import CallEvent, CallEventKind
 
 if TYPE_CHECKING:
     from agentdesk.store.local import LocalStore
 
 log = logging.getLogger("agentdesk.app")
 TRANSFER_WINDOW = timedelta(minutes=2)
-
-
-def _aware(value: object) -> datetime | None:
-    """SQLite hands back naive datetimes; the store writes UTC."""
-    if not isinstance(value, datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 FORGET_AFTER = timedelta(hours=1)
@@ -232,7 +226,7 @@ class Desk:
                 listener(context)
 
         result = await self.lookup.lookup(context.call.call_id, context.call.ani, progress)
-        refs = [f"{r.source}:{r.record_id}" for r in result.records]
+        refs = [r.ref for r in result.records]
         if refs:
             labels = {d.code: d.label for d in self.campaigns.dispositions}
             rows = await self.store.interactions_for(refs)
@@ -241,7 +235,7 @@ class Desk:
                     ItemKind.INTERACTION,
                     f"Call: {labels.get(str(row['disposition_code']), row['disposition_code'])}",
                     "AgentDesk",
-                    _aware(row["wrapup_done_at"]),
+                    as_utc(row["wrapup_done_at"]) if isinstance(row["wrapup_done_at"], datetime) else None,
                     str(row["outcome"]),
                     " · ".join(p for p in (str(row["campaign_code"]), str(row["notes"])[:80]) if p),
                     str(row["id"]),
@@ -257,7 +251,7 @@ class Desk:
     def profile_viewed(self, context: CallContext, patient: PatientProfile) -> None:
         """Audit what the agent was shown: each source record once per call (a profile grows as sources answer)."""
         for record in patient.records:
-            reference = f"{record.source}:{record.record_id}"
+            reference = record.ref
             if reference in context.viewed:
                 continue
             context.viewed.add(reference)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agentdesk.base.phone import normalise_phone
 from agentdesk.config.schema import OUTBOUND_ONLY, CampaignSettings, DispositionType
-from agentdesk.records.phone import normalise_phone
 
 
 class CampaignResolver:

@@ -9,16 +9,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from agentdesk import services
 from agentdesk.campaigns.loader import load_catalog
-from agentdesk.config import ConfigError, Settings, load_settings
-from agentdesk.paths import AppPaths
+from agentdesk.config import ConfigError, Settings
 
 
 def load_config(config: Path | None, basedir: Path | None) -> Settings:
     """The settings a desk on this machine would use (machine file, user file, then `--config`)."""
-    paths = AppPaths.for_basedir(basedir) if basedir else AppPaths.for_current_user()
-    files = [p for p in (paths.machine_config, paths.user_config) if p is not None and p.is_file()]
-    return load_settings([*files, *([config] if config else [])])
+    return services.read_settings(services.app_paths(basedir), config)
 
 
 def check(targets: Sequence[Path], config: Path | None = None, basedir: Path | None = None) -> int:

@@ -139,7 +139,7 @@ class BackendBase(Section):
     @field_validator("supplies")
     @classmethod
     def _known_profile_fields(cls, value: list[str]) -> list[str]:
-        from agentdesk.records.model import PROFILE_FIELDS
+        from agentdesk.base.fields import PROFILE_FIELDS
 
         unknown = sorted(set(value) - set(PROFILE_FIELDS))
         if unknown:

@@ -8,7 +8,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agentdesk.demo.population import Person
+from agentdesk.demo.people import SyntheticPerson
 
 SERVICES = (
     ("Cardiology follow-up", "Cardiology"),
@@ -32,7 +32,7 @@ CAMPAIGNS = (
 )
 
 
-def related_facts(people: list[Person], seed: int) -> dict[str, Any]:
+def related_facts(people: list[SyntheticPerson], seed: int) -> dict[str, Any]:
     """Offsets-based facts per person key: what the demo EHR and marketing system serve."""
     rng = random.Random(seed + 7)
     facts: dict[str, Any] = {}
@@ -141,7 +141,7 @@ def fhir_related(patient_id: str, facts: dict[str, Any]) -> dict[str, list[dict[
     return out
 
 
-def marketing_contact(person: Person, facts: dict[str, Any]) -> dict[str, Any]:
+def marketing_contact(person: SyntheticPerson, facts: dict[str, Any]) -> dict[str, Any]:
     """How a marketing platform's REST API describes one contact (nested, its own field names)."""
     return {
         "contact_id": f"M-{person.key[1:]}",

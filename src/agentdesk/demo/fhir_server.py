@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from agentdesk.demo.clinical import fhir_related, marketing_contact
-from agentdesk.demo.population import Person
+from agentdesk.demo.people import SyntheticPerson
 
 RELATED_TYPES = {
     "Appointment": "patient",
@@ -59,7 +59,7 @@ class DemoFhirServer:
     """Serves the demo EHR under `/fhir` and the marketing API under `/marketing`, on a free loopback port."""
 
     def __init__(
-        self, patients_file: Path, related_file: Path | None = None, people: list[Person] | None = None
+        self, patients_file: Path, related_file: Path | None = None, people: list[SyntheticPerson] | None = None
     ) -> None:
         patients: list[dict[str, Any]] = json.loads(patients_file.read_text(encoding="utf-8"))
         facts: dict[str, Any] = (

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from agentdesk.demo.people import SyntheticPerson
+
 AREA_CODES = ("617", "508", "781", "978", "413", "339", "857", "774", "351", "401", "603", "207")
 LANGUAGES = (("en", "English", False),) * 17 + (
     ("es", "Spanish", True),
@@ -23,30 +25,9 @@ LANGUAGES = (("en", "English", False),) * 17 + (
 
 
 @dataclass(frozen=True)
-class Person:
-    key: str
-    given_name: str
-    family_name: str
-    birth_date: str
-    sex: str
-    phone_e164: str
-    email: str
-    address_line: str
-    city: str
-    state: str
-    postal_code: str
-    mrn: str
-    language_code: str
-    language: str
-    interpreter_needed: bool
-    in_ehr: bool
-    in_crm: bool
-
-
-@dataclass(frozen=True)
 class DemoData:
     folder: Path
-    people: list[Person]
+    people: list[SyntheticPerson]
 
     @property
     def fhir_file(self) -> Path:
@@ -71,14 +52,14 @@ def _phone_pool(rng: random.Random) -> list[str]:
     return pool
 
 
-def generate_people(count: int, seed: int) -> list[Person]:
+def generate_people(count: int, seed: int) -> list[SyntheticPerson]:
     from faker import Faker  # imported late: only the first demo start needs it
 
     fake = Faker("en_US")
     fake.seed_instance(seed)
     rng = random.Random(seed)
     phones = _phone_pool(rng)
-    people: list[Person] = []
+    people: list[SyntheticPerson] = []
     today = date(2026, 1, 1)
     while len(people) < count and phones:
         household = 2 if rng.random() < 0.12 else 1
@@ -94,7 +75,7 @@ def generate_people(count: int, seed: int) -> list[Person]:
             code, language, interpreter = rng.choice(LANGUAGES)
             roll = rng.random()
             people.append(
-                Person(
+                SyntheticPerson(
                     key=f"P{len(people) + 1:05d}",
                     given_name=given,
                     family_name=family,
@@ -117,13 +98,13 @@ def generate_people(count: int, seed: int) -> list[Person]:
     return people[:count]
 
 
-def _fhir_phone(person: Person, rng: random.Random) -> str:
+def _fhir_phone(person: SyntheticPerson, rng: random.Random) -> str:
     digits = person.phone_e164[2:]
     # EHRs store what the registration clerk typed: the adapter has to try each spelling.
     return rng.choice((person.phone_e164, f"({digits[:3]}) {digits[3:6]}-{digits[6:]}"))
 
 
-def fhir_patient(person: Person, rng: random.Random) -> dict[str, object]:
+def fhir_patient(person: SyntheticPerson, rng: random.Random) -> dict[str, object]:
     patient: dict[str, object] = {
         "resourceType": "Patient",
         "id": person.key.lower(),
@@ -176,7 +157,7 @@ def write_demo_data(folder: Path, count: int, seed: int) -> DemoData:
         try:
             saved = json.loads(marker.read_text(encoding="utf-8"))
             if saved.get("stamp") == stamp:
-                return DemoData(folder, [Person(**p) for p in saved["people"]])
+                return DemoData(folder, [SyntheticPerson(**p) for p in saved["people"]])
         except (ValueError, TypeError, KeyError):
             pass  # regenerate a damaged demo population
     people = generate_people(count, seed)
@@ -192,7 +173,7 @@ def write_demo_data(folder: Path, count: int, seed: int) -> DemoData:
     return data
 
 
-def _write_crm(path: Path, people: list[Person], rng: random.Random) -> None:
+def _write_crm(path: Path, people: list[SyntheticPerson], rng: random.Random) -> None:
     path.unlink(missing_ok=True)
     with sqlite3.connect(path) as db:
         db.execute(

@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from agentdesk.base.ids import ref_source
+
 
 class Decision(StrEnum):
     SAME = "same"
@@ -52,6 +54,6 @@ def decisions_for(refs: list[str], decision: Decision) -> list[IdentityDecision]
     out = []
     for index, left in enumerate(refs):
         for right in refs[index + 1 :]:
-            if left.split(":", 1)[0] != right.split(":", 1)[0]:
+            if ref_source(left) != ref_source(right):
                 out.append(IdentityDecision(*pair_key(left, right), decision))
     return out

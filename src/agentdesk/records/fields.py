@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date, datetime
 from typing import Any
 
-from agentdesk.records.model import PROFILE_FIELDS
-from agentdesk.records.phone import normalise_phone
+from agentdesk.base.fields import PROFILE_FIELDS
+from agentdesk.base.phone import normalise_phone
+from agentdesk.base.text import clean_text
 
-MAX_TEXT = 200
 _SEX = {
     "m": "male",
     "male": "male",
@@ -24,15 +23,6 @@ _SEX = {
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BOOL = {"true": "yes", "yes": "yes", "1": "yes", "y": "yes", "false": "no", "no": "no", "0": "no", "n": "no"}
-
-
-def clean_text(value: Any) -> str:
-    """A printable, single-line, bounded string; '' for nothing usable."""
-    if value is None or isinstance(value, dict | list | tuple | set | bytes):
-        return ""
-    text = str(value)
-    text = "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
-    return " ".join(text.split())[:MAX_TEXT]
 
 
 def clean_date(value: Any) -> str:
@@ -76,16 +66,3 @@ def clean_fields(raw: dict[str, Any], region: str = "US") -> dict[str, str]:
         if text:
             cleaned[name] = text
     return cleaned
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """An 'updated' timestamp from a backend, or None when it is missing or unreadable."""
-    if isinstance(value, datetime):
-        return value
-    text = clean_text(value)
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None

@@ -8,21 +8,17 @@ never enough, because households share numbers.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from agentdesk.base.fields import PROFILE_FIELDS
+from agentdesk.base.text import fold
+from agentdesk.base.time import as_utc
 from agentdesk.records.decisions import Decision, DecisionBook
-from agentdesk.records.model import PROFILE_FIELDS, FieldValue, PatientProfile, ProfileField, SourceRecord
+from agentdesk.records.model import FieldValue, PatientProfile, ProfileField, SourceRecord
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form for comparing names."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().strip()
 
 
 def same_person(a: SourceRecord, b: SourceRecord) -> bool:
@@ -63,10 +59,6 @@ def matcher_says_same(match_threshold: float = 0.97, review_threshold: float = 0
     return MatcherRule(match_threshold, review_threshold)
 
 
-def ref(record: SourceRecord) -> str:
-    return f"{record.source}:{record.record_id}"
-
-
 def group_people(
     records: Iterable[SourceRecord],
     decisions: DecisionBook | None = None,
@@ -79,7 +71,7 @@ def group_people(
     for record in records:
         home = None
         for group in groups:
-            verdicts = [book.get(ref(record), ref(other)) for other in group]
+            verdicts = [book.get(record.ref, other.ref) for other in group]
             if Decision.DIFFERENT in verdicts:
                 continue
             if Decision.SAME in verdicts or any(
@@ -95,10 +87,7 @@ def group_people(
 
 
 def _rank(record: SourceRecord) -> tuple[int, float]:
-    updated = record.updated or _OLDEST
-    if updated.tzinfo is None:
-        updated = updated.replace(tzinfo=UTC)
-    return (record.priority, -updated.timestamp())
+    return (record.priority, -as_utc(record.updated or _OLDEST).timestamp())
 
 
 def merge_person(records: list[SourceRecord]) -> PatientProfile:
@@ -142,7 +131,7 @@ def _flag_possible_matches(
     for i, left in enumerate(groups):
         for j in range(i + 1, len(groups)):
             right = groups[j]
-            if any(book.get(ref(a), ref(b)) is Decision.DIFFERENT for a in left for b in right):
+            if any(book.get(a.ref, b.ref) is Decision.DIFFERENT for a in left for b in right):
                 continue  # an agent already said these are different people
             if any(rule.verdict(a, b) == "review" for a in left for b in right):
                 unsure[i].add(profiles[j].key)

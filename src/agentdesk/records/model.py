@@ -6,25 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
-# The demographic fields a profile can show, in display order. A deployment configures which it fetches.
-PROFILE_FIELDS: tuple[str, ...] = (
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "mrn",
-    "phone",
-    "email",
-    "address_line",
-    "city",
-    "state",
-    "postal_code",
-    "language",
-    "interpreter_needed",
-    "preferred_contact",
-    "general_practitioner",
-    "balance_due",
-)
+from agentdesk.base.ids import record_ref
 
 FIELD_LABELS: dict[str, str] = {
     "general_practitioner": "Primary care",
@@ -82,6 +64,11 @@ class SourceRecord:
     def get(self, name: str) -> str:
         return self.fields.get(name, "")
 
+    @property
+    def ref(self) -> str:
+        """'source:id', how audit and identity decisions name this record."""
+        return record_ref(self.source, self.record_id)
+
 
 @dataclass(frozen=True, slots=True)
 class FieldValue:
@@ -126,7 +113,7 @@ class PatientProfile:
     @property
     def key(self) -> str:
         """A stable reference for audit and dispositions: the records it was built from (no names, no numbers)."""
-        return ";".join(sorted(f"{r.source}:{r.record_id}" for r in self.records))
+        return ";".join(sorted(r.ref for r in self.records))
 
     def age(self, today: date) -> int | None:
         try:

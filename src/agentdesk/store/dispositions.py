@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from agentdesk.telephony.events import utc_now
+from agentdesk.base.time import utc_now
 
 MAX_NOTES = 4000
 

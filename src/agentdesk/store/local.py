@@ -15,9 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from agentdesk.base.time import utc_now
 from agentdesk.records.decisions import Decision, IdentityDecision
 from agentdesk.store.dispositions import Disposition
-from agentdesk.telephony.events import utc_now
 
 if TYPE_CHECKING:
     import sqlalchemy as sa

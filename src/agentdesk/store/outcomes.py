@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from agentdesk.records.phone import normalise_phone
+from agentdesk.base.phone import normalise_phone
 from agentdesk.store.dispositions import DispositionInvalid
 from agentdesk.telephony.calls import Call, CallState
 

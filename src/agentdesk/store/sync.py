@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from agentdesk.base.time import utc_now
 from agentdesk.records.decisions import IdentityDecision
 from agentdesk.store.central import CentralStore, CentralStoreError
 from agentdesk.store.local import LocalStore
 from agentdesk.store.outbox import OUTBOX_TABLES, OutboxTable
-from agentdesk.telephony.events import utc_now
 
 log = logging.getLogger("agentdesk.store")
 # Transactions commit out of the order their now() gave them: look back this far and skip what is known.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from agentdesk.telephony.events import utc_now
+from agentdesk.base.time import utc_now
 
 
 class AgentState(StrEnum):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from agentdesk.records.phone import normalise_phone
+from agentdesk.base.phone import normalise_phone
 from agentdesk.telephony.events import CallEvent, CallEventKind
 
 log = logging.getLogger("agentdesk.telephony")

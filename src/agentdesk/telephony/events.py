@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
+
+from agentdesk.base.time import utc_now
 
 
 class CallEventKind(StrEnum):
@@ -16,10 +18,6 @@ class CallEventKind(StrEnum):
     RESUMED = "resumed"
     TRANSFERRED = "transferred"
     ENDED = "ended"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from agentdesk.telephony.events import CallEvent, CallEventKind, utc_now
+from agentdesk.base.time import parse_timestamp, utc_now
+from agentdesk.telephony.events import CallEvent, CallEventKind
 
 MAX_ID = 200
 MAX_NUMBER = 64
@@ -89,8 +90,8 @@ def _attributes(value: Any) -> Mapping[str, str]:
     return MappingProxyType(cleaned)
 
 
-def parse_timestamp(value: Any, unit: str = "iso") -> datetime:
-    """A source timestamp: ISO 8601 (with zone), or epoch seconds / milliseconds."""
+def event_time(value: Any, unit: str = "iso") -> datetime:
+    """A source timestamp: ISO 8601 (with zone), or epoch seconds / milliseconds; now when the event has none."""
     if value is None or value == "":
         return utc_now()
     try:
@@ -98,10 +99,10 @@ def parse_timestamp(value: Any, unit: str = "iso") -> datetime:
             number = float(value)
             seconds = number / 1000 if unit == "ms" or number > 1e11 else number
             return datetime.fromtimestamp(seconds, UTC)
-        if not isinstance(value, str):
-            raise TypeError
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except (TypeError, ValueError, OverflowError, OSError):
+        parsed = parse_timestamp(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise ValueError
+    except (ValueError, OverflowError, OSError):
         raise EventRejected("bad timestamp", "'timestamp' must be ISO 8601 with a zone, or epoch seconds") from None
     if parsed.tzinfo is None:
         raise EventRejected("bad timestamp", "'timestamp' must carry a time zone (e.g. Z or +01:00)")
@@ -133,7 +134,7 @@ def parse_webhook_event(body: bytes, source: str = "webhook") -> CallEvent:
         campaign=_text(payload, "campaign", MAX_TEXT),
         attributes=_attributes(payload.get("attributes")),
         source=source,
-        occurred_at=parse_timestamp(payload.get("timestamp")),
+        occurred_at=event_time(payload.get("timestamp")),
     )
 
 
@@ -219,5 +220,5 @@ def parse_stream_event(line: bytes | str, mapping: StreamMapping, source: str) -
         campaign=_text(flat, "campaign", MAX_TEXT),
         attributes=_attributes(_lookup(payload, mapping.attributes_key)),
         source=source,
-        occurred_at=parse_timestamp(_lookup(payload, mapping.timestamp_key), mapping.timestamp_unit),
+        occurred_at=event_time(_lookup(payload, mapping.timestamp_key), mapping.timestamp_unit),
     )

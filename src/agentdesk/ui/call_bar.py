@@ -7,10 +7,10 @@ from datetime import datetime
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from agentdesk.base.phone import display_phone
+from agentdesk.base.time import utc_now
 from agentdesk.desk import CallContext
-from agentdesk.records.phone import display_phone
 from agentdesk.telephony.calls import CallState
-from agentdesk.telephony.events import utc_now
 
 STATE_STYLE = {
     CallState.RINGING: ("Ringing", "#b45309"),

@@ -21,11 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agentdesk.base.time import utc_now
 from agentdesk.desk import CallContext
 from agentdesk.records.model import LookupResult, SourceState
 from agentdesk.telephony.agent_state import AgentState, AgentStatus
 from agentdesk.telephony.calls import CallState
-from agentdesk.telephony.events import utc_now
 from agentdesk.ui.call_bar import CallBar, format_duration
 from agentdesk.ui.notifier import app_icon
 from agentdesk.ui.profile_panel import ProfilePanel

@@ -10,8 +10,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMainWindow, QSystemTrayIcon
 
+from agentdesk.base.phone import display_phone
 from agentdesk.desk import CallContext
-from agentdesk.records.phone import display_phone
 from agentdesk.telephony.calls import CallState
 
 log = logging.getLogger("agentdesk.ui")

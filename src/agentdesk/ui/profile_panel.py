@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agentdesk.base.phone import display_phone
 from agentdesk.records.model import (
     FIELD_LABELS,
     CareItem,
@@ -31,7 +32,6 @@ from agentdesk.records.model import (
     SourceState,
     SourceStatus,
 )
-from agentdesk.records.phone import display_phone
 from agentdesk.ui.care_view import CareView, flags
 
 HEADER_FIELDS = {"given_name", "family_name"}
@@ -300,7 +300,7 @@ class ProfilePanel(QWidget):
         self.same_as_button.setVisible(bool(others))
 
     def _refs(self, patient: PatientProfile) -> list[str]:
-        return [f"{r.source}:{r.record_id}" for r in patient.records]
+        return [r.ref for r in patient.records]
 
     def _split_clicked(self) -> None:
         if self.shown_patient is not None:

@@ -23,10 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agentdesk.base.time import utc_now
 from agentdesk.config.schema import DispositionType
 from agentdesk.store.dispositions import MAX_NOTES
 from agentdesk.store.outcomes import WrapUpForm
-from agentdesk.telephony.events import utc_now
 from agentdesk.ui.outcome_forms import ERROR_STYLE, DetailForm, booking_form, callback_form, referral_form
 
 DRAFT_DELAY_MS = 500

@@ -24,6 +24,9 @@ from typing import Any
 
 import httpx
 
+from agentdesk.base.phone import search_variants
+from agentdesk.base.text import clean_text
+from agentdesk.base.time import as_utc, parse_timestamp
 from agentdesk.records.backends import BackendError
 from agentdesk.records.backends.http import (
     HttpStatusError,
@@ -33,9 +36,8 @@ from agentdesk.records.backends.http import (
     os_trust_store,
     parse_json,
 )
-from agentdesk.records.fields import clean_date, clean_fields, clean_text, parse_timestamp
+from agentdesk.records.fields import clean_date, clean_fields
 from agentdesk.records.model import CareItem, ItemKind, SourceRecord
-from agentdesk.records.phone import search_variants
 
 log = logging.getLogger("agentdesk.records")
 
@@ -556,9 +558,7 @@ def _resources(bundle: dict[str, Any], resource_type: str) -> list[dict[str, Any
 def _when(value: Any) -> datetime | None:
     """A timezone-aware time (a date or naive time is read as UTC) so items from every source sort together."""
     moment = parse_timestamp(value)
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return as_utc(moment) if moment is not None else None
 
 
 def _concept_text(value: Any) -> str:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
+from agentdesk.base.fields import PROFILE_FIELDS
+from agentdesk.base.text import clean_text
+from agentdesk.base.time import as_utc, parse_timestamp
 from agentdesk.records.backends import BackendError
 from agentdesk.records.backends.http import (
     HttpStatusError,
@@ -26,8 +29,8 @@ from agentdesk.records.backends.http import (
     os_trust_store,
     parse_json,
 )
-from agentdesk.records.fields import clean_date, clean_fields, clean_text, parse_timestamp
-from agentdesk.records.model import PROFILE_FIELDS, CareItem, ItemKind, SourceRecord
+from agentdesk.records.fields import clean_date, clean_fields
+from agentdesk.records.model import CareItem, ItemKind, SourceRecord
 
 MAX_RECORDS = 50  # more people than this for one caller is a template that ignores its filter, not an answer
 MAX_ITEMS = 50  # per record: the newest few are what an agent reads during a call
@@ -170,7 +173,7 @@ class RestBackend:
             value = _dig(record, self._fields[field]) if field in self._fields else record.get(field, _MISSING)
             if value is not _MISSING and value is not None:
                 raw[field] = value
-        updated = _aware(parse_timestamp(_dig(record, self._updated_path))) if self._updated_path else None
+        updated = _when(_dig(record, self._updated_path)) if self._updated_path else None
         return SourceRecord(
             self.name, record_id, clean_fields(raw, self._region), updated, self.priority, self._items_of(record)
         )
@@ -186,7 +189,7 @@ class RestBackend:
             if not isinstance(entry, dict):
                 continue
             title = _scalar_text(self._item_value(entry, "title"))
-            when = _aware(parse_timestamp(self._item_value(entry, "when")))
+            when = _when(self._item_value(entry, "when"))
             if not title and when is None:
                 continue  # nothing an agent could read
             items.append(
@@ -232,9 +235,10 @@ def _scalar_text(value: Any) -> str:
     return clean_text(value)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    """Naive times are read as UTC, so items from every source sort together."""
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+def _when(value: Any) -> datetime | None:
+    """A time from the answer; naive times are read as UTC, so items from every source sort together."""
+    moment = parse_timestamp(value)
+    return as_utc(moment) if moment is not None else None
 
 
 def _placeholders(template: str) -> list[str]:

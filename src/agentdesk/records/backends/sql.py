@@ -12,9 +12,12 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from agentdesk.base.fields import PROFILE_FIELDS
+from agentdesk.base.text import clean_text
+from agentdesk.base.time import parse_timestamp
 from agentdesk.records.backends import BackendError
-from agentdesk.records.fields import clean_fields, clean_text, parse_timestamp
-from agentdesk.records.model import PROFILE_FIELDS, SourceRecord
+from agentdesk.records.fields import clean_fields
+from agentdesk.records.model import SourceRecord
 
 log = logging.getLogger("agentdesk.records")
 MAX_ROWS = 50

@@ -56,7 +56,6 @@ from agentdesk.records.identity.estimate import estimate_u
 from agentdesk.records.identity.model import DEFAULT_FIELDS, DEFAULT_MODEL, FieldModel, Level, MatchModel
 from agentdesk.records.identity.normalise import (
     Person,
-    fold,
     given_name_forms,
     name_tokens,
     normalise_address,
@@ -106,7 +105,6 @@ __all__ = [
     "compare_ssn",
     "compare_swapped_names",
     "estimate_u",
-    "fold",
     "given_name_forms",
     "name_tokens",
     "normalise_address",

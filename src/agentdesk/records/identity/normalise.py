@@ -5,18 +5,16 @@ noemail@...) turned into missing values."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
+from agentdesk.base.phone import normalise_phone
+from agentdesk.base.text import fold
 from agentdesk.records.model import SourceRecord
 from agentdesk.records.nicknames import NICKNAMES
-from agentdesk.records.phone import normalise_phone
 
-# Letters NFKD does not decompose into ASCII.
-_TRANSLITERATE = str.maketrans({"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"})
 _APOSTROPHES = str.maketrans("", "", "'’`´")
 _LETTERS = re.compile(r"[a-z]+")
 _NOT_ALNUM = re.compile(r"[\W_]+")
@@ -27,14 +25,6 @@ _NAME_NOISE = frozenset({"jr", "sr", "ii", "iii", "iv", "mr", "mrs", "ms", "miss
 _NAME_PLACEHOLDERS = frozenset(
     {"unknown", "unk", "baby", "babyboy", "babygirl", "infant", "newborn", "test", "patient", "none", "fnu", "lnu"}
 )
-
-
-def fold(text: str) -> str:
-    """Lower case without accents: 'José' -> 'jose', 'Øberg' -> 'oberg'."""
-    if text.isascii():
-        return text.lower()  # the common case, without the Unicode decomposition
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_TRANSLITERATE)
 
 
 @lru_cache(maxsize=65536)

@@ -6,29 +6,23 @@ Every profile it prints is audited in the local store, like a profile shown in t
 from __future__ import annotations
 
 import asyncio
-import getpass
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
-from agentdesk.config import ConfigError, Settings, load_settings
-from agentdesk.paths import AppPaths
-from agentdesk.records.backends.factory import BackendUnavailable, build_backend
-from agentdesk.records.decisions import DecisionBook
-from agentdesk.records.lookup import ProfileLookup
-from agentdesk.records.merge import matcher_says_same, merge_records
+from agentdesk import services
+from agentdesk.base.phone import normalise_phone
+from agentdesk.records.merge import MatcherRule
 from agentdesk.records.model import LookupResult, PatientProfile
-from agentdesk.records.phone import normalise_phone
 
 
 def run_lookup(config: Path | None, basedir: Path | None, phone: str, as_json: bool = False) -> int:
-    paths = AppPaths.for_basedir(basedir) if basedir else AppPaths.for_current_user()
-    files = [p for p in (paths.machine_config, paths.user_config) if p is not None and p.is_file()]
-    if config is not None:
-        files.append(config)
+    from agentdesk.config import ConfigError
+
+    paths = services.app_paths(basedir)
     try:
-        settings = load_settings(files)
+        settings = services.read_settings(paths, config)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -36,41 +30,25 @@ def run_lookup(config: Path | None, basedir: Path | None, phone: str, as_json: b
     if e164 is None:
         print("phone: not a phone number (try +16175550123 or (617) 555-0123)", file=sys.stderr)
         return 2
-    result, problems = asyncio.run(_lookup(settings, paths, e164))
+    paths.create()
+    desk = services.build(settings, paths, cache_seconds=0)
+    result, problems = asyncio.run(_lookup(desk, e164))
     for problem in problems:
         print(problem, file=sys.stderr)
-    print(json.dumps(as_document(result), indent=2) if as_json else as_text(result))
+    print(json.dumps(as_document(result, desk.matcher), indent=2) if as_json else as_text(result))
     return 0
 
 
-async def _lookup(settings: Settings, paths: AppPaths, e164: str) -> tuple[LookupResult, list[str]]:
-    from agentdesk.store.local import LocalStore
-
-    backends, problems = [], []
-    for entry in settings.backends:
-        if not entry.enabled:
-            continue
-        try:
-            backends.append(await asyncio.to_thread(build_backend, entry, settings.telephony.default_region))
-        except BackendUnavailable as exc:
-            problems.append(str(exc))
-    paths.create()
-    store = LocalStore(Path(settings.store.local_path) if settings.store.local_path else paths.local_store)
-    await store.open()
+async def _lookup(desk: services.Services, e164: str) -> tuple[LookupResult, list[str]]:
+    problems = await desk.connect_backends()
     try:
-        book = DecisionBook(await store.identity_decisions())
-        same = matcher_says_same(settings.matching.match_threshold, settings.matching.review_threshold)
-        lookup = ProfileLookup(backends, cache_seconds=0, merge=lambda records: merge_records(records, book, same))
-        try:
-            result = await lookup.lookup("cli-lookup", e164)
-        finally:
-            await lookup.aclose()
-        agent = settings.agent.id or getpass.getuser()
+        await desk.open_store()
+        result = await desk.lookup.lookup("cli-lookup", e164)
         for patient in result.patients:
             for record in patient.records:
-                store.log_profile_view(agent, f"{record.source}:{record.record_id}", "cli-lookup")
+                desk.store.log_profile_view(desk.agent_id, record.ref, "cli-lookup")
     finally:
-        await store.close()
+        await desk.close()
     return result, problems
 
 
@@ -78,7 +56,7 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def patient_document(patient: PatientProfile) -> dict[str, Any]:
+def patient_document(patient: PatientProfile, matcher: MatcherRule) -> dict[str, Any]:
     return {
         "fields": {
             name: {
@@ -111,23 +89,26 @@ def patient_document(patient: PatientProfile) -> dict[str, Any]:
             "sources": sorted({r.source for r in patient.records}),
             "records": len(patient.records),
             "conflicting_fields": sorted(name for name, f in patient.fields.items() if f.conflicts),
-            "pairs": match_pairs(patient),
+            "pairs": match_pairs(patient, matcher),
         },
     }
 
 
-def match_pairs(patient: PatientProfile) -> list[dict[str, Any]]:
-    """Why the records were merged: the matcher's explained score for each pair (no values, only outcomes)."""
+def match_pairs(patient: PatientProfile, matcher: MatcherRule) -> list[dict[str, Any]]:
+    """Why the records were merged: the matcher's explained score for each pair (no values, only outcomes), with
+    the configured thresholds the merge itself used."""
     from agentdesk.records.identity import score_records
 
     pairs = []
     records = patient.records
     for index, left in enumerate(records):
         for right in records[index + 1 :]:
-            score = score_records(left, right)
+            score = score_records(
+                left, right, match_threshold=matcher.match_threshold, review_threshold=matcher.review_threshold
+            )
             pairs.append(
                 {
-                    "records": [f"{left.source}:{left.record_id}", f"{right.source}:{right.record_id}"],
+                    "records": [left.ref, right.ref],
                     "probability": round(score.probability, 6),
                     "decision": str(score.decision),
                     "fields": [
@@ -139,7 +120,7 @@ def match_pairs(patient: PatientProfile) -> list[dict[str, Any]]:
     return pairs
 
 
-def as_document(result: LookupResult) -> dict[str, Any]:
+def as_document(result: LookupResult, matcher: MatcherRule) -> dict[str, Any]:
     return {
         "phone": result.phone,
         "elapsed_ms": round(result.elapsed_ms, 1),
@@ -153,7 +134,7 @@ def as_document(result: LookupResult) -> dict[str, Any]:
             }
             for s in result.sources
         ],
-        "patients": [patient_document(p) for p in result.patients],
+        "patients": [patient_document(p, matcher) for p in result.patients],
     }
 
 

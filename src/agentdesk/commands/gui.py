@@ -1,0 +1,54 @@
+"""How the GUI was asked to start: its options, a screen pop from `agentdesk pop` or an `agentdesk:` link.
+
+The GUI itself is app.py (the only place with Qt); this module stays importable without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class PopRequest:
+    """A screen pop asked for from the command line or an `agentdesk:` link."""
+
+    ani: str
+    dnis: str = ""
+    campaign: str = ""
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """How the GUI was asked to start."""
+
+    demo: bool = False
+    config: Path | None = None
+    basedir: Path | None = None
+    smoke: bool = False
+    pop: PopRequest | None = None
+
+
+URI_SCHEME = "agentdesk:"
+
+
+def expand_uri(arguments: list[str]) -> list[str]:
+    """`agentdesk:pop?ani=...&dnis=...&campaign=...` (what a phone system or a link launches) -> pop arguments."""
+    uris = [a for a in arguments if a.lower().startswith(URI_SCHEME)]
+    if not uris:
+        return arguments
+    rest = [a for a in arguments if a not in uris]
+    parts = urlsplit(uris[0])
+    action = (parts.netloc or parts.path).strip("/").lower()
+    if action != "pop":
+        raise ValueError(f"unsupported link action '{action[:20]}'; use agentdesk:pop?ani=NUMBER")
+    query = parse_qs(parts.query)
+    ani = query.get("ani", [""])[0]
+    if not ani:
+        raise ValueError("the link has no ani (caller number): agentdesk:pop?ani=NUMBER")
+    expanded = [*rest, "pop", "--ani", ani]
+    for key in ("dnis", "campaign"):
+        if query.get(key):
+            expanded += [f"--{key}", query[key][0]]
+    return expanded

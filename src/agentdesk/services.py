@@ -1,0 +1,163 @@
+"""The one service builder: where the config files are, the settings read once from them, the record backends,
+the lookup with its matcher, the local and central stores. The GUI (app.py) and every headless command build
+them here, the same way, so a command sees exactly what the window would.
+
+Heavy modules (the backends' HTTP and SQL clients, the matcher, SQLAlchemy) are imported on first use: a
+headless command that needs none of them starts without paying for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentdesk.paths import AppPaths
+
+if TYPE_CHECKING:
+    from agentdesk.config.schema import BackendSettings, Settings
+    from agentdesk.records.backends import RecordBackend
+    from agentdesk.records.decisions import DecisionBook
+    from agentdesk.records.lookup import ProfileLookup
+    from agentdesk.records.merge import MatcherRule
+    from agentdesk.store.central import CentralStore
+    from agentdesk.store.local import LocalStore
+
+log = logging.getLogger("agentdesk.services")
+
+
+def app_paths(basedir: Path | None) -> AppPaths:
+    """`--basedir DIR` keeps everything under DIR; otherwise the OS's per-user and machine-wide folders."""
+    return AppPaths.for_basedir(basedir) if basedir else AppPaths.for_current_user()
+
+
+def config_files(paths: AppPaths, config: Path | None, *, demo: bool = False) -> list[Path]:
+    """The files to layer, lowest first: machine-wide, user, then `--config`. The demo ignores the machine and
+    user files (a trial must not pick up a real deployment's backends); its `--config` still applies."""
+    files: list[Path] = []
+    if not demo:
+        files += [p for p in (paths.machine_config, paths.user_config) if p is not None and p.is_file()]
+    if config is not None:
+        files.append(config)  # must exist: the loader reports it by name if not
+    return files
+
+
+def read_settings(
+    paths: AppPaths, config: Path | None, *, demo: bool = False, overrides: dict[str, Any] | None = None
+) -> Settings:
+    """The settings from every layer (`overrides` sit under the files). Raises ConfigError naming each problem."""
+    from agentdesk.config import load_settings
+
+    return load_settings(config_files(paths, config, demo=demo), overrides)
+
+
+def agent_id(settings: Settings) -> str:
+    """The login in the audit log and dispositions: the configured id, else the OS user name."""
+    return settings.agent.id or getpass.getuser()
+
+
+def local_store_path(settings: Settings, paths: AppPaths) -> Path:
+    return Path(settings.store.local_path) if settings.store.local_path else paths.local_store
+
+
+def build_matcher(settings: Settings) -> MatcherRule:
+    """The identity matcher with the configured thresholds (the lookup merges with it, `lookup --json` explains
+    with it)."""
+    from agentdesk.records.merge import MatcherRule
+
+    return MatcherRule(settings.matching.match_threshold, settings.matching.review_threshold)
+
+
+async def build_backends(entries: list[BackendSettings], region: str) -> tuple[list[RecordBackend], list[str]]:
+    """An adapter for every enabled entry. One that cannot be built (a missing credential, a bad certificate) is
+    left out and named in the problems; the others still work."""
+    from agentdesk.records.backends.factory import BackendUnavailable, build_backend
+
+    backends: list[RecordBackend] = []
+    problems: list[str] = []
+    for entry in entries:
+        if not entry.enabled:
+            continue
+        try:
+            # On a worker thread: keychain access and TLS context setup (CA loading) take tens of ms.
+            backends.append(await asyncio.to_thread(build_backend, entry, region))
+        except BackendUnavailable as exc:
+            log.warning("%s", exc)
+            problems.append(str(exc))
+    return backends, problems
+
+
+def open_central(settings: Settings) -> CentralStore:
+    """The central PostgreSQL store, its password from the keychain. Raises CredentialMissing, CentralStoreError
+    or the driver's own errors (which may quote the URL: callers name only their kind)."""
+    from agentdesk.config.credentials import get_secret
+    from agentdesk.store.central import CentralStore
+
+    store = settings.store
+    password = get_secret(store.central_credential) if store.central_credential else None
+    return CentralStore(store.central_url, password)
+
+
+@dataclass
+class Services:
+    """The core services of one desk or one command run, built but not yet started."""
+
+    settings: Settings
+    paths: AppPaths
+    agent_id: str
+    store: LocalStore
+    decisions: DecisionBook
+    matcher: MatcherRule
+    lookup: ProfileLookup
+    backend_problems: list[str] = field(default_factory=list)
+
+    async def open_store(self) -> None:
+        """Open (and migrate) the local store and load the identity decisions agents made before."""
+        await self.store.open()
+        for decision in await self.store.identity_decisions():
+            self.decisions.record(decision)
+
+    async def connect_backends(self, entries: list[BackendSettings] | None = None) -> list[str]:
+        """Build the backends (the configured ones, or `entries`) and hand them to the lookup; returns the
+        problems, also kept for later readers (the status bar shows them for as long as they last)."""
+        chosen = self.settings.backends if entries is None else entries
+        backends, self.backend_problems = await build_backends(chosen, self.settings.telephony.default_region)
+        self.lookup.backends = backends
+        return self.backend_problems
+
+    async def close(self) -> None:
+        await self.lookup.aclose()
+        await self.store.close()
+
+
+def build(settings: Settings, paths: AppPaths, *, cache_seconds: float | None = None) -> Services:
+    """Everything a lookup needs, wired once: the store, the decision book the merge honours, the matcher and the
+    lookup. `cache_seconds` overrides the configured cache (a one-shot command caches nothing)."""
+    from agentdesk.records.decisions import DecisionBook
+    from agentdesk.records.lookup import ProfileLookup
+    from agentdesk.records.merge import merge_records
+    from agentdesk.store.local import LocalStore
+
+    decisions = DecisionBook()
+    matcher = build_matcher(settings)
+    matching = settings.matching
+    lookup = ProfileLookup(
+        [],
+        cache_seconds=matching.cache_seconds if cache_seconds is None else cache_seconds,
+        breaker_failures=matching.breaker_failures,
+        breaker_seconds=matching.breaker_seconds,
+        merge=partial(merge_records, decisions=decisions, same=matcher),
+    )
+    return Services(
+        settings=settings,
+        paths=paths,
+        agent_id=agent_id(settings),
+        store=LocalStore(local_store_path(settings, paths)),
+        decisions=decisions,
+        matcher=matcher,
+        lookup=lookup,
+    )
