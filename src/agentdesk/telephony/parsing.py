@@ -102,7 +102,7 @@ def event_time(value: Any, unit: str = "iso") -> datetime:
         parsed = parse_timestamp(value) if isinstance(value, str) else None
         if parsed is None:
             raise ValueError
-    except (ValueError, OverflowError, OSError):
+    except (TypeError, ValueError, OverflowError, OSError):
         raise EventRejected("bad timestamp", "'timestamp' must be ISO 8601 with a zone, or epoch seconds") from None
     if parsed.tzinfo is None:
         raise EventRejected("bad timestamp", "'timestamp' must carry a time zone (e.g. Z or +01:00)")
