@@ -76,6 +76,8 @@ def run_gui(options: LaunchOptions) -> int:
     asyncio.set_event_loop(loop)
     collector = GuiThreadCollector(qt_app)
     desk_app = AgentDeskApp(options, paths, settings, recent)
+    # Windows logoff and shutdown ask the session to save first: the same clean stop as closing the window.
+    qt_app.commitDataRequest.connect(lambda _manager: desk_app.finish(0))
     sys.excepthook = make_excepthook(recent.text, headless=options.smoke, exit_app=desk_app.finish)
     loop.set_exception_handler(desk_app.loop_exception)
     with loop:
@@ -337,7 +339,7 @@ class AgentDeskApp:
     async def _start_telephony(self) -> None:
         """The webhook (and the single-instance file), the configured call sources, the ring-timeout sweep."""
         from agentdesk.config.credentials import CredentialMissing, ensure_token
-        from agentdesk.instance import write_instance
+        from agentdesk.instance import new_secret, write_instance
         from agentdesk.telephony.sources.factory import build_call_source
         from agentdesk.telephony.sources.webhook import WebhookServer
 
@@ -345,11 +347,17 @@ class AgentDeskApp:
         if hooks.enabled:
             try:
                 token = await asyncio.to_thread(ensure_token, hooks.token_credential)
+                secret = new_secret()
                 self.webhook = WebhookServer(
-                    self.intake, token, hooks.port, hooks.max_body_bytes, on_focus=self.notifier.bring_to_front
+                    self.intake,
+                    token,
+                    hooks.port,
+                    hooks.max_body_bytes,
+                    on_focus=self.notifier.bring_to_front,
+                    instance_secret=secret,
                 )
                 await self.webhook.start()
-                await asyncio.to_thread(write_instance, self.paths.data_dir, self.webhook.port)
+                await asyncio.to_thread(write_instance, self.paths.data_dir, self.webhook.port, secret)
                 self.window.show_link("webhook", "up", f"127.0.0.1:{self.webhook.port}")
             except CredentialMissing as exc:
                 self.webhook = None

@@ -6,6 +6,8 @@ HTTP parsing is h11's (sans-IO, strict); bodies are capped before they are read 
     POST /v1/call-events   one call event (JSON, see README)       -> 202 / 400 / 401 / 413 / 415
     POST /v1/pop           {"ani", "dnis", "campaign"}: a screen pop -> 202
     POST /v1/focus         bring the window to the front (a second start of the app)
+    POST /v1/instance/proof {"challenge": hex}: HMAC of it with this run's instance secret (no token needed:
+                           a second start asks for it before it sends the token; see agentdesk.instance)
     GET  /v1/health        {"status": "ok", "version": ...}
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import json
 import logging
@@ -32,6 +35,13 @@ LOOPBACK = "127.0.0.1"
 READ_CHUNK = 65536
 IDLE_TIMEOUT = 30.0
 DISCARD_LIMIT = 32_000_000  # past this a too-large body is not even drained: the connection is dropped
+PROOF_PATH = "/v1/instance/proof"
+PROOF_LABEL = b"agentdesk-instance-proof\x00"
+
+
+def prove(secret: bytes, challenge: bytes) -> str:
+    """The running instance's answer to a second start's challenge: HMAC-SHA256(secret, label + challenge)."""
+    return hmac.new(secret, PROOF_LABEL + challenge, hashlib.sha256).hexdigest()
 
 
 class WebhookServer:
@@ -42,6 +52,7 @@ class WebhookServer:
         port: int = 0,
         max_body_bytes: int = 65536,
         on_focus: Callable[[], None] | None = None,
+        instance_secret: bytes | None = None,
     ) -> None:
         if len(token) < 16:
             raise ValueError("token: at least 16 characters")
@@ -50,6 +61,7 @@ class WebhookServer:
         self._port = port
         self._max_body = max_body_bytes
         self._on_focus = on_focus
+        self._instance_secret = instance_secret
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
 
@@ -155,6 +167,8 @@ class WebhookServer:
             "/v1/focus": ("POST", self._focus),
             "/v1/health": ("GET", self._health),
         }
+        if path == PROOF_PATH and method == "POST" and self._instance_secret is not None:
+            return self._prove(body)
         if path not in routes:
             return 404, {"error": "no such endpoint"}
         wanted, handler = routes[path]
@@ -203,6 +217,16 @@ class WebhookServer:
         if self._on_focus:
             self._on_focus()
         return 202, {"accepted": True, "call_id": call_id}
+
+    def _prove(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        assert self._instance_secret is not None
+        try:
+            challenge = bytes.fromhex(str(decode_json_object(body).get("challenge", "")))
+        except (EventRejected, ValueError):
+            return 400, {"error": "'challenge' must be hex"}
+        if not 16 <= len(challenge) <= 64:
+            return 400, {"error": "'challenge' must be 16 to 64 bytes"}
+        return 200, {"proof": prove(self._instance_secret, challenge)}
 
     def _focus(self, _body: bytes) -> tuple[int, dict[str, Any]]:
         if self._on_focus:
