@@ -13,11 +13,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from agentdesk.config.transport import sql_connect_args, tls_failure
 from agentdesk.store import schema
 from agentdesk.store.local import MIGRATIONS, upgrade_schema
 from agentdesk.store.outbox import OutboxTable, outbox_table
 
 log = logging.getLogger("agentdesk.store")
+CENTRAL_DEADLINE = 10.0  # connect and statement timeout: a push of 500 rows takes well under a second
+
+
+def failure(what: str, error: BaseException) -> CentralStoreError:
+    """A CentralStoreError naming the kind of failure (a TLS failure as a TLS failure), never the driver's text."""
+    return CentralStoreError(f"{what} ({tls_failure(error) or type(error).__name__})")
 
 
 class CentralStoreError(Exception):
@@ -27,15 +34,29 @@ class CentralStoreError(Exception):
 class CentralStore:
     """Synchronous: every method runs on a worker thread (see OutboxSync)."""
 
-    def __init__(self, url: str, password: str | None = None) -> None:
+    def __init__(self, url: str, password: str | None = None, deadline_seconds: float = CENTRAL_DEADLINE) -> None:
         address = sa.make_url(url)
         if password:
             address = address.set(password=password)
-        self._engine = sa.create_engine(address, pool_pre_ping=True, pool_size=2, connect_args={"connect_timeout": 5})
+        link = sql_connect_args(
+            address.get_backend_name(), address.get_driver_name(), address.host, dict(address.query), deadline_seconds
+        )
+        # Shown in the status bar and logged: IT chose to turn verification off, and everyone should see it.
+        self.unverified = link.unverified
+        if link.unverified:
+            log.warning("central store: %s", link.unverified)
+        self._engine = sa.create_engine(address, pool_pre_ping=True, pool_size=2, connect_args=link.connect_args)
+        self._address, self._connect_args = address, link.connect_args
 
     def upgrade(self) -> None:
-        """Apply every migration (IT runs this once per release: `agentdesk db upgrade`)."""
-        upgrade_schema(self._engine)
+        """Apply every migration (IT runs this once per release: `agentdesk db upgrade`); without the desks'
+        statement timeout, since a migration of a big table may rightly take minutes."""
+        arguments = {k: v for k, v in self._connect_args.items() if k != "options"}
+        engine = sa.create_engine(self._address, poolclass=sa.pool.NullPool, connect_args=arguments)
+        try:
+            upgrade_schema(engine)
+        finally:
+            engine.dispose()
 
     def check_schema(self) -> None:
         from alembic.config import Config
@@ -50,7 +71,7 @@ class CentralStore:
             with self._engine.connect() as connection:
                 current = MigrationContext.configure(connection).get_current_revision()
         except sa.exc.SQLAlchemyError as exc:
-            raise CentralStoreError(f"unreachable ({type(exc).__name__})") from None
+            raise failure("unreachable", exc) from None
         known = {script.revision for script in scripts.walk_revisions()}
         if current is not None and current not in known:
             raise CentralStoreError(
@@ -85,7 +106,7 @@ class CentralStore:
             with self._engine.begin() as connection:
                 connection.execute(statement, clean)
         except sa.exc.SQLAlchemyError as exc:
-            raise CentralStoreError(f"push failed ({type(exc).__name__})") from None
+            raise failure("push failed", exc) from None
 
     def decisions_since(self, since: datetime | None, limit: int = 5000) -> list[dict[str, Any]]:
         """Identity decisions the central store received after `since` (its own clock), oldest first."""
@@ -97,7 +118,7 @@ class CentralStore:
             with self._engine.connect() as connection:
                 return [dict(row) for row in connection.execute(query).mappings().all()]
         except sa.exc.SQLAlchemyError as exc:
-            raise CentralStoreError(f"pull failed ({type(exc).__name__})") from None
+            raise failure("pull failed", exc) from None
 
     def dispose(self) -> None:
         self._engine.dispose()

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from agentdesk.config.transport import tls_failure
 from agentdesk.records.backends import BackendError
 
 MAX_RESPONSE_BYTES = 8_000_000
@@ -68,7 +69,7 @@ async def fetch(
     except httpx.TimeoutException:
         raise BackendError("no answer in time") from None
     except httpx.HTTPError as exc:
-        raise BackendError(f"connection failed ({type(exc).__name__})") from None
+        raise BackendError(tls_failure(exc) or f"connection failed ({type(exc).__name__})") from None
     return response, body
 
 

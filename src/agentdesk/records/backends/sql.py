@@ -15,6 +15,7 @@ from typing import Any
 from agentdesk.base.fields import PROFILE_FIELDS
 from agentdesk.base.text import clean_text
 from agentdesk.base.time import parse_timestamp
+from agentdesk.config.transport import PostgresTls, sql_connect_args, tls_failure
 from agentdesk.records.backends import BackendError
 from agentdesk.records.fields import clean_fields
 from agentdesk.records.model import SourceRecord
@@ -52,6 +53,8 @@ class SqlBackend:
         self._columns = dict(columns or {})
         self._region = region
         self._engine: Any = None
+        self._link = self._link_for(url, timeout_seconds)
+        self.unverified = self._link.unverified  # an explicit sslmode below verify-full: shown with the sources
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix=f"sql-{name}")
 
     async def find_by_phone(self, e164: str) -> list[SourceRecord]:
@@ -91,8 +94,19 @@ class SqlBackend:
             url = sa.make_url(self._url)
             if self._password:
                 url = url.set(password=self._password)
-            self._engine = sa.create_engine(url, pool_pre_ping=True)
+            if self.unverified:
+                log.warning("%s: %s", self.name, self.unverified)
+            self._engine = sa.create_engine(url, pool_pre_ping=True, connect_args=self._link.connect_args)
         return self._engine
+
+    @staticmethod
+    def _link_for(url: str, deadline: float) -> PostgresTls:
+        from sqlalchemy.engine import make_url
+
+        address = make_url(url)
+        return sql_connect_args(
+            address.get_backend_name(), address.get_driver_name(), address.host, dict(address.query), deadline
+        )
 
     def _run_query(self, query: str, params: dict[str, str]) -> list[SourceRecord]:
         import sqlalchemy as sa
@@ -103,7 +117,7 @@ class SqlBackend:
                 rows = result.mappings().fetchmany(MAX_ROWS)
         except sa.exc.SQLAlchemyError as exc:
             # The driver's message can quote parameters; keep only the kind of failure.
-            raise BackendError(f"query failed ({type(exc).__name__})") from None
+            raise BackendError(f"query failed ({tls_failure(exc) or type(exc).__name__})") from None
         return [record for row in rows if (record := self._record_from(row)) is not None]
 
     def _record_from(self, row: Mapping[str, Any]) -> SourceRecord | None:
