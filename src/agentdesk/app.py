@@ -115,7 +115,9 @@ def _enable_faulthandler(paths: AppPaths) -> None:
     """A hard crash in Qt or a driver still leaves a Python stack in the log folder for IT."""
     import faulthandler
 
-    crash_file = (paths.log_dir / "faults.log").open("a", encoding="utf-8")  # kept open for the process
+    from agentdesk.private import private_file
+
+    crash_file = private_file(paths.log_dir / "faults.log").open("a", encoding="utf-8")  # open for the process
     faulthandler.enable(crash_file)
 
 
@@ -260,9 +262,15 @@ class AgentDeskApp:
             try:
                 await store_opening
                 reopened = await self.desk.reopen_drafts()
-                self.window.show_store_health(
-                    True, f"ready; {len(reopened)} unfinished wrap-up(s) reopened" if reopened else "ready"
-                )
+                if self.store.moved_aside is not None:
+                    # Nothing is lost: the old file is kept for IT; the agent can work on a fresh store now.
+                    self.window.show_store_health(
+                        False, f"started fresh: the old store could not be opened, kept as {self.store.moved_aside}"
+                    )
+                else:
+                    self.window.show_store_health(
+                        True, f"ready; {len(reopened)} unfinished wrap-up(s) reopened" if reopened else "ready"
+                    )
                 await self._start_central_sync()
             except Exception as exc:
                 log.exception("local store failed to open")
@@ -327,6 +335,8 @@ class AgentDeskApp:
                 self.decisions.record(decision)
             self.lookup.forget()
 
+        if central.unverified:  # IT turned verification off: everyone should see it
+            self.window.show_link("central store TLS", "not verified", central.unverified)
         self.sync = OutboxSync(
             self.store,
             central,
@@ -387,6 +397,10 @@ class AgentDeskApp:
     async def _start_backends(self) -> None:
         problems = await self.services.connect_backends(self.settings.backends)
         self.window.show_sources_ready([b.name for b in self.lookup.backends], problems)
+        for backend in self.lookup.backends:
+            unverified = str(getattr(backend, "unverified", ""))
+            if unverified:  # IT turned TLS verification off for this source: everyone should see it
+                self.window.show_link(backend.name, "TLS not verified", unverified)
 
     def finish(self, code: int) -> None:
         if self._finished is not None and not self._finished.done():

@@ -7,6 +7,7 @@ The global options (--config, --basedir, --demo, --smoke) are accepted before or
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -82,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if os.name == "posix":
+        # Everything AgentDesk writes (store, logs, demo data, exports) is for this user only; folders made
+        # earlier are narrowed where they are opened (agentdesk.private).
+        os.umask(0o077)
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:
         arguments = expand_uri(arguments)

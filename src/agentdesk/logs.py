@@ -113,7 +113,11 @@ def setup_logging(
     recent.setFormatter(logging.Formatter(PLAIN_FORMAT))
     handlers: list[logging.Handler] = [recent]
     if log_dir is not None:
-        log_dir.mkdir(parents=True, exist_ok=True)
+        from agentdesk.private import narrow, private_dir
+
+        private_dir(log_dir)
+        for existing in log_dir.glob("*.log*"):
+            narrow(existing)  # files an older version wrote with the umask's 0644
         file_handler = logging.handlers.RotatingFileHandler(
             log_dir / "agentdesk.log", maxBytes=2_000_000, backupCount=keep_files, encoding="utf-8", delay=True
         )

@@ -75,6 +75,11 @@ class StoreSettings(Section):
     local_path: str = Field(
         "", description="SQLite file for the local store; empty = agentdesk.sqlite3 in the user data folder."
     )
+    encryption_credential: str = Field(
+        "",
+        description="Keyring credential holding the local store's SQLCipher passphrase (made on first start when "
+        "missing), e.g. 'store-key'; empty = a plain SQLite file (user-only permissions). Needs sqlcipher3-binary.",
+    )
     central_url: str = Field(
         "",
         description="SQLAlchemy URL of the central PostgreSQL store without password, "
@@ -172,6 +177,20 @@ class HttpAuthSettings(Section):
         return self
 
 
+def _credentials_over_tls(auth: str, urls: dict[str, str]) -> None:
+    """A credential (bearer, basic, an OAuth2 secret or the token it buys) never crosses the network in clear."""
+    if auth == "none":
+        return
+    from agentdesk.config.transport import plain_http_to_remote
+
+    for field, url in urls.items():
+        if url and plain_http_to_remote(url.split("{", 1)[0] + "x"):
+            raise ValueError(
+                f"{field} is plain http:// to another machine, so auth = '{auth}' would send the credential "
+                "unencrypted; use https:// (plain http is allowed only to 127.0.0.1 or localhost)"
+            )
+
+
 def _is_http_url(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme in ("http", "https") and bool(parts.hostname)
@@ -208,6 +227,11 @@ class FhirBackendSettings(BackendBase, HttpAuthSettings):
         if parts.query or parts.fragment:
             raise ValueError("must not carry a query string or fragment")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _tls_for_credentials(self) -> FhirBackendSettings:
+        _credentials_over_tls(self.auth, {"base_url": self.base_url, "token_url": self.token_url})
+        return self
 
 
 class RestBackendSettings(BackendBase, HttpAuthSettings):
@@ -246,6 +270,12 @@ class RestBackendSettings(BackendBase, HttpAuthSettings):
             if not _is_http_url(template.split("{", 1)[0] + "x"):
                 raise ValueError(f"url_templates.{key} must start with http:// or https:// and a host")
         return value
+
+    @model_validator(mode="after")
+    def _tls_for_credentials(self) -> RestBackendSettings:
+        urls = {f"url_templates.{key}": template for key, template in self.url_templates.items()}
+        _credentials_over_tls(self.auth, {**urls, "token_url": self.token_url})
+        return self
 
 
 class SqlBackendSettings(BackendBase):

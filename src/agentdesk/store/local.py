@@ -1,7 +1,8 @@
 """The local store: a SQLite file in the user data folder, every write through one writer thread.
 
 WAL keeps readers off the writer's back; synchronous=FULL makes a committed disposition survive a power cut,
-so the UI says "saved" only after the row is on disk.
+so the UI says "saved" only after the row is on disk. How the file is opened (user-only, optionally encrypted,
+migrated atomically, moved aside when unreadable) is in `opening`.
 """
 
 from __future__ import annotations
@@ -45,20 +46,13 @@ def upgrade_schema(engine: sa.Engine) -> None:
         command.upgrade(config, "head")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
 class LocalStore:
     """Async facade over a synchronous SQLAlchemy engine; one worker thread does all the I/O, in order."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, key_credential: str = "") -> None:
         self.path = path
+        self._key_credential = key_credential  # keychain entry of the SQLCipher passphrase; "" = plain SQLite
+        self.moved_aside: Path | None = None  # an unreadable earlier store, kept under this name
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-store")
         self._queued: list[tuple[str, dict[str, Any]]] = []
         self._batch_done: asyncio.Future[None] | None = None
@@ -71,14 +65,20 @@ class LocalStore:
         await self._run(self._open)
 
     def _open(self) -> None:
-        import sqlalchemy as sa
+        from agentdesk.store.opening import open_store
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(f"sqlite:///{self.path}")
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
-        upgrade_schema(engine)
-        self._engine = engine
-        log.info("local store ready")
+        key = None
+        if self._key_credential:
+            from agentdesk.config.credentials import CredentialMissing, ensure_token
+            from agentdesk.store.opening import StoreUnusable
+
+            try:
+                key = ensure_token(self._key_credential)  # made on first use, like the webhook token
+            except CredentialMissing as exc:
+                raise StoreUnusable(f"store.encryption_credential: {exc}") from None
+        opened = open_store(self.path, key, upgrade_schema)
+        self._engine, self.moved_aside = opened.engine, opened.moved_aside
+        log.info("local store ready%s", " (encrypted)" if key else "")
 
     async def flush(self) -> None:
         """Wait until every queued log row (call events, audit) is on disk."""
