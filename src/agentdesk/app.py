@@ -14,15 +14,18 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentdesk import __version__, services
 from agentdesk.base.time import utc_now
 from agentdesk.commands.gui import LaunchOptions
 from agentdesk.config import ConfigError, Settings
-from agentdesk.logs import RecentLog, setup_logging
+from agentdesk.logs import RecentLog, ShownValues, setup_logging
 from agentdesk.paths import AppPaths
 from agentdesk.telephony.events import CallEvent, CallEventKind
+
+if TYPE_CHECKING:
+    from agentdesk.desk import CallContext
 
 log = logging.getLogger("agentdesk.app")
 SMOKE_DEADLINE_SECONDS = 30.0
@@ -78,7 +81,7 @@ def run_gui(options: LaunchOptions) -> int:
     desk_app = AgentDeskApp(options, paths, settings, recent)
     # Windows logoff and shutdown ask the session to save first: the same clean stop as closing the window.
     qt_app.commitDataRequest.connect(lambda _manager: desk_app.finish(0))
-    sys.excepthook = make_excepthook(recent.text, headless=options.smoke, exit_app=desk_app.finish)
+    sys.excepthook = make_excepthook(recent.text, headless=options.smoke, exit_app=desk_app.finish, shown=recent.shown)
     loop.set_exception_handler(desk_app.loop_exception)
     with loop:
         code: int = loop.run_until_complete(desk_app.run(started))
@@ -148,6 +151,18 @@ def _mark_shown(started: float) -> None:
     log.info("main window shown %.0f ms after launch", (time.perf_counter() - started) * 1000)
     if marker:
         Path(marker).write_text(f"{time.time():.6f}\n", encoding="utf-8")
+
+
+def _remember_call(shown: ShownValues, context: CallContext) -> None:
+    shown.remember_call(context.call.call_id)
+    if context.call.ani:
+        shown.remember({"phone": context.call.ani})
+
+
+def _remember_lookup(shown: ShownValues, context: CallContext) -> None:
+    if context.lookup is not None:
+        for record in context.lookup.records:
+            shown.remember(record.fields)
 
 
 class AgentDeskApp:
@@ -220,6 +235,10 @@ class AgentDeskApp:
         self.intake.subscribe(
             lambda: window.show_event_counts(sum(self.intake.accepted.values()), dict(self.intake.rejected))
         )
+        # What the desk shows is what the log must never say: the redaction learns each value as it arrives.
+        shown = self.recent.shown
+        self.desk.on.call.append(lambda context: _remember_call(shown, context))
+        self.desk.on.lookup.append(lambda context: _remember_lookup(shown, context))
         signals.agent_state_changed.connect(window.show_agent_state)
         signals.store_health.connect(window.show_store_health)
         self.lock.locked.connect(lambda: window.set_locked(True))

@@ -38,35 +38,146 @@ _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def redact(text: str) -> str:
-    """Replace anything that looks like patient data with a placeholder."""
+# Not patient data, but shaped like it: kept as they are (the phone shape would eat an IP address or a UUID).
+_PROTECTED = re.compile(
+    r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b"  # IPv4 address, optionally with its port
+    r"|\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"  # UUIDs (row ids)
+    r"|\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?"  # timestamps, not birth dates
+    r"|\b\d{10}\.\d{1,6}\b"  # Asterisk call ids (epoch.sequence)
+)
+MAX_SHOWN = 20_000  # the most recent values kept for redaction (a long shift shows a few thousand)
+# Fields whose values identify a person; others (sex, language, state) are too common to be worth replacing.
+IDENTIFYING_FIELDS = (
+    "given_name",
+    "family_name",
+    "birth_date",
+    "mrn",
+    "phone",
+    "email",
+    "address_line",
+    "city",
+    "postal_code",
+)
+
+
+def _date_spellings(value: str) -> list[str]:
+    """A birth date as the desk shows it and as people and systems write it."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value)
+    if not match:
+        return [value]
+    year, month, day = match.groups()
+    m, d = str(int(month)), str(int(day))
+    return [value, f"{month}/{day}/{year}", f"{m}/{d}/{year}", f"{day}.{month}.{year}", f"{year}{month}{day}"]
+
+
+class ShownValues:
+    """What the desk knows it showed (names, addresses, birth dates, numbers) and the call ids it handled: log
+    lines are redacted by these exact values as well as by shapes, and the call ids survive redaction.
+
+    Shapes alone cannot catch a name or an address; values can, whatever the line looks like."""
+
+    def __init__(self, capacity: int = MAX_SHOWN) -> None:
+        self._values: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._call_ids: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._capacity = capacity
+        self._guard = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+        self._call_pattern: re.Pattern[str] | None = None
+
+    def remember(self, fields: dict[str, str]) -> None:
+        """Values of a record the desk received (only its identifying fields)."""
+        values = [v for name in IDENTIFYING_FIELDS for v in _date_spellings(fields.get(name, "")) if v]
+        given, family = fields.get("given_name", ""), fields.get("family_name", "")
+        if given and family:
+            values += [f"{given} {family}", f"{family}, {given}"]
+        if fields.get("phone", "").startswith("+1"):
+            values.append(fields["phone"][2:])
+        self.remember_text(values)
+
+    def remember_text(self, values: list[str]) -> None:
+        """Free values, e.g. what the agent typed into the search box."""
+        with self._guard:
+            for value in values:
+                value = value.strip()
+                if (len(value) >= 2 and not value.isdigit()) or len(value) >= 5:
+                    self._values[value.lower()] = None
+                    self._values.move_to_end(value.lower())
+            while len(self._values) > self._capacity:
+                self._values.popitem(last=False)
+            self._pattern = None
+
+    def remember_call(self, call_id: str) -> None:
+        with self._guard:
+            if call_id and call_id not in self._call_ids:
+                self._call_ids[call_id] = None
+                while len(self._call_ids) > self._capacity:
+                    self._call_ids.popitem(last=False)
+                self._call_pattern = None
+
+    def patterns(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+        with self._guard:
+            if self._pattern is None and self._values:
+                alternatives = "|".join(re.escape(v) for v in sorted(self._values, key=len, reverse=True))
+                self._pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+            if self._call_pattern is None and self._call_ids:
+                values = list(self._values)
+                # A call id that carries a shown value (some switches put the caller's number in it) is not kept.
+                safe = [c for c in self._call_ids if not any(v in c.lower() for v in values)]
+                alternatives = "|".join(re.escape(c) for c in sorted(safe, key=len, reverse=True))
+                self._call_pattern = re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])") if safe else None
+            return self._pattern, self._call_pattern
+
+    def redact(self, text: str) -> str:
+        return redact(text, self)
+
+
+def redact(text: str, shown: ShownValues | None = None) -> str:
+    """Replace patient data with placeholders: values the desk showed, then anything shaped like patient data;
+    IP addresses, UUIDs, timestamps and the desk's call ids are kept."""
+    values, call_ids = shown.patterns() if shown is not None else (None, None)
+    if values is not None:
+        text = values.sub("<redacted>", text)
+    kept: list[str] = []
+
+    def keep(match: re.Match[str]) -> str:
+        kept.append(match.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    if call_ids is not None:
+        text = call_ids.sub(keep, text)
+    text = _PROTECTED.sub(keep, text)
     for pattern, replacement in _REDACTIONS:
         text = pattern.sub(replacement, text)
-    return text
+    return re.sub("\x00(\\d+)\x00", lambda m: kept[int(m.group(1))], text) if kept else text
 
 
 class PatientDataFilter(logging.Filter):
     """Rewrites each record's message (and exception text) with `redact` before any handler formats it."""
+
+    def __init__(self, shown: ShownValues | None = None) -> None:
+        super().__init__()
+        self.shown = shown if shown is not None else ShownValues()
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # a broken format string must not lose the line
             message = f"{record.msg!r} {record.args!r}"
-        record.msg = redact(message)
+        record.msg = redact(message, self.shown)
         record.args = None
         if record.exc_info and not record.exc_text:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info), self.shown)
         elif record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = redact(record.exc_text, self.shown)
         return True
 
 
 class RecentLog(logging.Handler):
     """Keeps the last lines in memory, already redacted, for the crash dialog."""
 
-    def __init__(self, capacity: int = 400) -> None:
+    def __init__(self, capacity: int = 400, shown: ShownValues | None = None) -> None:
         super().__init__()
+        self.shown = shown if shown is not None else ShownValues()  # what the whole log tree redacts by value
         self._lines: collections.deque[str] = collections.deque(maxlen=capacity)
         self._guard = threading.Lock()
 
@@ -106,10 +217,11 @@ def setup_logging(
         handler.close()
     root.setLevel(level)
     root.propagate = False
-    redactor = PatientDataFilter()
+    shown = ShownValues()
+    redactor = PatientDataFilter(shown)
     formatter: logging.Formatter = JsonFormatter() if json_format else logging.Formatter(PLAIN_FORMAT)
 
-    recent = RecentLog()
+    recent = RecentLog(shown=shown)
     recent.setFormatter(logging.Formatter(PLAIN_FORMAT))
     handlers: list[logging.Handler] = [recent]
     if log_dir is not None:

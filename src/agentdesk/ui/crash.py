@@ -11,7 +11,7 @@ from types import TracebackType
 from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from agentdesk.logs import redact
+from agentdesk.logs import ShownValues, redact
 
 qt_log = logging.getLogger("agentdesk.qt")
 log = logging.getLogger("agentdesk.app")
@@ -55,18 +55,24 @@ class CrashDialog(QDialog):
 
 
 def make_excepthook(
-    recent_log: Callable[[], str], headless: bool, exit_app: Callable[[int], None]
+    recent_log: Callable[[], str],
+    headless: bool,
+    exit_app: Callable[[int], None],
+    shown: ShownValues | None = None,
 ) -> Callable[[type[BaseException], BaseException, TracebackType | None], None]:
-    """The global hook: headless runs print and exit non-zero; the GUI shows the crash dialog."""
+    """The global hook: headless runs print and exit non-zero; the GUI shows the crash dialog. Both are redacted
+    by shape and by the values the desk showed (`shown`)."""
 
     def hook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
-        trace = redact("".join(traceback.format_exception(kind, error, tb)))
+        trace = redact("".join(traceback.format_exception(kind, error, tb)), shown)
         log.critical("unhandled %s\n%s", kind.__name__, trace)
         if headless or QApplication.instance() is None:
             print(f"AgentDesk crashed: {kind.__name__}\n{trace}", flush=True)
             exit_app(70)
             return
-        dialog = CrashDialog(f"{kind.__name__}: {redact(str(error))}", f"{trace}\n--- recent log ---\n{recent_log()}")
+        dialog = CrashDialog(
+            f"{kind.__name__}: {redact(str(error), shown)}", f"{trace}\n--- recent log ---\n{recent_log()}"
+        )
         if dialog.exec() != QDialog.DialogCode.Accepted:
             exit_app(70)
 
