@@ -26,6 +26,7 @@ from agentdesk.telephony.events import CallEvent, CallEventKind
 
 if TYPE_CHECKING:
     from agentdesk.desk import CallContext
+    from agentdesk.ui.lock_page import UnlockMode
 
 log = logging.getLogger("agentdesk.app")
 SMOKE_DEADLINE_SECONDS = 30.0
@@ -170,6 +171,7 @@ class AgentDeskApp:
 
     def __init__(self, options: LaunchOptions, paths: AppPaths, settings: Settings, recent: RecentLog) -> None:
         from agentdesk.campaigns.resolver import CampaignResolver
+        from agentdesk.config.operator import PinBook, role_of
         from agentdesk.desk import Desk, WrapUpPolicy
         from agentdesk.telephony.agent_state import AgentStateMachine
         from agentdesk.telephony.calls import CallTracker
@@ -185,8 +187,11 @@ class AgentDeskApp:
         self.settings = settings
         self.recent = recent
         self.services = services.build(settings, paths)
+        # The OS login is who did it, in every row; the config's agent.id only names this agent's phone.
         self.agent_id = self.services.agent_id
-        agent_name = settings.agent.display_name or self.agent_id
+        self.role = role_of(self.agent_id, settings.security)
+        self.pins = PinBook(paths.data_dir, settings.security.pin_min_length)
+        agent_name = settings.agent.display_name or settings.agent.id or self.agent_id
         self.store = self.services.store
         self.decisions = self.services.decisions
         self.lookup = self.services.lookup
@@ -194,7 +199,12 @@ class AgentDeskApp:
             self.agent_id,
             CallTracker(
                 settings.telephony.default_region,
-                own_agent_ids=[self.agent_id, *settings.agent.phone_ids, *_ami_interfaces(settings)],
+                own_agent_ids=[
+                    self.agent_id,
+                    *([settings.agent.id] if settings.agent.id else []),
+                    *settings.agent.phone_ids,
+                    *_ami_interfaces(settings),
+                ],
                 ring_timeout_seconds=settings.telephony.ring_timeout_seconds,
             ),
             self.lookup,
@@ -212,8 +222,11 @@ class AgentDeskApp:
         self.signals = DeskSignals(self.desk, self.window)
         self.actions = AgentActions(self.desk, self.window, lambda: self.simulator)
         self.intake = CallIntake(self.desk.ingest)
-        self.notifier = CallNotifier(self.window, enabled=settings.ui.tray_notifications)
+        self.notifier = CallNotifier(
+            self.window, enabled=settings.ui.tray_notifications, locked=lambda: self.window.is_locked
+        )
         self.lock = InactivityLock(settings.ui.lock_after_minutes, self.window)
+        self._unlocking: asyncio.Task[None] | None = None
         self.webhook: Any = None
         self.sync: Any = None
         self.call_sources: list[Any] = []
@@ -242,9 +255,50 @@ class AgentDeskApp:
         signals.agent_state_changed.connect(window.show_agent_state)
         signals.store_health.connect(window.show_store_health)
         self.lock.locked.connect(lambda: window.set_locked(True))
+        window.unlock_requested.connect(self._unlock_requested)
         window.closing.connect(lambda: self.finish(0))
         self.actions.connect()
         window.show_agent_state(self.desk.agent_state.status)
+
+    # -- the lock ---------------------------------------------------------------------------------------------
+    def _unlock_mode(self) -> UnlockMode:
+        from agentdesk.ui.lock_page import UnlockMode
+
+        if self.pins.is_set:
+            return UnlockMode.PIN
+        return UnlockMode.CHOOSE if self.settings.security.require_pin else UnlockMode.CLICK
+
+    def _unlock_requested(self, pin: str, repeat: str) -> None:
+        from agentdesk.ui.lock_page import UnlockMode
+
+        mode = self._unlock_mode()
+        if mode is UnlockMode.CLICK:
+            self.window.set_locked(False)
+            return
+        task = asyncio.get_running_loop().create_task(self._unlock(mode, pin, repeat))
+        self._unlocking = task  # kept referenced until done
+
+    async def _unlock(self, mode: UnlockMode, pin: str, repeat: str) -> None:
+        """Check (or, the first time, set) the PIN on a worker thread: argon2 takes tens of milliseconds."""
+        from agentdesk.config.operator import PinInvalid
+        from agentdesk.ui.lock_page import UnlockMode
+
+        page = self.window.lock_page
+        if mode is UnlockMode.CHOOSE:
+            if pin != repeat:
+                page.show_error("The two PINs differ")
+                return
+            try:
+                await asyncio.to_thread(self.pins.set, pin)
+            except PinInvalid as exc:
+                page.show_error(str(exc))
+                return
+        elif not await asyncio.to_thread(self.pins.verify, pin):
+            log.warning("unlock refused: wrong PIN")
+            page.show_error("Wrong PIN")
+            return
+        page.set_mode(self._unlock_mode(), self.settings.security.pin_min_length)
+        self.window.set_locked(False)
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     async def run(self, started: float) -> int:
@@ -272,6 +326,10 @@ class AgentDeskApp:
         from agentdesk.ui.garbage import GuiThreadCollector
 
         self.window.show_busy("Starting…")
+        await asyncio.to_thread(self.pins.load)
+        self.window.lock_page.set_mode(self._unlock_mode(), self.settings.security.pin_min_length)
+        if self.settings.security.require_pin and not self.pins.is_set:
+            self.window.set_locked(True)  # no patient data before this agent has a PIN
         store_opening = asyncio.ensure_future(self.services.open_store())
         try:
             if self.options.demo:

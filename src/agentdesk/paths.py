@@ -36,10 +36,14 @@ class AppPaths:
 
     @classmethod
     def for_basedir(cls, basedir: Path) -> AppPaths:
-        """All data, logs and settings under one folder; no machine-wide file (tests and trials stay isolated)."""
+        """All data, logs and settings under one folder, the machine-wide file too (machine/agentdesk.toml, read
+        when it exists): tests and trials stay isolated from the real machine."""
         basedir = basedir.resolve()
         return cls(
-            data_dir=basedir / "data", log_dir=basedir / "logs", config_dir=basedir / "config", machine_config=None
+            data_dir=basedir / "data",
+            log_dir=basedir / "logs",
+            config_dir=basedir / "config",
+            machine_config=basedir / "machine" / CONFIG_FILE_NAME,  # IT's file, for trials of [security]
         )
 
     @classmethod

@@ -9,7 +9,6 @@ headless command that needs none of them starts without paying for them.
 from __future__ import annotations
 
 import asyncio
-import getpass
 import logging
 from dataclasses import dataclass, field
 from functools import partial
@@ -52,12 +51,14 @@ def read_settings(
     """The settings from every layer (`overrides` sit under the files). Raises ConfigError naming each problem."""
     from agentdesk.config import load_settings
 
-    return load_settings(config_files(paths, config, demo=demo), overrides)
+    return load_settings(config_files(paths, config, demo=demo), overrides, machine=paths.machine_config)
 
 
 def agent_id(settings: Settings) -> str:
-    """The login in the audit log and dispositions: the configured id, else the OS user name."""
-    return settings.agent.id or getpass.getuser()
+    """Who did it, in the audit log and every row: the OS login (the config's agent.id only names the phone)."""
+    from agentdesk.config.operator import os_login
+
+    return os_login()
 
 
 def local_store_path(settings: Settings, paths: AppPaths) -> Path:

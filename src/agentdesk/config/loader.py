@@ -122,8 +122,14 @@ def _merge_into(target: dict[str, Any], source: dict[str, Any]) -> None:
             target[key] = value
 
 
-def load_settings(paths: Sequence[Path], overrides: dict[str, Any] | None = None) -> Settings:
-    """Read every existing file in `paths` (in order, later wins) and validate the merged result."""
+MACHINE_ONLY = ("security",)
+
+
+def load_settings(
+    paths: Sequence[Path], overrides: dict[str, Any] | None = None, machine: Path | None = None
+) -> Settings:
+    """Read every existing file in `paths` (in order, later wins) and validate the merged result. Only `machine`
+    (the machine-wide file, if it is among `paths`) may set the [security] table: roles and the PIN rule are IT's."""
     layers: list[ConfigLayer] = []
     problems: list[ConfigProblem] = []
     for path in paths:
@@ -131,6 +137,18 @@ def load_settings(paths: Sequence[Path], overrides: dict[str, Any] | None = None
             layers.append(read_layer(path))
         except ConfigError as exc:
             problems.extend(exc.problems)
+    for layer in layers:
+        for table in MACHINE_ONLY:
+            if table in layer.data and (machine is None or layer.path != machine):
+                problems.append(
+                    ConfigProblem(
+                        table,
+                        "only the machine-wide config file may set this",
+                        file=layer.path,
+                        line=_line_of(layer.text, (table,)),
+                        hint=f"ask IT to set [{table}] in {machine or 'the machine-wide agentdesk.toml'}",
+                    )
+                )
     if problems:
         raise ConfigError(problems)
     data = merge_layers([overrides or {}, *(layer.data for layer in layers)])
@@ -141,9 +159,9 @@ def load_settings(paths: Sequence[Path], overrides: dict[str, Any] | None = None
 
 
 def check_config_file(path: Path) -> list[ConfigProblem]:
-    """Every problem in one file on its own (over the built-in defaults)."""
+    """Every problem in one file on its own (over the built-in defaults); it may be the machine-wide file."""
     try:
-        load_settings([path])
+        load_settings([path], machine=path)
     except ConfigError as exc:
         return exc.problems
     return []

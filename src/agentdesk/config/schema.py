@@ -21,7 +21,11 @@ class Section(BaseModel):
 
 
 class AgentSettings(Section):
-    id: str = Field("", description="Agent login used in the audit log and dispositions; empty = the OS user name.")
+    id: str = Field(
+        "",
+        description="How phone systems name this agent (matched like phone_ids); stored rows always carry the OS "
+        "login, never this.",
+    )
     display_name: str = Field("", description="Name shown in the window title and to supervisors.")
     team: str = Field("", description="Team code for the supervisor monitor, e.g. 'cardio-east'.")
     phone_ids: list[str] = Field(
@@ -104,6 +108,19 @@ def _no_password_in_url(value: str) -> str:
     if password:
         raise ValueError("the URL contains a password; remove it and name a keyring credential instead")
     return value
+
+
+class SecuritySettings(Section):
+    """Read only from the machine-wide file (IT's): a user's own file cannot grant a role or drop the PIN."""
+
+    require_pin: bool = Field(
+        False, description="Agents must set an AgentDesk PIN (argon2-hashed) and enter it to unlock the window."
+    )
+    pin_min_length: int = Field(6, ge=4, le=64, description="Shortest PIN (or password) accepted.")
+    supervisors: list[str] = Field(
+        default_factory=list, description="OS logins with the supervisor role, e.g. ['jdoe', 'asmith']."
+    )
+    admins: list[str] = Field(default_factory=list, description="OS logins with the admin role.")
 
 
 class LoggingSettings(Section):
@@ -512,6 +529,7 @@ class Settings(Section):
     demo: DemoSettings = Field(default_factory=DemoSettings)  # type: ignore[arg-type]
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)  # type: ignore[arg-type]
     matching: MatchingSettings = Field(default_factory=MatchingSettings)  # type: ignore[arg-type]
+    security: SecuritySettings = Field(default_factory=SecuritySettings)  # type: ignore[arg-type]
     call_sources: list[CallSourceSettings] = Field(
         default_factory=list, description="Call event streams, each a [[call_sources]] table with a 'kind'."
     )

@@ -95,6 +95,17 @@ class CallBar(QFrame):
             self._tick.start()
         self._show_other_calls(context, active or [])
 
+    def clear(self) -> None:
+        """Nothing about any call (the window is locked)."""
+        self._context = None
+        self._tick.stop()
+        self.state_label.setText("Locked")
+        self.state_label.setStyleSheet("background:#475569; color:white; border-radius:4px; padding:4px 8px;")
+        for label in (self.caller_label, self.dialed_label, self.timer_label):
+            label.clear()
+        self.other_calls.clear()
+        self.other_calls.hide()
+
     def _show_search(self, context: CallContext, active: list[CallContext]) -> None:
         self._context = None
         self._tick.stop()

@@ -27,6 +27,7 @@ from agentdesk.records.model import LookupResult, SourceState
 from agentdesk.telephony.agent_state import AgentState, AgentStatus
 from agentdesk.telephony.calls import CallState
 from agentdesk.ui.call_bar import CallBar, format_duration
+from agentdesk.ui.lock_page import LockPage
 from agentdesk.ui.notifier import app_icon
 from agentdesk.ui.profile_panel import ProfilePanel
 from agentdesk.ui.script_panel import ScriptPanel
@@ -82,18 +83,11 @@ class MainWindow(QMainWindow):
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.call_bar)
         layout.addWidget(self.splitter, 1)
-        self.lock_page = QWidget()
-        self.lock_page.setObjectName("LockPage")
-        lock_layout = QVBoxLayout(self.lock_page)
-        self.lock_message = QLabel("AgentDesk is locked after inactivity: patient data is hidden.")
-        self.lock_message.setObjectName("LockMessage")
-        self.unlock_button = QPushButton("&Unlock")
-        self.unlock_button.setObjectName("Unlock")
-        self.unlock_button.clicked.connect(lambda: self.set_locked(False))
-        lock_layout.addStretch(1)
-        lock_layout.addWidget(self.lock_message, 0, Qt.AlignmentFlag.AlignCenter)
-        lock_layout.addWidget(self.unlock_button, 0, Qt.AlignmentFlag.AlignCenter)
-        lock_layout.addStretch(1)
+        self.lock_page = LockPage()
+        self.unlock_button = self.lock_page.button
+        self.unlock_requested = self.lock_page.unlock_requested  # the composition root checks the PIN, if any
+        self._held: tuple[CallContext, list[CallContext] | None] | None = None  # what to show on unlock
+        self._shown: tuple[CallContext, list[CallContext] | None] | None = None
         self.pages = QStackedWidget()
         self.pages.addWidget(central)
         self.pages.addWidget(self.lock_page)
@@ -125,6 +119,11 @@ class MainWindow(QMainWindow):
         self.hangup_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
         for action in (self.answer_action, self.hangup_action):
             action.setEnabled(False)  # nothing to answer or hang up until a call arrives
+        self.lock_action = QAction("Lock", self)
+        self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
+        self.lock_action.setToolTip("Hide patient data now, e.g. before leaving the desk (Ctrl+L)")
+        self.lock_action.triggered.connect(lambda: self.set_locked(True))
+        self.addAction(self.lock_action)
         self.save_action = QAction("Save disposition", self)
         self.save_action.setShortcut(QKeySequence.StandardKey.Save)
         self.save_action.triggered.connect(self.wrapup.save_button.click)
@@ -206,7 +205,11 @@ class MainWindow(QMainWindow):
 
     # -- slots the composition root connects ----------------------------------------------------------------
     def show_call(self, context: CallContext, active: list[CallContext] | None = None) -> None:
-        """Show the desk's current call (and list the other live ones)."""
+        """Show the desk's current call (and list the other live ones); while locked, only remember it."""
+        if self.is_locked:
+            self._held = (context, active)
+            return
+        self._shown = (context, active)
         switched = context.call.call_id != self._current_call_id
         self._current_call_id = context.call.call_id
         self.call_bar.show_call(context, active)
@@ -228,6 +231,8 @@ class MainWindow(QMainWindow):
         self._show_script(context)
 
     def show_lookup(self, context: CallContext) -> None:
+        if self.is_locked:
+            return  # shown from the held call on unlock
         if context.lookup is None or context.call.call_id != self._current_call_id:
             return  # another call's lookup: shown when the agent switches to it
         self.profile.show_lookup(context.lookup)
@@ -240,10 +245,27 @@ class MainWindow(QMainWindow):
         return self.pages.currentWidget() is self.lock_page
 
     def set_locked(self, locked: bool) -> None:
-        """Hide (or show again) everything that can hold patient data: the call bar and the panels."""
-        self.pages.setCurrentIndex(1 if locked else 0)
+        """Lock: hide the panels and empty every widget that held patient data (nothing left to read out by an
+        accessibility tool or a screen grab). Unlock: show the desk's current call again."""
+        if locked == self.is_locked:
+            return
         if locked:
-            self.unlock_button.setFocus()
+            self.pages.setCurrentIndex(1)
+            self._held, self._current_call_id = self._shown, ""
+            self.profile.clear("Locked.")
+            self.call_bar.clear()
+            self.script.clear()
+            self.profile.search.clear()
+            self.profile.search_feedback.clear()
+            self.lock_page.reset()
+            self.lock_page.focus()
+            # The wrap-up panel keeps the agent's unsaved notes (hidden): clearing them would lose work.
+            return
+        self.pages.setCurrentIndex(0)
+        held, self._held = self._held, None
+        if held is not None:
+            self.show_call(*held)
+            self.show_lookup(held[0])
 
     def show_link(self, name: str, state: str, detail: str) -> None:
         """A call source's connection: up, connecting, down (retrying) or refused."""

@@ -1,9 +1,11 @@
 """Pre-answer pop: a desktop notification while the phone rings (even with the window minimised), updated once
-with the caller's name when the lookup finds it; answering brings the window to the front."""
+with the caller's name when the lookup finds it; answering brings the window to the front. While the window is
+locked the notification says only that a call rings."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject
@@ -22,8 +24,11 @@ def app_icon() -> QIcon:
     return QIcon(str(ICON))
 
 
-def notification_text(context: CallContext) -> tuple[str, str]:
-    """Title and body: caller number, campaign, and the matched name when there is exactly one person."""
+def notification_text(context: CallContext, locked: bool = False) -> tuple[str, str]:
+    """Title and body: caller number, campaign, and the matched name when there is exactly one person. While the
+    window is locked: only that a call rings, and on which campaign (nothing about the caller)."""
+    if locked:
+        return "Incoming call", context.campaign.name if context.campaign else "AgentDesk is locked"
     call = context.call
     number = display_phone(call.ani) if call.ani else "unknown number"
     lines = [context.campaign.name if context.campaign else "No campaign"]
@@ -36,9 +41,10 @@ def notification_text(context: CallContext) -> tuple[str, str]:
 
 
 class CallNotifier(QObject):
-    def __init__(self, window: QMainWindow, enabled: bool = True) -> None:
+    def __init__(self, window: QMainWindow, enabled: bool = True, locked: Callable[[], bool] | None = None) -> None:
         super().__init__(window)
         self._window = window
+        self._locked = locked or (lambda: False)
         self._enabled = enabled
         self._tray: QSystemTrayIcon | None = None
         if enabled and QSystemTrayIcon.isSystemTrayAvailable():
@@ -70,7 +76,7 @@ class CallNotifier(QObject):
     def _announce(self, context: CallContext) -> None:
         if not self._enabled:
             return
-        title, body = notification_text(context)
+        title, body = notification_text(context, self._locked())
         if self._announced.get(context.call.call_id) == body:
             return  # nothing new to say
         self._announced[context.call.call_id] = body
