@@ -17,7 +17,8 @@ GUI_MODULES = ("agentdesk.ui", "agentdesk.app")
 
 # Lowest first. A module may import from its own unit (agentdesk.X) and from units in lower layers only.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("agentdesk", "agentdesk.base", "agentdesk.paths", "agentdesk.logs"),
+    ("agentdesk", "agentdesk.base"),
+    ("agentdesk.paths", "agentdesk.logs"),  # both create user-only files and folders (base.private)
     ("agentdesk.config",),
     ("agentdesk.telephony", "agentdesk.records", "agentdesk.campaigns"),
     ("agentdesk.store", "agentdesk.metrics"),

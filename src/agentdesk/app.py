@@ -119,7 +119,7 @@ def _enable_faulthandler(paths: AppPaths) -> None:
     """A hard crash in Qt or a driver still leaves a Python stack in the log folder for IT."""
     import faulthandler
 
-    from agentdesk.private import private_file
+    from agentdesk.base.private import private_file
 
     crash_file = private_file(paths.log_dir / "faults.log").open("a", encoding="utf-8")  # open for the process
     faulthandler.enable(crash_file)

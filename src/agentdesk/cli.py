@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     if os.name == "posix":
         # Everything AgentDesk writes (store, logs, demo data, exports) is for this user only; folders made
-        # earlier are narrowed where they are opened (agentdesk.private).
+        # earlier are narrowed where they are opened (agentdesk.base.private).
         os.umask(0o077)
     arguments = list(sys.argv[1:] if argv is None else argv)
     try:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentdesk.private import only_mine, private_dir, write_private
+from agentdesk.base.private import only_mine, private_dir, write_private
 from agentdesk.telephony.sources.webhook import PROOF_PATH, prove
 
 log = logging.getLogger("agentdesk.app")

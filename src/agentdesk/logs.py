@@ -225,7 +225,7 @@ def setup_logging(
     recent.setFormatter(logging.Formatter(PLAIN_FORMAT))
     handlers: list[logging.Handler] = [recent]
     if log_dir is not None:
-        from agentdesk.private import narrow, private_dir
+        from agentdesk.base.private import narrow, private_dir
 
         private_dir(log_dir)
         for existing in log_dir.glob("*.log*"):

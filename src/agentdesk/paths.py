@@ -60,7 +60,7 @@ class AppPaths:
 
     def create(self) -> None:
         """The folders, user-only (0700; narrowed if an older version made them wider)."""
-        from agentdesk.private import private_dir
+        from agentdesk.base.private import private_dir
 
         for folder in (self.data_dir, self.log_dir, self.config_dir):
             private_dir(folder)

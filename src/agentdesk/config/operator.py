@@ -71,7 +71,7 @@ class PinBook:
         """Store a new PIN; changing one needs the current PIN. Raises PinInvalid."""
         from argon2 import PasswordHasher
 
-        from agentdesk.private import private_dir, write_private
+        from agentdesk.base.private import private_dir, write_private
 
         if self.load() and not (current is not None and self.verify(current)):
             raise PinInvalid("the current PIN is wrong")

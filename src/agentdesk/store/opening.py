@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agentdesk.private import narrow, private_dir, private_file
+from agentdesk.base.private import narrow, private_dir, private_file
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
