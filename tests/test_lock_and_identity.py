@@ -10,12 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from agentdesk.records.phone import display_phone
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from agentdesk.app import AgentDeskApp, load_app_settings
-from agentdesk.cli import LaunchOptions
+from agentdesk.base.phone import display_phone
+from agentdesk.commands.gui import LaunchOptions
 from agentdesk.config import ConfigError, load_settings
 from agentdesk.config.operator import PinBook, PinInvalid, Role, os_login, role_of
 from agentdesk.logs import setup_logging

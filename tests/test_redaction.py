@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from agentdesk.app import AgentDeskApp, load_app_settings
-from agentdesk.cli import LaunchOptions
+from agentdesk.commands.gui import LaunchOptions
 from agentdesk.config.credentials import get_secret
 from agentdesk.logs import ShownValues, redact, setup_logging
 from agentdesk.paths import AppPaths

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from agentdesk.base.time import utc_now
 from agentdesk.store.dispositions import Disposition
 from agentdesk.store.local import LocalStore
-from agentdesk.telephony.events import utc_now
 
 NOTE = "Zebediah Quarrington asked about the cardiology referral"
 
