@@ -55,8 +55,16 @@ async def scenario(app: AgentDeskApp, out: Path | None, hold: bool, scale_note: 
         await asyncio.sleep(0.05)
     app.simulator.answer(call_id)
     await asyncio.sleep(1.2)
-    app.window.wrapup.disposition.setCurrentIndex(app.window.wrapup.disposition.findData("appointment_booked"))
-    app.window.wrapup.notes.setPlainText("Screening booked with cardiology, Tue 9:30, Main campus.")
+    # Mid-call: the script has greeted the caller, confirmed who they are, and is asking about risk factors.
+    run = app.desk.current.script
+    run.advance()
+    run.answer("yes")
+    run.answer("no")
+    run.answer("Saw the TV spot")
+    run.add_note("Asked whether the screening needs a fasting blood test")
+    app.window.show_call(app.desk.current)
+    app.window.script.focus_answer()
+    app.window.wrapup.notes.setPlainText("Saw the heart health TV spot; wants a screening near Main campus.")
     if os.environ.get("AGENTDESK_SHOT_TAB") == "care":
         app.window.profile.tabs.setCurrentIndex(1)
     await asyncio.sleep(0.3)

@@ -60,7 +60,7 @@ name = "From user"
     settings = load_settings([machine, user])
     assert settings.agent.team == "cardio-east"  # kept from the machine file
     assert settings.agent.display_name == "Dana"  # the user file wins
-    assert [c.code for c in settings.campaigns] == ["B"]  # arrays replace, never merge entry by entry
+    assert [c.code for c in settings.campaigns.inline] == ["B"]  # arrays replace, never merge entry by entry
 
 
 def test_problems_name_file_line_key_and_hint(tmp_path: Path) -> None:
@@ -155,7 +155,7 @@ def test_demo_ignores_user_config_unless_given(tmp_path: Path) -> None:
     explicit = write(tmp_path / "trial.toml", '[agent]\ndisplay_name = "Trial"\n')
     demo = load_app_settings(LaunchOptions(demo=True, basedir=tmp_path, config=explicit), paths)
     assert demo.agent.display_name == "Trial"
-    assert [c.code for c in demo.campaigns][:1] == ["HEART-TV"]  # the demo's own campaigns stay
+    assert demo.campaigns.folder_path.joinpath("heart-screening.toml").is_file()  # the shipped campaign files
 
 
 def test_app_refuses_to_start_with_a_broken_config(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("agentdesk.config",),
     ("agentdesk.telephony", "agentdesk.records", "agentdesk.campaigns"),
     ("agentdesk.store", "agentdesk.metrics"),
-    ("agentdesk.desk", "agentdesk.services", "agentdesk.demo", "agentdesk.instance"),
+    ("agentdesk.desk", "agentdesk.caller_facts", "agentdesk.services", "agentdesk.demo", "agentdesk.instance"),
     ("agentdesk.commands", "agentdesk.ui"),
     ("agentdesk.app",),
     ("agentdesk.cli",),

@@ -72,7 +72,7 @@ def test_simulated_call_fills_profile_and_saves_disposition(qtbot, run_async, tm
         assert sources <= {"EHR", "CRM"} and "EHR" in sources
         chips = {name: chip.label.text() for name, chip in window.profile.chips.items()}
         assert chips["EHR"].startswith("EHR: 1 record") and chips["CRM"].startswith("CRM: 1 record")
-        assert caller.given_name in window.script.greeting.text()
+        assert caller.given_name in window.script.text_label.text()
 
         app.simulator.answer(call_id)
         await wait_until(lambda: app.desk.tracker.get(call_id).state is CallState.TALKING, what="answer")

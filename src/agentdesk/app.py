@@ -208,13 +208,14 @@ class AgentDeskApp:
                 ring_timeout_seconds=settings.telephony.ring_timeout_seconds,
             ),
             self.lookup,
-            CampaignResolver(settings.campaigns, settings.dispositions, settings.telephony.default_region),
+            CampaignResolver((), settings.dispositions, settings.telephony.default_region),  # files: at start
             self.store,
             AgentStateMachine(settings.agent.not_ready_reasons),
             self.decisions,
             time_zone=settings.ui.time_zone,
             region=settings.telephony.default_region,
             wrapup=WrapUpPolicy(settings.ui.wrapup_required, settings.ui.wrapup_limit_seconds),
+            agent_name=agent_name,
         )
         title = f"AgentDesk · {agent_name}" + (" · demo (synthetic data)" if options.demo else "")
         self.window = MainWindow(title, agent_name, settings.agent.not_ready_reasons, paths.ui_state, options.demo)
@@ -232,6 +233,7 @@ class AgentDeskApp:
         self.call_sources: list[Any] = []
         self._housekeeping: asyncio.Task[None] | None = None
         self.simulator: Any = None
+        self._demo_data: Any = None
         self._demo_server: Any = None
         self._finished: asyncio.Future[int] | None = None
         self.ready = asyncio.Event()
@@ -334,6 +336,9 @@ class AgentDeskApp:
         try:
             if self.options.demo:
                 await self._start_demo()
+            await self._start_campaigns()
+            if self.options.demo:
+                self._start_simulator()
             await self._start_backends()
             await self._start_telephony()
             try:
@@ -376,7 +381,6 @@ class AgentDeskApp:
         from agentdesk.demo.fhir_server import DemoFhirServer
         from agentdesk.demo.population import write_demo_data
         from agentdesk.demo.setup import demo_overrides
-        from agentdesk.demo.simulator import CallSimulator
 
         demo = self.settings.demo
         self.window.show_busy("Preparing the synthetic demo population…")
@@ -384,12 +388,47 @@ class AgentDeskApp:
         self._demo_server = await asyncio.to_thread(DemoFhirServer, data.fhir_file, data.related_file, data.people)
         self._demo_server.start()
         self.settings = load_app_settings(self.options, self.paths, demo_overrides(data, self._demo_server.base_url))
-        dialed = [number for campaign in self.settings.campaigns for number in campaign.dnis]
-        self.simulator = CallSimulator(self.intake.accept, data.phones(), dialed, demo.answer_after_seconds, demo.seed)
+        self._demo_data = data
+        log.info("demo ready: %d synthetic people", len(data.people))
+
+    def _start_simulator(self) -> None:
+        """The demo's phone: callers from the population, dialing the inbound campaigns' numbers."""
+        from agentdesk.base.phone import normalise_phone
+        from agentdesk.demo.simulator import CallSimulator
+
+        demo, region = self.settings.demo, self.settings.telephony.default_region
+        dialed = [
+            normalise_phone(number, region) or number
+            for campaign in self.desk.campaigns.campaigns
+            if campaign.direction == "inbound"
+            for number in campaign.match.dnis
+        ]
+        phones = self._demo_data.phones()
+        self.simulator = CallSimulator(self.intake.accept, phones, dialed, demo.answer_after_seconds, demo.seed)
         if demo.auto_call_seconds > 0:
             self.window.auto_call_seconds.setValue(int(demo.auto_call_seconds))
             self.window.auto_call_action.setChecked(True)  # starts the automatic caller through the slot
-        log.info("demo ready: %d synthetic people", len(data.people))
+
+    async def _start_campaigns(self) -> None:
+        """Campaign files are read on a worker thread; a bad file is skipped and shown, never fatal."""
+        from agentdesk.campaigns.loader import load_catalog
+        from agentdesk.campaigns.resolver import CampaignResolver
+
+        settings = self.settings
+
+        def build() -> CampaignResolver:
+            catalog = load_catalog([settings.campaigns.folder_path], [d.code for d in settings.dispositions])
+            return CampaignResolver.from_catalog(
+                catalog,
+                settings.campaigns.inline,
+                settings.dispositions,
+                settings.telephony.default_region,
+                settings.campaigns.default,
+            )
+
+        resolver = await asyncio.to_thread(build)
+        self.desk.campaigns = resolver
+        self.window.show_campaigns_ready(resolver.campaigns, [f"{name}: {why}" for name, why in resolver.unavailable])
 
     async def _start_central_sync(self) -> None:
         """Local first: the central store gets what this desk saved, and this desk gets other desks' decisions."""

@@ -74,7 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     script_check = script_commands.add_parser(
         "check", help="validate campaign files (folders or files); exit 1 listing every problem", parents=[common]
     )
-    script_check.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="a campaign file or a folder of them")
+    script_check.add_argument(
+        "paths", type=Path, nargs="*", metavar="PATH", help="campaign files or folders (default: campaigns.folder)"
+    )
+    script_funnel = script_commands.add_parser(
+        "funnel", help="per step: reached, answered, left the script; outcomes by path (this desk's store)"
+    )
+    script_funnel.add_argument("--from", dest="start", required=True, metavar="DATE", help="first day, YYYY-MM-DD")
+    script_funnel.add_argument("--to", dest="end", required=True, metavar="DATE", help="last day, YYYY-MM-DD")
+    script_funnel.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
     credentials = command("credentials", "store or remove a secret in the OS keychain")
     credentials.add_argument("action", choices=("set", "delete"))
@@ -109,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "scripts":
         from agentdesk.commands import scripts as script_commands
 
+        if args.scripts_command == "funnel":
+            return script_commands.funnel(args.start, args.end, args.json, args.config, args.basedir)
         return script_commands.check(args.paths, args.config, args.basedir)
     if args.command == "lookup":
         from agentdesk.commands.lookup import run_lookup

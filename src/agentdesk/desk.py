@@ -12,8 +12,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from agentdesk.base.time import as_utc, utc_now
-from agentdesk.campaigns.resolver import CampaignResolver
-from agentdesk.config.schema import CampaignSettings, DispositionType
+from agentdesk.caller_facts import call_facts, caller_facts
+from agentdesk.campaigns.context import script_context
+from agentdesk.campaigns.model import Campaign
+from agentdesk.campaigns.resolver import CampaignResolver, Resolution
+from agentdesk.campaigns.runner import CompiledScript, ScriptRun
+from agentdesk.config.schema import DispositionType
 from agentdesk.records.decisions import Decision, DecisionBook, decisions_for
 from agentdesk.records.lookup import ProfileLookup, parse_search
 from agentdesk.records.model import CareItem, ItemKind, LookupResult, PatientProfile
@@ -38,7 +42,7 @@ class CallContext:
     """Everything the panels show about one call."""
 
     call: Call
-    campaign: CampaignSettings | None
+    campaign: Campaign | None
     dispositions: list[DispositionType]
     lookup: LookupResult | None = None
     wrapped_up: bool = False
@@ -47,6 +51,14 @@ class CallContext:
     history: list[CareItem] = field(default_factory=list)  # earlier wrap-ups with this caller, from the store
     viewed: set[str] = field(default_factory=set)
     draft: WrapUpForm | None = None  # what the agent typed so far, kept across a crash
+    campaign_reason: str = ""  # why this campaign: "matched by dialed number (800) 555-0142"
+    script: ScriptRun | None = None  # the run of the campaign's script for this conversation
+
+    @property
+    def suggested_disposition(self) -> str:
+        """The disposition the script's end step suggests, when this call's campaign allows it; else ''."""
+        code = self.script.suggested_disposition if self.script is not None else ""
+        return code if code and any(d.code == code for d in self.dispositions) else ""
 
 
 @dataclass(frozen=True)
@@ -78,8 +90,10 @@ class Desk:
         time_zone: str = "",
         region: str = "US",
         wrapup: WrapUpPolicy | None = None,
+        agent_name: str = "",
     ) -> None:
         self.agent_id = agent_id
+        self.agent_name = agent_name or agent_id
         self.tracker = tracker
         self.lookup = lookup
         self.campaigns = campaigns
@@ -130,10 +144,16 @@ class Desk:
             listener(context)
 
     def _new_context(self, call: Call) -> CallContext:
-        campaign = self.campaigns.resolve(call.dnis, call.queue, call.campaign)
-        context = CallContext(call, campaign, self.campaigns.dispositions_for(campaign))
+        resolution = self.campaigns.resolve(call.dnis, call.queue, call.campaign)
+        context = CallContext(call, resolution.campaign, self.campaigns.dispositions_for(resolution.campaign))
+        context.campaign_reason = resolution.reason
         self.contexts[call.call_id] = context
         earlier = self._transferred_from(call)
+        if earlier is not None and earlier.script is not None:
+            # A transfer continues the same conversation: the run goes on where it was, under its campaign.
+            context.campaign, context.dispositions = earlier.campaign, earlier.dispositions
+            context.campaign_reason = f"kept from the transferred call ({earlier.campaign_reason})"
+            context.script, earlier.script = earlier.script, None
         if earlier is not None and earlier.lookup is not None and earlier.lookup.done:
             # A transfer arrives as a new call id for the same caller: keep what we already found.
             context.transferred_from = earlier.call.call_id
@@ -143,7 +163,40 @@ class Desk:
         else:
             # The lookup starts on the first event we see, normally 'offered': the pop is ready by answer.
             self._spawn(self._look_up(context))
+        if context.script is None:
+            context.script = self._start_script(context, resolution.script)
         return context
+
+    def _start_script(self, context: CallContext, script: CompiledScript | None) -> ScriptRun | None:
+        if script is None:
+            return None
+        direction = script.campaign.direction
+        values = script_context(None, call_facts(context.call, direction), script.campaign, self.agent_name)
+        return ScriptRun(script, values, clock=utc_now)
+
+    def switch_campaign(self, context: CallContext, code: str) -> Resolution:
+        """The agent chose another campaign during the call: audited; the old run is stored (left where it was)
+        and a run of the new campaign's script starts. Raises ValueError for an unknown code."""
+        resolution = self.campaigns.chosen(code)
+        if resolution is None:
+            raise ValueError(f"campaign: no campaign '{code}'")
+        previous = context.campaign.code if context.campaign else ""
+        self.store.log_campaign_switch(self.agent_id, context.call.call_id, previous, code)
+        if context.script is not None:
+            self._spawn(self._store_run(context, context.script), what="storing the script run")
+        caller = context.script.context.get("caller") if context.script is not None else None
+        context.campaign, context.campaign_reason = resolution.campaign, resolution.reason
+        context.dispositions = self.campaigns.dispositions_for(resolution.campaign)
+        context.script = self._start_script(context, resolution.script)
+        if context.script is not None and caller:
+            context.script.update_context(caller=caller)
+        log.info("campaign switched to %s on call %s", code, context.call.call_id)
+        for listener in self.on.call:
+            listener(context)
+        return resolution
+
+    async def _store_run(self, context: CallContext, run: ScriptRun, code: str = "", outcome: str = "") -> None:
+        await self.store.save_script_run(run, context.call.call_id, self.agent_id, code, outcome)
 
     def _transferred_from(self, call: Call) -> CallContext | None:
         if not call.ani:
@@ -249,7 +302,11 @@ class Desk:
 
     # -- what the agent does ------------------------------------------------------------------------------------
     def profile_viewed(self, context: CallContext, patient: PatientProfile) -> None:
-        """Audit what the agent was shown: each source record once per call (a profile grows as sources answer)."""
+        """Audit what the agent was shown: each source record once per call (a profile grows as sources answer).
+        The script reads the same person: its text uses what the profile says."""
+        if context.script is not None:
+            facts = caller_facts(patient, utc_now().date())
+            context.script.update_context(caller=script_context(facts)["caller"])
         for record in patient.records:
             reference = record.ref
             if reference in context.viewed:
@@ -345,6 +402,12 @@ class Desk:
         except Exception as exc:
             self._store_health(False, f"save failed ({type(exc).__name__})")
             raise
+        if context.script is not None:
+            # Stored beside the disposition, through the same writer; a failure here never un-saves the outcome.
+            self._spawn(
+                self._store_run(context, context.script, code, disposition.outcome), what="storing the script run"
+            )
+            context.script = None
         self._store_health(True, "saved")
         context.wrapped_up = True
         context.draft = None
@@ -384,8 +447,10 @@ class Desk:
             call = call_from_snapshot(snapshot)
             if call is None or call.call_id in self.contexts:
                 continue
-            campaign = self.campaigns.resolve(call.dnis, call.queue, call.campaign)
+            resolution = self.campaigns.resolve(call.dnis, call.queue, call.campaign)
+            campaign = resolution.campaign
             context = CallContext(call, campaign, self.campaigns.dispositions_for(campaign), draft=form)
+            context.campaign_reason = resolution.reason  # no script run: the conversation is over
             self.contexts[call.call_id] = context
             reopened.append(context)
         if reopened:

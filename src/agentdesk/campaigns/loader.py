@@ -22,9 +22,10 @@ from agentdesk.config.loader import (
     _plain_message,
     read_layer,
 )
+from agentdesk.config.schema import SHIPPED_CAMPAIGNS
 
 log = logging.getLogger("agentdesk.campaigns")
-SHIPPED_FOLDER = Path(__file__).resolve().parents[1] / "resources" / "campaigns"
+SHIPPED_FOLDER = SHIPPED_CAMPAIGNS
 SUFFIX = ".toml"
 MAX_FILE_BYTES = 1_000_000
 # A .toml file with none of these tables is some other file (e.g. an AgentDesk config) and is not a campaign.

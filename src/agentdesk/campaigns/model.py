@@ -48,17 +48,21 @@ class Branch(Strict):
 class Step(Strict):
     id: str = Field(pattern=STEP_ID, description="Unique within the script: lower case, digits, underscores.")
     kind: StepKind
-    title: str = Field("", max_length=80, description="Short name for the path and the funnel; default: the id.")
-    text: str = Field("", max_length=4000, description="What the agent says (a Jinja2 template).")
-    note: str = Field("", max_length=1000, description="A hint for the agent only, never read out.")
-    answer: AnswerKind | None = Field(None, description="ask steps: choice, yes_no, text, number or date.")
+    title: str = Field(
+        default="", max_length=80, description="Short name for the path and the funnel; default: the id."
+    )
+    text: str = Field(default="", max_length=4000, description="What the agent says (a Jinja2 template).")
+    note: str = Field(default="", max_length=1000, description="A hint for the agent only, never read out.")
+    answer: AnswerKind | None = Field(default=None, description="ask steps: choice, yes_no, text, number or date.")
     choices: list[str] = Field(default_factory=list, description="choice answers, in the order shown.")
-    required: bool = Field(True, description="ask steps: whether the agent must record an answer to go on.")
+    required: bool = Field(default=True, description="ask steps: whether the agent must record an answer to go on.")
     branches: list[Branch] = Field(default_factory=list, description="Tried in order; the first that holds wins.")
-    next: str = Field("", description="The step after this one when no branch holds.")
-    action: ActionKind | None = Field(None, description="action steps: booking, referral, callback or transfer.")
-    transfer_to: str = Field("", max_length=200, description="transfer actions: where to (a queue, a number).")
-    disposition: str = Field("", description="end steps: the disposition code to suggest in the wrap-up.")
+    next: str = Field(default="", description="The step after this one when no branch holds.")
+    action: ActionKind | None = Field(
+        default=None, description="action steps: booking, referral, callback or transfer."
+    )
+    transfer_to: str = Field(default="", max_length=200, description="transfer actions: where to (a queue, a number).")
+    disposition: str = Field(default="", description="end steps: the disposition code to suggest in the wrap-up.")
 
     @property
     def label(self) -> str:
@@ -75,8 +79,8 @@ class Step(Strict):
 class Script(Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="Stable id, e.g. 'heart-screening'.")
     version: int = Field(ge=1, description="Raise it with every change: analytics compare versions.")
-    title: str = Field("", max_length=200)
-    start: str = Field("", description="The first step; default: the first listed.")
+    title: str = Field(default="", max_length=200)
+    start: str = Field(default="", description="The first step; default: the first listed.")
 
 
 class CampaignMatch(Strict):
@@ -90,14 +94,14 @@ class CampaignMatch(Strict):
 class Campaign(Strict):
     code: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Short stable code, e.g. 'HEART-TV'.")
     name: str = Field(min_length=1, max_length=200)
-    service_line: str = Field("", max_length=100)
+    service_line: str = Field(default="", max_length=100)
     direction: Literal["inbound", "outbound"] = "inbound"
     goal: Literal["booking", "referral", "callback", "info"] = Field(
-        "booking", description="The outcome the campaign exists for."
+        default="booking", description="The outcome the campaign exists for."
     )
     active_from: dt.date | None = None
     active_until: dt.date | None = None
-    default: bool = Field(False, description="The campaign of calls no other campaign matches.")
+    default: bool = Field(default=False, description="The campaign of calls no other campaign matches.")
     dispositions: list[str] = Field(default_factory=list, description="Allowed disposition codes; empty = all.")
     match: CampaignMatch = Field(default_factory=CampaignMatch)
 

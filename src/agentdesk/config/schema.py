@@ -6,6 +6,7 @@ good value looks like.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -498,6 +499,9 @@ OUTBOUND_ONLY = frozenset({"no_answer", "left_voicemail"})
 
 
 class CampaignSettings(Section):
+    """A campaign written in the config file itself (the older way; campaign files in `campaigns.folder` are the
+    current one). It matches calls as before and runs the default campaign's script after its greeting."""
+
     code: str = Field(description="Short stable code, e.g. 'HEART-TV'.", pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(description="Name agents see, e.g. 'Heart health TV spot'.", min_length=1)
     dnis: list[str] = Field(
@@ -516,6 +520,28 @@ class CampaignSettings(Section):
         description="inbound or outbound; outbound calls are wrapped up even unanswered (no answer, voicemail, "
         "wrong number).",
     )
+
+
+SHIPPED_CAMPAIGNS = Path(__file__).resolve().parents[1] / "resources" / "campaigns"
+
+
+class CampaignsSettings(Section):
+    folder: str = Field(
+        "",
+        description="Folder of campaign files (*.toml, see the README); empty = the campaigns shipped with AgentDesk.",
+    )
+    default: str = Field(
+        "",
+        description="Code of the campaign for calls no campaign matches; empty = the file marked default = true.",
+    )
+    inline: list[CampaignSettings] = Field(
+        default_factory=list,
+        description="Campaigns in the config file itself: older files' [[campaigns]] tables land here unchanged.",
+    )
+
+    @property
+    def folder_path(self) -> Path:
+        return Path(self.folder).expanduser() if self.folder else SHIPPED_CAMPAIGNS
 
 
 class Settings(Section):
@@ -541,18 +567,25 @@ class Settings(Section):
         description="Wrap-up outcomes, each a [[dispositions]] table with code, label and outcome.",
         min_length=1,
     )
-    campaigns: list[CampaignSettings] = Field(
-        default_factory=list, description="Campaigns, each a [[campaigns]] table matched by DNIS or queue."
+    campaigns: CampaignsSettings = Field(
+        default_factory=CampaignsSettings,  # type: ignore[arg-type]
+        description="Where campaign files are ([campaigns] folder = ...); older [[campaigns]] tables still work.",
     )
+
+    @field_validator("campaigns", mode="before")
+    @classmethod
+    def _older_campaign_tables(cls, value: object) -> object:
+        """[[campaigns]] (an array of tables, before campaign files existed) keeps working as campaigns.inline."""
+        return {"inline": value} if isinstance(value, list) else value
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
         _unique([b.name for b in self.backends], "backends", "name")
         _unique([c.name for c in self.call_sources], "call_sources", "name")
         _unique([d.code for d in self.dispositions], "dispositions", "code")
-        _unique([c.code for c in self.campaigns], "campaigns", "code")
+        _unique([c.code for c in self.campaigns.inline], "campaigns", "code")
         known = {d.code for d in self.dispositions}
-        for campaign in self.campaigns:
+        for campaign in self.campaigns.inline:
             unknown = [code for code in campaign.dispositions if code not in known]
             if unknown:
                 raise ValueError(

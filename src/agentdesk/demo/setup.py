@@ -1,4 +1,4 @@
-"""The demo's configuration layer: its backends point at the generated stores, its campaigns are fictional."""
+"""The demo's configuration layer: its backends point at the generated stores; its campaigns are the shipped files."""
 
 from __future__ import annotations
 
@@ -17,38 +17,12 @@ CRM_NAME_QUERY = (
     " AND dob = :birth_date AND (:given_name = '' OR lower(first_name) LIKE lower(:given_name) || '%')"
 )
 
-DEMO_CAMPAIGNS: list[dict[str, Any]] = [
-    {
-        "code": "HEART-TV",
-        "name": "Heart health TV spot",
-        "dnis": ["+18005550142"],
-        "service_line": "cardiology",
-        "greeting": "Thank you for calling about heart health, {caller}. This is {agent}. How can I help you today?",
-        "dispositions": ["appointment_booked", "referral_made", "callback_scheduled", "information_provided"],
-    },
-    {
-        "code": "NEW-PATIENT",
-        "name": "New patient line",
-        "dnis": ["+18005550143"],
-        "service_line": "primary care",
-        "greeting": "Welcome to the new patient line, {caller}. My name is {agent}.",
-        "dispositions": [],
-    },
-    {
-        "code": "REFERRAL-LINE",
-        "name": "Physician referral line",
-        "dnis": ["+18005550144"],
-        "service_line": "specialty referrals",
-        "greeting": "Physician referral line, this is {agent}. Who am I speaking with?",
-        "dispositions": [],
-    },
-]
-
 
 def demo_static_overrides() -> dict[str, Any]:
     """The demo settings known before the population exists (they sit under any `--config`)."""
-    # Any free port for the webhook: a trial must not collide with a real desk on the same machine.
-    return {"agent": {"display_name": "Demo Agent"}, "campaigns": DEMO_CAMPAIGNS, "webhook": {"port": 0}}
+    # Any free port for the webhook: a trial must not collide with a real desk on the same machine. The campaigns
+    # are the shipped campaign files (campaigns.folder left at its default).
+    return {"agent": {"display_name": "Demo Agent"}, "webhook": {"port": 0}}
 
 
 MARKETING = {

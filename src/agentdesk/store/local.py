@@ -23,6 +23,8 @@ from agentdesk.store.dispositions import Disposition
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from agentdesk.campaigns.funnel import RunFacts
+    from agentdesk.campaigns.runner import ScriptRun
     from agentdesk.store.outbox import OutboxTable
     from agentdesk.store.outcomes import Outcomes, WrapUpForm
 
@@ -195,6 +197,39 @@ class LocalStore:
                 "at": utc_now(),
             },
         )
+
+    def log_campaign_switch(self, agent_id: str, call_id: str, previous: str, chosen: str) -> asyncio.Future[None]:
+        """Queue an audit row: the agent moved this call from one campaign to another (see `append`)."""
+        return self.append(
+            "audit_events",
+            {
+                "id": str(uuid.uuid4()),
+                "agent_id": agent_id,
+                "action": "campaign_switch",
+                "patient_key": f"campaign:{previous or '-'}>{chosen}",  # what the action was about: no patient
+                "call_id": call_id,
+                "at": utc_now(),
+            },
+        )
+
+    async def save_script_run(
+        self, run: ScriptRun, call_id: str, agent_id: str, disposition_code: str = "", outcome: str = ""
+    ) -> None:
+        """The run and every event of it, in one transaction; returns once on disk."""
+        from agentdesk.store.script_runs import RunOutcome, run_rows
+
+        rows = run_rows(run, call_id, agent_id, utc_now(), RunOutcome(disposition_code, outcome))  # on this thread
+        await self._run(self._insert_many, rows)
+
+    async def script_run_facts(self, start: datetime, end: datetime) -> list[RunFacts]:
+        """What the funnel needs of the runs started in [start, end)."""
+        return await self._run(self._script_run_facts, start, end)
+
+    def _script_run_facts(self, start: datetime, end: datetime) -> list[RunFacts]:
+        from agentdesk.store.script_runs import read_run_facts
+
+        with self.engine.connect() as connection:
+            return read_run_facts(connection, start, end)
 
     async def record_identity_decisions(
         self, decisions: list[IdentityDecision], agent_id: str, call_id: str = ""

@@ -42,6 +42,8 @@ OUTBOX_TABLES: tuple[OutboxTable, ...] = (
     OutboxTable("call_events", key="uid", local_only=("id",)),
     OutboxTable("agent_states", key="uid", versioned=True, local_only=("id",)),
     OutboxTable("audit_events"),
+    OutboxTable("script_runs"),
+    OutboxTable("script_run_events"),
 )
 
 

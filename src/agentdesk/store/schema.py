@@ -160,3 +160,39 @@ wrapup_drafts = sa.Table(
     sa.Column("form", sa.Text, nullable=False),
     sa.Column("updated_at", Timestamp, nullable=False),
 )
+
+# A script run: which script (id + version) guided the call, where it went, and how it ended. Written once, at
+# wrap-up, with its events (every step reached, answer, skip, back, restart, off-script note) in one transaction.
+script_runs = sa.Table(
+    "script_runs",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),  # client-made UUID, like every synced row
+    sa.Column("call_id", sa.String(200), nullable=False, index=True),
+    sa.Column("agent_id", sa.String(100), nullable=False),
+    sa.Column("campaign_code", sa.String(64), nullable=False),
+    sa.Column("script_id", sa.String(64), nullable=False),
+    sa.Column("script_version", sa.Integer, nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("stored_at", Timestamp, nullable=False),
+    sa.Column("last_step", sa.String(64), nullable=False),
+    sa.Column("finished", sa.Boolean, nullable=False),  # reached an end step (else: left the script at last_step)
+    sa.Column("path", sa.Text, nullable=False),  # step ids in order, space-separated (ids have no spaces)
+    sa.Column("suggested_disposition", sa.String(64), nullable=False, server_default=""),
+    sa.Column("disposition_code", sa.String(64), nullable=False, server_default=""),
+    sa.Column("outcome", sa.String(32), nullable=False, server_default=""),
+    sa.Column("synced_at", Timestamp, nullable=True, index=True),
+    sa.Index("ix_script_runs_script", "script_id", "script_version", "started_at"),
+)
+
+script_run_events = sa.Table(
+    "script_run_events",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("run_id", sa.String(36), nullable=False, index=True),
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # reached, answered, skipped, back, restart, note, campaign
+    sa.Column("step_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("value", sa.Text, nullable=False, server_default=""),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("synced_at", Timestamp, nullable=True, index=True),
+)

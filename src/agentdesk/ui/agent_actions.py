@@ -30,6 +30,8 @@ class AgentActions:
         window.profile.search_requested.connect(self.search_requested)
         window.wrapup.save_requested.connect(self.save_disposition)
         window.wrapup.draft_changed.connect(self.draft_changed)
+        window.script.campaign_chosen.connect(self.campaign_chosen)
+        window.script_action_requested.connect(self.script_action)
         window.agent_state_requested.connect(self.agent_state_requested)
         window.simulate_action.triggered.connect(self.simulate_call)
         window.answer_action.triggered.connect(lambda: self.demo_call_action("answer"))
@@ -78,6 +80,32 @@ class AgentActions:
             self.window.statusBar().showMessage(f"Not saved: {error}", 8000)
 
         run_task(self.desk.decide(context, refs, Decision(decision)), done, failed)
+
+    def campaign_chosen(self, code: str) -> None:
+        context = self.desk.current
+        if context is None or context.manual:
+            return
+        try:
+            resolution = self.desk.switch_campaign(context, code)
+        except ValueError as exc:
+            self.window.statusBar().showMessage(str(exc), 5000)
+            return
+        name = resolution.campaign.name if resolution.campaign else code
+        self.window.statusBar().showMessage(f"This call is now under {name}.", 5000)
+
+    def script_action(self, kind: str, target: str) -> None:
+        """A script's action step: the wrap-up's booking, referral or callback form opens (with the matching
+        outcome, unless the agent chose one); a transfer is done on the phone."""
+        if kind == "transfer":
+            self.window.statusBar().showMessage(
+                f"Transfer the caller to {target or 'the right team'} on your phone.", 8000
+            )
+            return
+        context = self.desk.current
+        if context is not None:
+            code = next((d.code for d in context.dispositions if d.outcome == kind), "")
+            self.window.wrapup.preselect(code)
+        self.window.wrapup.open_detail(kind)
 
     def agent_state_requested(self, state: Any, reason: str) -> None:
         try:

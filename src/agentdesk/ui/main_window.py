@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.base.time import utc_now
+from agentdesk.campaigns.model import Campaign
 from agentdesk.desk import CallContext
 from agentdesk.records.model import LookupResult, SourceState
 from agentdesk.telephony.agent_state import AgentState, AgentStatus
@@ -43,8 +44,12 @@ STYLE = """
 #PatientName { font-size: 17pt; font-weight: 700; }
 #PatientSummary { font-size: 10.5pt; color: #334155; }
 #PatientBadges { color: #b45309; font-weight: 600; }
-#Greeting { font-size: 11pt; background: #f1f5f9; border-radius: 4px; padding: 8px; }
+#ScriptText { font-size: 14pt; background: #f1f5f9; border-radius: 4px; padding: 10px; color: #0f172a; }
+#ScriptNote { color: #92400e; font-style: italic; }
+#StepTitle { font-weight: 700; color: #334155; }
 #CampaignName { font-weight: 600; color: #1d4ed8; }
+#CampaignReason, #PathTitle { color: #64748b; font-size: 9pt; }
+#ScriptChoice { text-align: left; padding: 5px 10px; }
 #CallBar { background: #f8fafc; }
 """
 
@@ -53,6 +58,7 @@ class MainWindow(QMainWindow):
     closing = Signal()
     agent_state_requested = Signal(object, str)  # AgentState, reason
     sync_now_requested = Signal()
+    script_action_requested = Signal(str, str)  # booking/referral/callback/transfer, transfer target
 
     def __init__(self, title: str, agent_name: str, reasons: list[str], state_file: Path, demo: bool) -> None:
         super().__init__()
@@ -62,6 +68,9 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self._state_file = state_file
         self._current_call_id = ""
+        self._current: CallContext | None = None
+        self._shown_campaign = ""
+        self.campaigns: list[Campaign] = []
 
         self.call_bar = CallBar()
         self.profile = ProfilePanel()
@@ -71,6 +80,8 @@ class MainWindow(QMainWindow):
         right.setObjectName("RightSplitter")
         right.addWidget(self.script)
         right.addWidget(self.wrapup)
+        right.setStretchFactor(0, 3)  # the script is read aloud all call long; the wrap-up needs less room
+        right.setStretchFactor(1, 2)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("MainSplitter")
         self.splitter.addWidget(self.profile)
@@ -138,6 +149,12 @@ class MainWindow(QMainWindow):
         self.search_action = QAction("Search for the caller", self)
         self.search_action.setShortcut(QKeySequence.StandardKey.Find)
         self.search_action.triggered.connect(self.profile.search.setFocus)
+        self.script.changed.connect(self._script_moved)
+        self.script.wrapup_requested.connect(self._go_to_wrapup)
+        self.script.action_requested.connect(self.script_action_requested)
+        self.focus_script_action = QAction("Go to the script", self)
+        self.focus_script_action.setShortcut(QKeySequence("Ctrl+J"))
+        self.focus_script_action.triggered.connect(self.script.focus_answer)
         self.focus_wrapup_action = QAction("Go to wrap-up", self)
         self.focus_wrapup_action.setShortcut(QKeySequence("Ctrl+D"))
         self.focus_wrapup_action.triggered.connect(self.wrapup.disposition.setFocus)
@@ -146,6 +163,7 @@ class MainWindow(QMainWindow):
             self.available_action,
             self.not_ready_action,
             self.focus_wrapup_action,
+            self.focus_script_action,
             self.search_action,
         ):
             self.addAction(action)
@@ -168,6 +186,8 @@ class MainWindow(QMainWindow):
 
         self.sources_status = QLabel("Sources: starting…")
         self.sources_status.setObjectName("SourcesStatus")
+        self.campaigns_status = QLabel("")
+        self.campaigns_status.setObjectName("CampaignsStatus")
         self.store_status = QLabel("Local store: opening…")
         self.store_status.setObjectName("StoreStatus")
         self.agent_timer_label = QLabel("")
@@ -188,6 +208,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.agent_timer_label)
         self.statusBar().addPermanentWidget(self.events_status)
+        self.statusBar().addPermanentWidget(self.campaigns_status)
         self.statusBar().addPermanentWidget(self.sources_status)
         self.statusBar().addPermanentWidget(self.store_status)
         self.sync_status = QLabel("")
@@ -212,6 +233,7 @@ class MainWindow(QMainWindow):
         self._shown = (context, active)
         switched = context.call.call_id != self._current_call_id
         self._current_call_id = context.call.call_id
+        self._current = context
         self.call_bar.show_call(context, active)
         self.wrapup.set_call(
             None if context.manual else context.call.call_id,
@@ -221,6 +243,10 @@ class MainWindow(QMainWindow):
         )
         waiting = context.call.state is CallState.ENDED and not context.wrapped_up and not context.manual
         self.wrapup.set_ended(context.call.ended_at if waiting else None, self.wrapup_limit_seconds)
+        campaign = context.campaign.code if context.campaign else ""
+        if not switched and campaign != self._shown_campaign:
+            self.wrapup.replace_dispositions(context.dispositions)  # the agent switched campaign
+        self._shown_campaign = campaign
         self.answer_action.setEnabled(context.call.state is CallState.RINGING)
         self.hangup_action.setEnabled(context.call.state is not CallState.ENDED)
         if switched:
@@ -334,12 +360,29 @@ class MainWindow(QMainWindow):
         self.sources_status.setStyleSheet("color:#b91c1c;" if problems else "")
 
     # -- internals -----------------------------------------------------------------------------------------
+    def show_campaigns_ready(self, campaigns: list[Campaign], problems: list[str]) -> None:
+        """The loaded campaigns (offered for switching) and the ones a bad file made unavailable, with why."""
+        self.campaigns = campaigns
+        text = f"Campaigns: {len(campaigns)}" + (f" · {len(problems)} unavailable" if problems else "")
+        self.campaigns_status.setText(text)
+        self.campaigns_status.setToolTip("\n".join(problems) or "Every campaign file loaded")
+        self.campaigns_status.setStyleSheet("color:#b91c1c;" if problems else "")
+
     def _show_script(self, context: CallContext) -> None:
         if context.manual:
             self.script.clear()
             return
-        patient = self.profile.shown_patient
-        self.script.show_campaign(context.campaign, patient.value("given_name") if patient else "")
+        self.script.show_run(context.campaign, context.campaign_reason, context.script, self.campaigns)
+        self._script_moved()
+
+    def _script_moved(self) -> None:
+        """The end step's suggestion goes to the wrap-up, unless the agent already chose an outcome."""
+        context = self._current
+        if context is not None and context.suggested_disposition:
+            self.wrapup.preselect(context.suggested_disposition)
+
+    def _go_to_wrapup(self) -> None:
+        self.wrapup.disposition.setFocus()
 
     def _show_source_health(self, result: LookupResult) -> None:
         bad = [s for s in result.sources if s.state in (SourceState.ERROR, SourceState.TIMEOUT, SourceState.STALE)]

@@ -189,6 +189,37 @@ class WrapUpPanel(QWidget):
         if not self._loading and self._call_id is not None:
             self._draft_timer.start()
 
+    def replace_dispositions(self, dispositions: list[DispositionType]) -> None:
+        """The call moved to another campaign: its outcomes change, the notes typed so far stay."""
+        chosen = str(self.disposition.currentData() or "")
+        self._types = {d.code: d for d in dispositions}
+        self.disposition.clear()
+        self.disposition.addItem("Choose an outcome…", "")
+        for item in dispositions:
+            self.disposition.addItem(item.label, item.code)
+        self.disposition.setCurrentIndex(max(self.disposition.findData(chosen), 0))
+
+    def preselect(self, code: str) -> bool:
+        """Select the script's suggested outcome unless the agent already chose one; True when selected.
+        (The scripts' API into the wrap-up: the agent can still change it before saving.)"""
+        if self._call_id is None or str(self.disposition.currentData() or "") or not code:
+            return False
+        index = self.disposition.findData(code)
+        if index < 0:
+            return False
+        self.disposition.setCurrentIndex(index)
+        return True
+
+    def open_detail(self, kind: str) -> bool:
+        """Open the booking, referral or callback form and put the keyboard in it (a script's action step)."""
+        detail = self.forms.get(kind)
+        if detail is None or self._call_id is None:
+            return False
+        detail.setChecked(True)
+        first = next(iter(detail.fields.values()), None)
+        (first or detail).setFocus()
+        return True
+
     def _save_clicked(self) -> None:
         form = self.form()
         for detail in self.forms.values():
