@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from agentdesk.campaigns.loader import CampaignCatalog
 from agentdesk.campaigns.resolver import CampaignResolver
 from agentdesk.config.schema import CampaignSettings, DispositionType, Settings
 from agentdesk.store.dispositions import Disposition, DispositionInvalid
@@ -107,9 +108,11 @@ def test_outbound_campaigns_offer_no_answer_and_voicemail_inbound_ones_do_not() 
             CampaignSettings(code="TV", name="TV"),
         ]
     )
-    resolver = CampaignResolver(settings.campaigns, settings.dispositions)
-    outbound = {d.code for d in resolver.dispositions_for(settings.campaigns[0])}
-    inbound = {d.code for d in resolver.dispositions_for(settings.campaigns[1])}
+    resolver = CampaignResolver.from_catalog(CampaignCatalog(), settings.campaigns.inline, settings.dispositions)
+    recall, tv = (resolver.by_code(code) for code in ("RECALL", "TV"))
+    assert recall is not None and tv is not None
+    outbound = {d.code for d in resolver.dispositions_for(recall.campaign)}
+    inbound = {d.code for d in resolver.dispositions_for(tv.campaign)}
     assert outbound == {"appointment_booked", "no_answer", "left_voicemail", "wrong_number"}
     assert "wrong_number" in inbound and not inbound & {"no_answer", "left_voicemail"}
 

@@ -5,6 +5,7 @@ stored with the call (steps, answers, the off-script note)."""
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from tests.conftest import wait_until
 from tests.test_thin_path import demo_people, make_app
 
 pytestmark = pytest.mark.gui
+SOON = (datetime.now() + timedelta(days=4)).strftime("%Y-%m-%d 09:15")
 
 
 def press(key: Qt.Key, modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
@@ -71,10 +73,23 @@ def test_a_call_through_the_heart_script_by_keyboard(qtbot, run_async, tmp_path:
             press(Qt.Key.Key_Y)
             expected, end = "appointment_booked", "end_booked"
         assert panel.run.step.kind is StepKind.ACTION and not panel.action_button.isHidden()
+        wrapup = window.wrapup
+        press(Qt.Key.Key_A, Qt.KeyboardModifier.AltModifier)  # the step's action: its wrap-up form opens
+        kind = "booking" if expected == "appointment_booked" else "referral"
+        form = wrapup.forms[kind]
+        assert form.isChecked() and QApplication.focusWidget() is next(iter(form.fields.values()))
+        details = (
+            {"provider": "Dr. Ada Quill", "location": "Heart Center", "visit_type": "Screening", "start": SOON}
+            if kind == "booking"
+            else {"target": "Cardiology", "reason": "Screening after the TV spot"}
+        )
+        for name, value in details.items():
+            form.fields[name].setFocus()
+            QTest.keyClicks(form.fields[name], value)
+        window.focus_script_action.trigger()  # back to the script
         press(Qt.Key.Key_Return)  # the action is done: on to the end
         assert panel.run.step.id == end
         assert panel.error_label.text().startswith("Suggested outcome:")
-        wrapup = window.wrapup
         assert wrapup.disposition.currentData() == expected  # preselected; the agent may still change it
         press(Qt.Key.Key_Left, Qt.KeyboardModifier.AltModifier)  # back one step...
         assert panel.run.step.kind is StepKind.ACTION
