@@ -152,6 +152,9 @@ credential = "ehr-token"
         assert app.lookup.backends == []
         app.simulator.simulate_call()
         await wait_until(lambda: "No record" in window.profile.message.text(), what="the empty lookup")
+        # After a call the status bar still says which backend is missing, and why.
+        assert "1 unavailable" in window.sources_status.text()
+        assert "agentdesk credentials set ehr-token" in window.sources_status.toolTip()
         await app.stop()
 
     run_async(scenario())

@@ -12,17 +12,15 @@ import logging
 import os
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentdesk import __version__, services
-from agentdesk.base.time import utc_now
 from agentdesk.commands.gui import LaunchOptions
 from agentdesk.config import ConfigError, Settings
 from agentdesk.logs import RecentLog, ShownValues, setup_logging
 from agentdesk.paths import AppPaths
-from agentdesk.telephony.events import CallEvent, CallEventKind
+from agentdesk.telephony.events import pop_event
 
 if TYPE_CHECKING:
     from agentdesk.desk import CallContext
@@ -231,6 +229,7 @@ class AgentDeskApp:
         self.webhook: Any = None
         self.sync: Any = None
         self.call_sources: list[Any] = []
+        self.backend_entries = settings.backends  # the demo points its own at the servers it starts
         self._housekeeping: asyncio.Task[None] | None = None
         self.simulator: Any = None
         self._demo_data: Any = None
@@ -366,16 +365,7 @@ class AgentDeskApp:
         GuiThreadCollector.freeze_startup()
         if self.options.pop is not None:
             pop = self.options.pop
-            self.intake.accept(
-                CallEvent(
-                    CallEventKind.OFFERED,
-                    f"pop-{uuid.uuid4().hex[:12]}",
-                    ani=pop.ani,
-                    dnis=pop.dnis,
-                    campaign=pop.campaign,
-                    source="pop",
-                )
-            )
+            self.intake.accept(pop_event(pop.ani, pop.dnis, pop.campaign))
 
     async def _start_demo(self) -> None:
         from agentdesk.demo.fhir_server import DemoFhirServer
@@ -387,7 +377,10 @@ class AgentDeskApp:
         data = await asyncio.to_thread(write_demo_data, self.paths.demo_dir, demo.population, demo.seed)
         self._demo_server = await asyncio.to_thread(DemoFhirServer, data.fhir_file, data.related_file, data.people)
         self._demo_server.start()
-        self.settings = load_app_settings(self.options, self.paths, demo_overrides(data, self._demo_server.base_url))
+        # The settings stay those read at start (the desk and the window were built from them); only the backends
+        # change: the demo's, pointing at the server just started, unless a --config names its own.
+        with_servers = load_app_settings(self.options, self.paths, demo_overrides(data, self._demo_server.base_url))
+        self.backend_entries = with_servers.backends
         self._demo_data = data
         log.info("demo ready: %d synthetic people", len(data.people))
 
@@ -446,17 +439,12 @@ class AgentDeskApp:
             self.window.show_link("central store", "off", f"cannot use the URL ({type(exc).__name__})")
             return
 
-        def decided_elsewhere(new: list[Any]) -> None:
-            for decision in new:
-                self.decisions.record(decision)
-            self.lookup.forget()
-
         if central.unverified:  # IT turned verification off: everyone should see it
             self.window.show_link("central store TLS", "not verified", central.unverified)
         self.sync = OutboxSync(
             self.store,
             central,
-            decided_elsewhere,
+            self.desk.decided_elsewhere,
             on_status=self.window.show_sync,
         )
         self.window.sync_now_requested.connect(self.sync.sync_now)
@@ -503,15 +491,10 @@ class AgentDeskApp:
                 continue
             source.start()
             self.call_sources.append(source)
-        self._housekeeping = asyncio.get_running_loop().create_task(self._sweep_calls())
-
-    async def _sweep_calls(self) -> None:
-        while True:
-            await asyncio.sleep(1.0)
-            self.desk.expire_calls(utc_now())
+        self._housekeeping = asyncio.get_running_loop().create_task(self.desk.keep_house())
 
     async def _start_backends(self) -> None:
-        problems = await self.services.connect_backends(self.settings.backends)
+        problems = await self.services.connect_backends(self.backend_entries)
         self.window.show_sources_ready([b.name for b in self.lookup.backends], problems)
         for backend in self.lookup.backends:
             unverified = str(getattr(backend, "unverified", ""))

@@ -18,7 +18,7 @@ from agentdesk.campaigns.model import Campaign
 from agentdesk.campaigns.resolver import CampaignResolver, Resolution
 from agentdesk.campaigns.runner import CompiledScript, ScriptRun
 from agentdesk.config.schema import DispositionType
-from agentdesk.records.decisions import Decision, DecisionBook, decisions_for
+from agentdesk.records.decisions import Decision, DecisionBook, IdentityDecision, decisions_for
 from agentdesk.records.lookup import ProfileLookup, parse_search
 from agentdesk.records.model import CareItem, ItemKind, LookupResult, PatientProfile
 from agentdesk.store.dispositions import Disposition, DispositionInvalid
@@ -91,6 +91,7 @@ class Desk:
         region: str = "US",
         wrapup: WrapUpPolicy | None = None,
         agent_name: str = "",
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self.agent_id = agent_id
         self.agent_name = agent_name or agent_id
@@ -108,6 +109,7 @@ class Desk:
         self.time_zone = time_zone or local_zone_name()
         self.region = region
         self.wrapup = wrapup or WrapUpPolicy()
+        self.clock = clock
         tracker.subscribe(self._call_changed)
         store.on_write_error.append(
             lambda error: self._store_health(False, f"log write failed ({type(error).__name__})")
@@ -223,7 +225,7 @@ class Desk:
         if not self.wrapup.limit_seconds:
             return True
         ended = context.call.ended_at or context.call.offered_at
-        return ((now or utc_now()) - ended).total_seconds() < self.wrapup.limit_seconds
+        return ((now or self.clock()) - ended).total_seconds() < self.wrapup.limit_seconds
 
     def _choose_current(self, changed: CallContext) -> None:
         """Which call the panels show: the one the agent talks on, else the first ringing, else the last."""
@@ -256,8 +258,14 @@ class Desk:
     def active_contexts(self) -> list[CallContext]:
         return [c for c in self.contexts.values() if c.call.state is not CallState.ENDED]
 
+    async def keep_house(self, every_seconds: float = 1.0) -> None:
+        """Runs for the desk's lifetime (cancel it to stop): calls that rang too long end, old ones are forgotten."""
+        while True:
+            await asyncio.sleep(every_seconds)
+            self.expire_calls(self.clock())
+
     def expire_calls(self, now: datetime) -> None:
-        """Run every few seconds: end calls that rang too long, forget old ended ones."""
+        """End calls that rang too long, release a view held past its wrap-up limit, forget old ended calls."""
         self.tracker.expire(now)
         current = self.current
         if (
@@ -305,7 +313,7 @@ class Desk:
         """Audit what the agent was shown: each source record once per call (a profile grows as sources answer).
         The script reads the same person: its text uses what the profile says."""
         if context.script is not None:
-            facts = caller_facts(patient, utc_now().date())
+            facts = caller_facts(patient, self.clock().date())
             context.script.update_context(caller=script_context(facts)["caller"])
         for record in patient.records:
             reference = record.ref
@@ -331,7 +339,7 @@ class Desk:
         return await self.lookup.search(context.call.call_id, query, progress)
 
     def _manual_context(self) -> CallContext:
-        now = utc_now()
+        now = self.clock()
         call = Call(
             call_id=f"search-{uuid.uuid4().hex[:12]}",
             ani="",
@@ -358,14 +366,23 @@ class Desk:
         if not items:
             raise ValueError("records: choose records from at least two different sources")
         await self.store.record_identity_decisions(items, self.agent_id, context.call.call_id)
-        for item in items:
-            self.decisions.record(item)
-        self.lookup.forget(context.call.ani)
+        self._learn(items, context.call.ani)
         if context.lookup is not None:
             context.lookup = replace(context.lookup, patients=tuple(self.lookup.merge(context.lookup.records)))
             for listener in self.on.lookup:
                 listener(context)
         log.info("identity decision '%s' on %d record pair(s)", decision.value, len(items))
+
+    def decided_elsewhere(self, items: list[IdentityDecision]) -> None:
+        """Decisions other agents made (from the central store): every later lookup honours them."""
+        if items:
+            self._learn(items)
+
+    def _learn(self, items: list[IdentityDecision], e164: str | None = None) -> None:
+        """Record decisions and drop the cached answers they change (one caller's, or all)."""
+        for item in items:
+            self.decisions.record(item)
+        self.lookup.forget(e164)
 
     async def save_disposition(
         self, context: CallContext, code: str, notes: str, patient_key: str, form: WrapUpForm | None = None
@@ -394,7 +411,7 @@ class Desk:
             agent_id=self.agent_id,
             time_zone=self.time_zone,
             region=self.region,
-            now=utc_now(),
+            now=self.clock(),
         )
         self._draft_pending.discard(call.call_id)
         try:

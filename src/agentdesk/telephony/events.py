@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,3 +43,11 @@ class CallEvent:
             raise ValueError("call_id: longer than 200 characters")
         if self.occurred_at.tzinfo is None:
             raise ValueError("occurred_at: must carry a time zone")
+
+
+def pop_event(ani: str, dnis: str = "", campaign: str = "") -> CallEvent:
+    """A screen pop asked for outside the phone system (`agentdesk pop`, an `agentdesk:` link, the webhook's
+    /v1/pop): an offered call of its own, so it is looked up, audited and wrapped up like any other."""
+    return CallEvent(
+        CallEventKind.OFFERED, f"pop-{uuid.uuid4().hex[:12]}", ani=ani, dnis=dnis, campaign=campaign, source="pop"
+    )

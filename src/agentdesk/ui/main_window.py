@@ -184,6 +184,7 @@ class MainWindow(QMainWindow):
             self.toolbar.addAction(self.auto_call_action)
             self.toolbar.addWidget(self.auto_call_seconds)
 
+        self._unavailable_sources: list[str] = []  # backends that could not be built at start
         self.sources_status = QLabel("Sources: starting…")
         self.sources_status.setObjectName("SourcesStatus")
         self.campaigns_status = QLabel("")
@@ -352,6 +353,8 @@ class MainWindow(QMainWindow):
             self.statusBar().clearMessage()
 
     def show_sources_ready(self, names: list[str], problems: list[str]) -> None:
+        """The backends built at start, and those that could not be (kept: every later lookup still shows them)."""
+        self._unavailable_sources = list(problems)
         text = f"Sources: {', '.join(names) or 'none configured'}"
         if problems:
             text += f" · {len(problems)} unavailable"
@@ -388,9 +391,12 @@ class MainWindow(QMainWindow):
         bad = [s for s in result.sources if s.state in (SourceState.ERROR, SourceState.TIMEOUT, SourceState.STALE)]
         names = ", ".join(s.name for s in result.sources)
         text = f"Sources: {names}" + (f" · {', '.join(f'{s.name} {s.state.value}' for s in bad)}" if bad else "")
+        unavailable = self._unavailable_sources
+        if unavailable:
+            text += f" · {len(unavailable)} unavailable"
         self.sources_status.setText(text)
-        self.sources_status.setToolTip("\n".join(f"{s.name}: {s.reason}" for s in bad))
-        self.sources_status.setStyleSheet("color:#b45309;" if bad else "")
+        self.sources_status.setToolTip("\n".join([*(f"{s.name}: {s.reason}" for s in bad), *unavailable]))
+        self.sources_status.setStyleSheet("color:#b91c1c;" if unavailable else ("color:#b45309;" if bad else ""))
 
     def _disable_call_driven_states(self) -> None:
         model = self.agent_state.model()

@@ -19,14 +19,13 @@ import hashlib
 import hmac
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import h11
 
 from agentdesk import __version__
-from agentdesk.telephony.events import CallEvent, CallEventKind
+from agentdesk.telephony.events import pop_event
 from agentdesk.telephony.intake import CallIntake
 from agentdesk.telephony.parsing import MAX_NUMBER, MAX_TEXT, EventRejected, decode_json_object, parse_webhook_event
 
@@ -210,13 +209,11 @@ class WebhookServer:
         except EventRejected as exc:
             self._intake.reject("pop", exc.reason)
             return 400, {"error": str(exc)}
-        call_id = f"pop-{uuid.uuid4().hex[:12]}"
-        self._intake.accept(
-            CallEvent(CallEventKind.OFFERED, call_id, ani=ani, dnis=dnis, campaign=campaign, source="pop")
-        )
+        event = pop_event(ani, dnis, campaign)
+        self._intake.accept(event)
         if self._on_focus:
             self._on_focus()
-        return 202, {"accepted": True, "call_id": call_id}
+        return 202, {"accepted": True, "call_id": event.call_id}
 
     def _prove(self, body: bytes) -> tuple[int, dict[str, Any]]:
         assert self._instance_secret is not None
