@@ -87,7 +87,7 @@ def run_desk(tmp_path: Path, scenario: Scenario, wrapup: WrapUpPolicy | None = N
             ME,
             CallTracker("US", own_agent_ids=[ME], ring_timeout_seconds=settings.telephony.ring_timeout_seconds),
             core.lookup,
-            CampaignResolver(settings.campaigns, settings.dispositions),
+            CampaignResolver((), settings.dispositions),
             core.store,
             AgentStateMachine(["Break"], clock=clock),
             core.decisions,
