@@ -15,8 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "check", "src", "tests", "scripts", "benchmarks"],
-        ["ruff", "format", "--check", "src", "tests", "scripts", "benchmarks"],
+        ["ruff", "check", "src", "tests", "scripts", "benchmarks", "installer"],
+        ["ruff", "format", "--check", "src", "tests", "scripts", "benchmarks", "installer"],
         ["mypy"],
     ],
 )

@@ -84,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
     script_funnel.add_argument("--to", dest="end", required=True, metavar="DATE", help="last day, YYYY-MM-DD")
     script_funnel.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    command("doctor", "check this workstation (config, keychain, backends, stores, call sources, ports, disk)")
+    machine = command("machine-config", "write the machine-wide config (what the installer's properties run; as admin)")
+    machine.add_argument("--config-file", default="", metavar="PATH", help="a config file to install, e.g. on a share")
+    machine.add_argument("--central-url", default="", metavar="URL", help="store.central_url")
+    machine.add_argument("--webhook-port", default="", metavar="PORT", help="webhook.port")
+    machine.add_argument("--target", type=Path, help="default: the OS's machine-wide config file")
+    machine.add_argument("--remove", action="store_true", help="remove the machine-wide config folder")
+
     credentials = command("credentials", "store or remove a secret in the OS keychain")
     credentials.add_argument("action", choices=("set", "delete"))
     credentials.add_argument("name", help="the credential name the config file uses")
@@ -120,6 +128,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.scripts_command == "funnel":
             return script_commands.funnel(args.start, args.end, args.json, args.config, args.basedir)
         return script_commands.check(args.paths, args.config, args.basedir)
+    if args.command == "doctor":
+        from agentdesk.commands.doctor import run_doctor
+
+        return run_doctor(args.config, args.basedir)
+    if args.command == "machine-config":
+        from agentdesk.commands.machine_config import run_machine_config
+
+        return run_machine_config(args.config_file, args.central_url, args.webhook_port, args.target, args.remove)
     if args.command == "lookup":
         from agentdesk.commands.lookup import run_lookup
 
