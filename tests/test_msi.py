@@ -187,3 +187,16 @@ def test_the_source_stays_inside_what_wixl_understands(msi: Path) -> None:
     assert "<RegistryKey" not in source
     assert not re.search(r"<Component\b[^>]*\bDirectory=", source)
     assert msi.stat().st_size > 0
+
+
+def test_the_windows_workflow_builds_the_same_source_with_the_same_variables() -> None:
+    root = Path(__file__).resolve().parents[1]
+    workflow = (root / ".github" / "workflows" / "windows.yml").read_text(encoding="utf-8")
+    source = (root / "installer" / "agentdesk.wxs").read_text(encoding="utf-8")
+    variables = set(re.findall(r"\$\(var\.(\w+)\)", source)) | {"InternalDir"}  # the harvested fragment's
+    for name in variables - {"Win64"}:
+        assert f"-d{name}=" in workflow, f"candle is not given {name}"
+    assert "installer\\agentdesk.wxs" in workflow
+    assert "-cg InternalFiles -dr INTERNALDIR" in workflow  # heat's fragment plugs into the same references
+    for prop in ("CONFIG_FILE=", "CENTRAL_DB_URL=", "WEBHOOK_PORT=", "REMOVE_DATA=1", "/qn"):
+        assert prop in workflow

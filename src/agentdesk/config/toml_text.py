@@ -37,7 +37,7 @@ def _is_table_array(value: Any) -> bool:
 def _table(data: Mapping[str, Any], path: list[str], lines: list[str]) -> None:
     for name, value in data.items():
         if not isinstance(value, Mapping) and not _is_table_array(value):
-            lines.append(f"{_key(name)} = {_value(value)}")
+            lines.append(f"{_key(name)} = {value_text(value)}")
     for name, value in data.items():
         if isinstance(value, Mapping):
             header = ".".join(_key(part) for part in [*path, name])
@@ -50,7 +50,7 @@ def _table(data: Mapping[str, Any], path: list[str], lines: list[str]) -> None:
                 _table(item, [*path, name], lines)
 
 
-def _value(value: Any) -> str:
+def value_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -64,7 +64,9 @@ def _value(value: Any) -> str:
     if isinstance(value, str):
         return _string(value)
     if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{_key(k)} = {value_text(v)}" for k, v in value.items()) + " }"
     if isinstance(value, Sequence):
-        return "[" + ", ".join(_value(item) for item in value) + "]"
+        return "[" + ", ".join(value_text(item) for item in value) + "]"
     raise TypeError(f"cannot write a {type(value).__name__} as TOML")

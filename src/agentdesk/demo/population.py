@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from agentdesk.demo import names
 from agentdesk.demo.people import SyntheticPerson
 
 AREA_CODES = ("617", "508", "781", "978", "413", "339", "857", "774", "351", "401", "603", "207")
@@ -53,23 +54,21 @@ def _phone_pool(rng: random.Random) -> list[str]:
 
 
 def generate_people(count: int, seed: int) -> list[SyntheticPerson]:
-    from faker import Faker  # imported late: only the first demo start needs it
-
-    fake = Faker("en_US")
-    fake.seed_instance(seed)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # the only source of randomness: the same people for a seed on every machine
     phones = _phone_pool(rng)
     people: list[SyntheticPerson] = []
     today = date(2026, 1, 1)
     while len(people) < count and phones:
         household = 2 if rng.random() < 0.12 else 1
         phone = phones.pop()
-        family = fake.last_name()
-        street, city = fake.street_address(), fake.city()
-        state, postal = rng.choice(("MA", "RI", "NH", "ME")), fake.postcode()
+        family = rng.choice(names.FAMILY)
+        street = f"{rng.randint(1, 999)} {rng.choice(names.STREETS)} {rng.choice(names.STREET_KINDS)}"
+        state = rng.choice(("MA", "RI", "NH", "ME"))
+        towns, zip_prefixes = names.TOWNS[state]
+        city, postal = rng.choice(towns), f"{rng.choice(zip_prefixes)}{rng.randint(0, 99):02d}"
         for member in range(household):
             sex = rng.choice(("female", "male"))
-            given = fake.first_name_female() if sex == "female" else fake.first_name_male()
+            given = rng.choice(names.FEMALE_GIVEN if sex == "female" else names.MALE_GIVEN)
             age = rng.randint(1, 17) if member else rng.randint(19, 92)
             born = today - timedelta(days=age * 365 + rng.randint(0, 364))
             code, language, interpreter = rng.choice(LANGUAGES)
@@ -152,7 +151,7 @@ def write_demo_data(folder: Path, count: int, seed: int) -> DemoData:
     """Generate the population and write both systems; reuses what an earlier start wrote for the same seed."""
     folder.mkdir(parents=True, exist_ok=True)
     marker = folder / "population.json"
-    stamp = {"count": count, "seed": seed, "version": 2}
+    stamp = {"count": count, "seed": seed, "version": 3}
     if marker.exists():
         try:
             saved = json.loads(marker.read_text(encoding="utf-8"))

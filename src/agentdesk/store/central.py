@@ -45,7 +45,12 @@ class CentralStore:
         self.unverified = link.unverified
         if link.unverified:
             log.warning("central store: %s", link.unverified)
-        self._engine = sa.create_engine(address, pool_pre_ping=True, pool_size=2, connect_args=link.connect_args)
+        try:
+            self._engine = sa.create_engine(address, pool_pre_ping=True, pool_size=2, connect_args=link.connect_args)
+        except ModuleNotFoundError as exc:  # the driver is an extra: the demo and local-only desks do without it
+            raise CentralStoreError(
+                f"the database driver '{exc.name}' is not installed: pip install 'agentdesk[central]'"
+            ) from None
         self._address, self._connect_args = address, link.connect_args
 
     def upgrade(self) -> None:
