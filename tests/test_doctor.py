@@ -14,8 +14,6 @@ from agentdesk.config.credentials import set_secret
 from agentdesk.demo.fhir_server import DemoFhirServer
 from agentdesk.demo.population import DemoData, write_demo_data
 from agentdesk.demo.setup import CRM_QUERY
-from agentdesk.store.central import CentralStore
-from tests.postgres import run_postgres
 
 SECRET = "s3cret-Value-never-printed"
 
@@ -27,17 +25,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoData, str, str]]:
+def systems(tmp_path_factory: pytest.TempPathFactory, central_url: str) -> Iterator[tuple[DemoData, str, str]]:
     folder = tmp_path_factory.mktemp("doctor-systems")
     data = write_demo_data(folder / "demo", count=40, seed=3)
     server = DemoFhirServer(data.fhir_file, data.related_file, data.people)
     server.start()
     try:
-        with run_postgres() as central_url:
-            central = CentralStore(central_url)
-            central.upgrade()
-            central.dispose()
-            yield data, server.base_url, central_url
+        yield data, server.base_url, central_url
     finally:
         server.stop()
 
