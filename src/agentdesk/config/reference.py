@@ -89,6 +89,10 @@ def _type_name(annotation: Any) -> str:
         key, value = get_args(annotation)
         keys = "" if key is str else f" with keys {_type_name(key).removeprefix('one of ')}"
         return f"table of {_type_name(value)}{keys}"
+    if origin in (Union, types.UnionType):
+        members = [m for m in get_args(annotation) if m is not type(None)]
+        optional = " (optional)" if len(members) < len(get_args(annotation)) else ""
+        return " or ".join(_type_name(m) for m in members) + optional
     names = {str: "string", int: "integer", float: "number", bool: "boolean"}
     if annotation in names:
         return names[annotation]
@@ -126,6 +130,8 @@ def _default(field: FieldInfo) -> str:
         return "**required**"
     else:
         value = field.default
+    if value is None:
+        return "not set"
     return _escape(f"`{value_text(value)}`")
 
 
