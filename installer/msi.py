@@ -160,9 +160,16 @@ def renumber_sequence(msi: Path, work: Path) -> None:
 
 def msi_table(msi: Path, table: str) -> list[dict[str, str]]:
     """The rows of one table, as msiinfo exports them (tab-separated; the 2nd and 3rd lines are types and keys)."""
-    result = subprocess.run(
-        ["msiinfo", "export", str(msi), table], capture_output=True, text=True, check=True, timeout=60
-    )
+    with tempfile.TemporaryDirectory(prefix="agentdesk-msiinfo-") as folder:
+        # msiinfo writes a table's binary streams (the Icon table's icons) as files into its working folder
+        result = subprocess.run(
+            ["msiinfo", "export", str(msi.resolve()), table],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+            cwd=folder,
+        )
     lines = result.stdout.splitlines()
     if not lines:
         return []

@@ -54,6 +54,8 @@ COMMANDS = {
     "db": ["check"],
     "credentials": ["delete", "x"],
     "scripts": ["check", "campaigns/"],
+    "doctor": [],
+    "machine-config": ["--webhook-port", "8442"],
 }
 
 
