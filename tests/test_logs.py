@@ -51,3 +51,30 @@ def test_json_format_is_one_object_per_line(tmp_path: Path) -> None:
 def test_digits_glued_to_other_text_are_still_redacted() -> None:
     # Over-redaction (a call id that holds a digit run) is the accepted cost: a number glued to a word still goes.
     assert "6175550123" not in redact("ani6175550123 x%2B16175550123 demo-9ee6175550123af")
+
+
+def test_logging_never_waits_on_the_disk(tmp_path: Path) -> None:
+    """The log file is a FIFO nobody reads yet, so opening it blocks: the thread that logs carries on regardless,
+    and the line arrives once the file can be written."""
+    import os
+    import threading
+
+    fifo = tmp_path / "agentdesk.log"
+    os.mkfifo(fifo)
+    setup_logging(tmp_path)
+    logged = threading.Event()
+
+    def log_a_line() -> None:
+        logging.getLogger("agentdesk.store").warning("outbox slow: %d rows", 12)
+        logged.set()
+
+    threading.Thread(target=log_a_line, daemon=True).start()
+    assert logged.wait(10), "logging waited for the file"
+    with fifo.open(encoding="utf-8") as reader:  # now the writer thread can open it
+        line = reader.readline()
+        detach = threading.Thread(target=setup_logging, args=(None,))  # drains and closes the writer
+        detach.start()
+        assert "outbox slow: 12 rows" in line
+        reader.read()
+    detach.join(10)
+    assert not detach.is_alive()

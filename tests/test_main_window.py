@@ -10,6 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from agentdesk.ui.crash import CrashDialog, make_excepthook
+from agentdesk.ui.layout import read_layout
 from agentdesk.ui.main_window import MainWindow
 from tests.conftest import wait_until
 from tests.test_thin_path import make_app
@@ -27,8 +28,11 @@ def test_window_layout_persists(qtbot, tmp_path: Path) -> None:
     first.splitter.setSizes([300, 700])
     wanted = first.splitter.sizes()
     first.close()
+    assert first.layout_saved is not None
+    first.layout_saved.result(timeout=10)  # written on a worker thread
     second = MainWindow("AgentDesk", "Dana", ["Break"], state, demo=False)
     qtbot.addWidget(second)
+    second.restore_layout(read_layout(state))
     second.show()
     qtbot.waitExposed(second)
     assert (second.width(), second.height()) == (720, 520) and second.splitter.sizes() == wanted

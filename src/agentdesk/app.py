@@ -304,6 +304,9 @@ class AgentDeskApp:
     # -- lifecycle --------------------------------------------------------------------------------------------
     async def run(self, started: float) -> int:
         self._finished = asyncio.get_running_loop().create_future()
+        from agentdesk.ui.layout import read_layout
+
+        self.window.restore_layout(await asyncio.to_thread(read_layout, self.paths.ui_state))
         self.window.show()
         await asyncio.sleep(0)  # one turn of the loop: the window is exposed and painted
         _mark_shown(started)
@@ -535,6 +538,8 @@ class AgentDeskApp:
             self._demo_server.stop()
         with contextlib.suppress(RuntimeError):  # the window may already be gone (closed and deleted)
             self.window.hide()
+        if self.window.layout_saved is not None:  # closing the window started the write
+            await asyncio.wrap_future(self.window.layout_saved)
         log.info("AgentDesk stopped")
 
     def loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

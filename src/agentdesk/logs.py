@@ -1,5 +1,6 @@
-"""Logging: a named logger per subsystem, a rotating file, an in-memory tail for the crash dialog, and a filter
-that keeps patient data (phone numbers, emails, dates, identifiers) out of every log line.
+"""Logging: a named logger per subsystem, a rotating file written by one background thread (nobody who logs
+waits on the disk), an in-memory tail for the crash dialog, and a filter that keeps patient data (phone numbers,
+emails, dates, identifiers) out of every log line.
 
 Code should not log patient data in the first place; the filter is the safety net for the line that slips
 (an exception message quoting a payload, a third-party library logging a URL with a phone number in it).
@@ -8,9 +9,11 @@ Code should not log patient data in the first place; the filter is the safety ne
 from __future__ import annotations
 
 import collections
+import copy
 import json
 import logging
 import logging.handlers
+import queue
 import re
 import threading
 from pathlib import Path
@@ -207,6 +210,42 @@ class JsonFormatter(logging.Formatter):
 PLAIN_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
+class BackgroundWriter(logging.handlers.QueueHandler):
+    """Hands each (already redacted) record to one background thread that writes it to the file and the console:
+    no thread that logs, the GUI thread included, waits on the disk. `flush` waits until everything queued is
+    written; `close` (logging.shutdown calls it at exit) drains the queue and stops the thread."""
+
+    def __init__(self, handlers: list[logging.Handler]) -> None:
+        self._pending: queue.Queue[logging.LogRecord] = queue.Queue()
+        super().__init__(self._pending)
+        self._listener = logging.handlers.QueueListener(self._pending, *handlers, respect_handler_level=True)
+        self._listener.start()
+        self._running = True
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        """A copy that crosses threads: the message resolved, the traceback as text (the frames stay here)."""
+        record = copy.copy(record)
+        record.message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.exc_info = None
+        return record
+
+    def flush(self) -> None:
+        if self._running:
+            self._pending.join()
+        for handler in self._listener.handlers:
+            handler.flush()
+
+    def close(self) -> None:
+        if self._running:
+            self._running = False
+            self._listener.stop()  # writes what is still queued first
+            for handler in self._listener.handlers:
+                handler.close()
+        super().close()
+
+
 def setup_logging(
     log_dir: Path | None, level: str = "INFO", json_format: bool = False, keep_files: int = 5, console: bool = False
 ) -> RecentLog:
@@ -215,15 +254,19 @@ def setup_logging(
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
+    libraries = [logging.getLogger(name) for name in ("httpx", "httpcore", "sqlalchemy", "alembic")]
+    for library in libraries:
+        for handler in list(library.handlers):
+            library.removeHandler(handler)
     root.setLevel(level)
     root.propagate = False
     shown = ShownValues()
     redactor = PatientDataFilter(shown)
     formatter: logging.Formatter = JsonFormatter() if json_format else logging.Formatter(PLAIN_FORMAT)
 
-    recent = RecentLog(shown=shown)
+    recent = RecentLog(shown=shown)  # in memory: written where it is logged, so a crash dialog has every line
     recent.setFormatter(logging.Formatter(PLAIN_FORMAT))
-    handlers: list[logging.Handler] = [recent]
+    writers: list[logging.Handler] = []  # disk and console: on the background writer's thread
     if log_dir is not None:
         from agentdesk.base.private import narrow, private_dir
 
@@ -234,18 +277,18 @@ def setup_logging(
             log_dir / "agentdesk.log", maxBytes=2_000_000, backupCount=keep_files, encoding="utf-8", delay=True
         )
         file_handler.setFormatter(formatter)
-        handlers.append(file_handler)
+        writers.append(file_handler)
     if console:
         stream = logging.StreamHandler()
         stream.setFormatter(logging.Formatter(PLAIN_FORMAT))
         stream.setLevel(logging.WARNING)
-        handlers.append(stream)
+        writers.append(stream)
+    handlers: list[logging.Handler] = [recent, *([BackgroundWriter(writers)] if writers else [])]
     for handler in handlers:
-        handler.addFilter(redactor)
+        handler.addFilter(redactor)  # before the queue: no patient data crosses to the writer thread
         root.addHandler(handler)
     # Libraries that log request URLs (httpx) go through the same redaction.
-    for name in ("httpx", "httpcore", "sqlalchemy", "alembic"):
-        library = logging.getLogger(name)
+    for library in libraries:
         library.setLevel(logging.WARNING)
         for handler in handlers:
             library.addHandler(handler)

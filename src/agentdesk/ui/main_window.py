@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,6 +29,7 @@ from agentdesk.records.model import LookupResult, SourceState
 from agentdesk.telephony.agent_state import AgentState, AgentStatus
 from agentdesk.telephony.calls import CallState
 from agentdesk.ui.call_bar import CallBar, format_duration
+from agentdesk.ui.layout import Layout, write_layout
 from agentdesk.ui.lock_page import LockPage
 from agentdesk.ui.notifier import app_icon
 from agentdesk.ui.profile_panel import ProfilePanel
@@ -223,7 +225,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.sync_button)
         self.wrapup_limit_seconds = 0.0
         self.resize(1280, 800)
-        self._restore_layout()
+        self.layout_saved: Future[None] | None = None  # the last layout write (on a worker thread)
 
     # -- slots the composition root connects ----------------------------------------------------------------
     def show_call(self, context: CallContext, active: list[CallContext] | None = None) -> None:
@@ -410,28 +412,29 @@ class MainWindow(QMainWindow):
         state, reason = self.agent_state.itemData(index)
         self.agent_state_requested.emit(state, reason)
 
-    def _settings(self) -> QSettings:
-        return QSettings(str(self._state_file), QSettings.Format.IniFormat)
-
-    def _restore_layout(self) -> None:
-        settings = self._settings()
+    def restore_layout(self, layout: Layout) -> None:
+        """Apply a layout read by `read_layout` (on a worker thread) before the window is shown."""
         for key, restore in (
             ("geometry", self.restoreGeometry),
             ("state", self.restoreState),
             ("splitter", self.splitter.restoreState),
             ("right_splitter", self.right_splitter.restoreState),
         ):
-            value = settings.value(key)
-            if isinstance(value, QByteArray):
-                restore(value)
+            if key in layout:
+                restore(layout[key])
 
-    def save_layout(self) -> None:
-        settings = self._settings()
-        settings.setValue("geometry", self.saveGeometry())
-        settings.setValue("state", self.saveState())
-        settings.setValue("splitter", self.splitter.saveState())
-        settings.setValue("right_splitter", self.right_splitter.saveState())
-        settings.sync()
+    def save_layout(self) -> Future[None]:
+        """Snapshot the layout here, write it on a worker thread (the file write never blocks the GUI)."""
+        layout = {
+            "geometry": self.saveGeometry(),
+            "state": self.saveState(),
+            "splitter": self.splitter.saveState(),
+            "right_splitter": self.right_splitter.saveState(),
+        }
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="window-layout")
+        self.layout_saved = writer.submit(write_layout, self._state_file, layout)
+        writer.shutdown(wait=False)  # the thread ends after the write; interpreter exit waits for it
+        return self.layout_saved
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
