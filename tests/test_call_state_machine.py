@@ -1,8 +1,10 @@
 """CallTracker under random, repeated, out-of-order and missing events, checked against a small reference model.
 
 Every step compares the tracker with the model (state, end reason, hold time) and checks the invariants the desk
-relies on: an ended call stays ended, timestamps are ordered, hold time never shrinks, `active_calls` is exactly
-the calls not ended, listeners hear of real changes only, and a repeated event changes nothing.
+relies on: an ended call stays ended, the desk's clock readings are ordered, hold time never shrinks,
+`active_calls` is exactly the calls not ended, listeners hear of real changes only, and a repeated event changes
+nothing. The phone system's clock is off by a random skew that may jump at any step: timestamps are stored as it
+sent them, while hold time and the ring timeout follow the desk's monotonic clock.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from agentdesk.telephony.calls import Call, CallState, CallTracker
 from agentdesk.telephony.events import CallEvent, CallEventKind
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+M0 = 5000.0  # the desk's monotonic clock at T0
 RING_TIMEOUT = 90.0
 CALL_IDS = ["c1", "c2", "c3", "c4"]
 NUMBERS = {"c1": "6175550101", "c2": "(617) 555-0102", "c3": "+1 617 555 0103", "c4": "617.555.0104"}
@@ -37,6 +40,8 @@ class Expected:
     held_since: datetime | None = None
     hold_seconds: float = 0.0
     end_reason: str = ""
+    offered_desk: datetime = T0  # when the desk received the offer (its own clock)
+    held_desk: datetime | None = None
 
 
 class CallTrackerMachine(RuleBasedStateMachine):
@@ -44,7 +49,8 @@ class CallTrackerMachine(RuleBasedStateMachine):
         super().__init__()
         self.tracker = CallTracker("US", ring_timeout_seconds=RING_TIMEOUT)
         self.model: dict[str, Expected] = {}
-        self.now = T0
+        self.now = T0  # the desk's time
+        self.skew = timedelta(0)  # how far the phone system's clock is off
         self.notified: list[tuple[Call, CallEvent]] = []
         self.last_notified: dict[str, Call] = {}
         self.hold_seen: dict[str, float] = {}
@@ -61,23 +67,34 @@ class CallTrackerMachine(RuleBasedStateMachine):
 
     # --- the model -------------------------------------------------------------------------------------------
 
-    def _end(self, expected: Expected, reason: str) -> None:
+    @property
+    def stamp(self) -> datetime:
+        """The phone system's clock now."""
+        return self.now + self.skew
+
+    def clock(self, at: datetime | None = None) -> float:
+        """The desk's monotonic clock reading at desk time `at` (default: now)."""
+        return M0 + ((at or self.now) - T0).total_seconds()
+
+    def _end(self, expected: Expected, reason: str, at: datetime | None = None) -> None:
         if expected.state is CallState.HELD:
             self._resume(expected)
-        expected.state, expected.ended_at, expected.end_reason = CallState.ENDED, self.now, reason
+        expected.state, expected.ended_at, expected.end_reason = CallState.ENDED, at or self.stamp, reason
 
     def _resume(self, expected: Expected) -> None:
-        assert expected.held_since is not None
-        expected.hold_seconds += (self.now - expected.held_since).total_seconds()
-        expected.state, expected.held_since = CallState.TALKING, None
+        assert expected.held_since is not None and expected.held_desk is not None
+        expected.hold_seconds += (self.now - expected.held_desk).total_seconds()
+        expected.state, expected.held_since, expected.held_desk = CallState.TALKING, None, None
 
     def _model(self, kind: CallEventKind, call_id: str, elsewhere: bool) -> None:
         expected = self.model.get(call_id)
         if expected is None:
             if kind is CallEventKind.OFFERED:
-                self.model[call_id] = Expected(CallState.RINGING, self.now)
+                self.model[call_id] = Expected(CallState.RINGING, self.stamp, offered_desk=self.now)
             elif kind is CallEventKind.ANSWERED and not elsewhere:
-                self.model[call_id] = Expected(CallState.TALKING, self.now, answered_at=self.now)
+                self.model[call_id] = Expected(
+                    CallState.TALKING, self.stamp, answered_at=self.stamp, offered_desk=self.now
+                )
             return
         state = expected.state
         if state is CallState.ENDED:
@@ -86,11 +103,11 @@ class CallTrackerMachine(RuleBasedStateMachine):
             if state is CallState.RINGING and elsewhere:
                 self._end(expected, "answered elsewhere")
             elif state is CallState.RINGING:
-                expected.state, expected.answered_at = CallState.TALKING, self.now
+                expected.state, expected.answered_at = CallState.TALKING, self.stamp
             elif state is CallState.HELD:
                 self._resume(expected)
         elif kind is CallEventKind.HELD and state is CallState.TALKING:
-            expected.state, expected.held_since = CallState.HELD, self.now
+            expected.state, expected.held_since, expected.held_desk = CallState.HELD, self.stamp, self.now
         elif kind is CallEventKind.RESUMED and state is CallState.HELD:
             self._resume(expected)
         elif kind is CallEventKind.ENDED:
@@ -107,7 +124,14 @@ class CallTrackerMachine(RuleBasedStateMachine):
     def _send(self, kind: CallEventKind, call_id: str, elsewhere: bool = False) -> None:
         attributes = MappingProxyType({"answered_elsewhere": "1"} if elsewhere else {})
         event = CallEvent(
-            kind, call_id, ani=NUMBERS[call_id], source="fuzz", attributes=attributes, occurred_at=self.now
+            kind,
+            call_id,
+            ani=NUMBERS[call_id],
+            source="fuzz",
+            attributes=attributes,
+            occurred_at=self.stamp,
+            received_at=self.clock(),
+            stamped=True,
         )
         before = len(self.notified)
         changed = self.tracker.ingest(event)
@@ -163,19 +187,26 @@ class CallTrackerMachine(RuleBasedStateMachine):
     def time_passes(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
 
+    @rule(seconds=st.sampled_from([-3600, -120, -5, 0, 3, 120, 900]))
+    def phone_system_clock_jumps(self, seconds: int) -> None:
+        """NTP steps, a PBX set to the wrong zone...: none of it may end a call early or skew hold time."""
+        self.skew = timedelta(seconds=seconds)
+
     @rule()
     def expire(self) -> None:
         before = len(self.notified)
-        expired = self.tracker.expire(self.now)
+        expired = self.tracker.expire(self.clock())
         due = sorted(
             call_id
             for call_id, expected in self.model.items()
-            if expected.state is CallState.RINGING and (self.now - expected.offered_at).total_seconds() > RING_TIMEOUT
+            if expected.state is CallState.RINGING and (self.now - expected.offered_desk).total_seconds() > RING_TIMEOUT
         )
         assert sorted(call.call_id for call in expired) == due
         assert [call for call, _event in self.notified[before:]] == expired
         for call_id in due:
-            self._end(self.model[call_id], "ring timeout")
+            expected = self.model[call_id]
+            # Stored in the phone system's time line: its offer time plus how long the call rang here.
+            self._end(expected, "ring timeout", at=expected.offered_at + (self.now - expected.offered_desk))
             self.last_event.pop(call_id, None)  # its last event is now the timeout, which a source never sends
         for call_id in self.model:
             self._compare(call_id)
@@ -206,13 +237,17 @@ class CallTrackerMachine(RuleBasedStateMachine):
                 assert current.state is CallState.ENDED
 
     @invariant()
-    def timestamps_are_ordered(self) -> None:
+    def desk_clock_readings_are_ordered(self) -> None:
+        # The phone system's timestamps are stored as sent (they may go backwards when its clock jumps); the
+        # desk's own clock readings, which durations use, never do.
         for call in self.last_notified.values():
-            if call.answered_at is not None:
-                assert call.answered_at >= call.offered_at
-            if call.ended_at is not None:
-                assert call.ended_at >= (call.answered_at or call.offered_at)
+            if call.answered_clock is not None:
+                assert call.answered_clock >= call.offered_clock
+            if call.ended_clock is not None:
+                assert call.ended_clock >= (call.answered_clock or call.offered_clock)
                 assert call.end_reason
+            talk = call.talk_seconds(self.clock())
+            assert talk is None or talk >= 0
             assert (call.held_since is not None) == (call.state is CallState.HELD)
 
     @invariant()

@@ -11,10 +11,20 @@ from agentdesk.telephony.calls import CallState, CallTracker
 from agentdesk.telephony.events import CallEvent, CallEventKind
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+M0 = 1000.0  # the desk's monotonic clock when T0 arrives
 
 
 def event(kind: CallEventKind, call_id: str = "c1", seconds: float = 0, **extra: str) -> CallEvent:
-    return CallEvent(kind=kind, call_id=call_id, occurred_at=T0 + timedelta(seconds=seconds), source="test", **extra)
+    """An event stamped `seconds` after T0 and received `seconds` after M0 (the clocks agree)."""
+    return CallEvent(
+        kind=kind,
+        call_id=call_id,
+        occurred_at=T0 + timedelta(seconds=seconds),
+        received_at=M0 + seconds,
+        stamped=True,
+        source="test",
+        **extra,
+    )
 
 
 def test_lifecycle_with_hold_time_and_normalised_numbers() -> None:

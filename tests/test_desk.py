@@ -28,16 +28,29 @@ OTHER_CALLER = "+16175550188"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
+M0 = 1000.0  # the desk's monotonic clock at START
+
+
 class FakeClock:
+    """Both of the desk's clocks: the wall time it stores and its monotonic clock for durations, in step."""
+
     def __init__(self) -> None:
         self.now = START
 
     def __call__(self) -> datetime:
         return self.now
 
+    def monotonic(self) -> float:
+        return M0 + (self.now - START).total_seconds()
+
     def advance(self, seconds: float) -> datetime:
         self.now += timedelta(seconds=seconds)
         return self.now
+
+    def later(self, seconds: float) -> float:
+        """Advance, and return the monotonic reading (what the expiry sweep takes)."""
+        self.advance(seconds)
+        return self.monotonic()
 
 
 class StubBackend:
@@ -93,6 +106,7 @@ def run_desk(tmp_path: Path, scenario: Scenario, wrapup: WrapUpPolicy | None = N
             core.decisions,
             wrapup=wrapup,
             clock=clock,
+            monotonic=clock.monotonic,
         )
         try:
             await scenario(desk, clock)
@@ -105,7 +119,9 @@ def run_desk(tmp_path: Path, scenario: Scenario, wrapup: WrapUpPolicy | None = N
 
 
 def event(kind: CallEventKind, call_id: str, at: datetime, ani: str = CALLER, agent: str = ME) -> CallEvent:
-    return CallEvent(kind, call_id, ani=ani, agent=agent, source="test", occurred_at=at)
+    """Stamped `at` by the phone system and received at the same moment on the desk's clock."""
+    received = M0 + (at - START).total_seconds()
+    return CallEvent(kind, call_id, ani=ani, agent=agent, source="test", occurred_at=at, received_at=received)
 
 
 async def looked_up(desk: Desk, call_id: str) -> CallContext:
@@ -173,12 +189,12 @@ def test_a_transfer_keeps_the_lookup_without_asking_the_backends_again(tmp_path:
 def test_a_call_ringing_past_the_timeout_ends_and_old_calls_are_forgotten(tmp_path: Path) -> None:
     async def scenario(desk: Desk, clock: FakeClock) -> None:
         desk.ingest(event(CallEventKind.OFFERED, "lost", clock()))
-        desk.expire_calls(clock.advance(29))
+        desk.expire_calls(clock.later(29))
         assert desk.contexts["lost"].call.state is CallState.RINGING
-        desk.expire_calls(clock.advance(2))
+        desk.expire_calls(clock.later(2))
         assert desk.contexts["lost"].call.end_reason == "ring timeout"
         desk.ingest(event(CallEventKind.OFFERED, "next", clock.advance(1), ani=OTHER_CALLER))
-        desk.expire_calls(clock.advance(2 * 3600))  # an hour later the ended call is gone; the current one stays
+        desk.expire_calls(clock.later(2 * 3600))  # an hour later the ended call is gone; the current one stays
         assert "lost" not in desk.contexts and desk.tracker.get("lost") is None
 
     path = run_desk(tmp_path, scenario)
@@ -262,9 +278,9 @@ def test_a_mandatory_wrap_up_holds_the_view_until_its_limit(tmp_path: Path) -> N
         desk.ingest(event(CallEventKind.ENDED, "c1", clock.advance(60)))
         desk.ingest(event(CallEventKind.OFFERED, "c2", clock.advance(5), ani=OTHER_CALLER))
         assert desk.current is desk.contexts["c1"]  # the agent finishes this wrap-up first
-        desk.expire_calls(clock.advance(10))
+        desk.expire_calls(clock.later(10))
         assert desk.current is desk.contexts["c1"]  # 15 s after the end: still within the 20 s limit
-        desk.expire_calls(clock.advance(10))
+        desk.expire_calls(clock.later(10))
         assert desk.current is desk.contexts["c2"]  # past the limit: the ringing call takes the view
 
     run_desk(tmp_path, scenario, WrapUpPolicy(required=True, limit_seconds=20))

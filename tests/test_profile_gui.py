@@ -175,7 +175,9 @@ def test_search_without_a_call_then_a_call_takes_over(qtbot, run_async, tmp_path
         assert audit and all(row["call_id"].startswith("search-") for row in audit)
         call_id = app.simulator.simulate_call(ani="+12025550188")
         await wait_until(lambda: app.desk.current.call.call_id == call_id, what="the call taking over")
-        assert window.call_bar.state_label.text() == "Ringing" and window.wrapup.disposition.isEnabled()
+        # The call bar follows within a frame (refreshes are coalesced).
+        await wait_until(lambda: window.call_bar.state_label.text() == "Ringing", what="the call bar")
+        assert window.wrapup.disposition.isEnabled()
         await app.stop()
 
     run_async(scenario())

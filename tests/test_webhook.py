@@ -93,7 +93,8 @@ def test_listens_on_loopback_only() -> None:
             "missing call_id",
             "'call_id'",
         ),
-        (json.dumps({**OFFERED, "ani": "1" * 80}).encode(), {}, 400, "bad ani", "'ani'"),
+        (json.dumps({**OFFERED, "ani": "617\x00555"}).encode(), {}, 400, "bad ani", "'ani'"),
+        (json.dumps({**OFFERED, "call_id": "cti-\ud800"}).encode(), {}, 400, "bad call_id", "'call_id'"),
         (json.dumps({**OFFERED, "timestamp": "yesterday"}).encode(), {}, 400, "bad timestamp", "'timestamp'"),
         (
             json.dumps(OFFERED).encode(),

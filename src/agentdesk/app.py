@@ -240,19 +240,24 @@ class AgentDeskApp:
         self._connect()
 
     def _connect(self) -> None:
+        from agentdesk.ui.coalesce import Coalesced
+
         window, signals = self.window, self.signals
         signals.call_changed.connect(window.show_call)
         signals.call_updated.connect(self.notifier.call_updated)
         signals.lookup_updated.connect(window.show_lookup)
         signals.lookup_updated.connect(self.notifier.lookup_updated)
         window.call_bar.call_chosen.connect(self.desk.focus)
-        self.intake.subscribe(
-            lambda: window.show_event_counts(sum(self.intake.accepted.values()), dict(self.intake.rejected))
-        )
         # What the desk shows is what the log must never say: the redaction learns each value as it arrives.
         shown = self.recent.shown
         self.desk.on.call.append(lambda context: _remember_call(shown, context))
         self.desk.on.lookup.append(lambda context: _remember_lookup(shown, context))
+
+        def show_intake() -> None:  # at most once per frame, whatever the event rate
+            window.show_event_counts(sum(self.intake.accepted.values()), dict(self.intake.rejected))
+            window.show_clock_skew(self.intake.skewed_sources())
+
+        self.intake.subscribe(Coalesced(show_intake, window).request)
         signals.agent_state_changed.connect(window.show_agent_state)
         signals.store_health.connect(window.show_store_health)
         self.lock.locked.connect(lambda: window.set_locked(True))

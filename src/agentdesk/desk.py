@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ from agentdesk.records.model import CareItem, ItemKind, LookupResult, PatientPro
 from agentdesk.store.dispositions import Disposition, DispositionInvalid
 from agentdesk.store.outcomes import WrapUpForm, call_from_snapshot, call_snapshot, local_zone_name, read_outcomes
 from agentdesk.telephony.agent_state import AgentState, AgentStateMachine, AgentStatus
+from agentdesk.telephony.caller_id import can_look_up
 from agentdesk.telephony.calls import Call, CallState, CallTracker
 from agentdesk.telephony.events import CallEvent, CallEventKind
 
@@ -92,6 +94,7 @@ class Desk:
         wrapup: WrapUpPolicy | None = None,
         agent_name: str = "",
         clock: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.agent_id = agent_id
         self.agent_name = agent_name or agent_id
@@ -103,13 +106,15 @@ class Desk:
         self.decisions = decisions if decisions is not None else DecisionBook()  # an empty book is falsy
         self.on = DeskListeners()
         self.contexts: dict[str, CallContext] = {}
+        self._by_caller: dict[str, CallContext] = {}  # the latest context per caller number (transfers)
         self.current: CallContext | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._draft_pending: set[str] = set()
         self.time_zone = time_zone or local_zone_name()
         self.region = region
         self.wrapup = wrapup or WrapUpPolicy()
-        self.clock = clock
+        self.clock = clock  # wall time, for what is stored and shown
+        self.monotonic = monotonic  # the desk's own clock, for durations and timeouts (see CallEvent.received_at)
         tracker.subscribe(self._call_changed)
         store.on_write_error.append(
             lambda error: self._store_health(False, f"log write failed ({type(error).__name__})")
@@ -162,11 +167,13 @@ class Desk:
             context.lookup = replace(earlier.lookup, call_id=call.call_id)
             if context.campaign is None:
                 context.campaign, context.dispositions = earlier.campaign, earlier.dispositions
-        else:
+        elif can_look_up(call.ani, call.ani_note):
             # The lookup starts on the first event we see, normally 'offered': the pop is ready by answer.
             self._spawn(self._look_up(context))
         if context.script is None:
             context.script = self._start_script(context, resolution.script)
+        if call.ani:
+            self._by_caller[call.ani] = context
         return context
 
     def _start_script(self, context: CallContext, script: CompiledScript | None) -> ScriptRun | None:
@@ -201,22 +208,22 @@ class Desk:
         await self.store.save_script_run(run, context.call.call_id, self.agent_id, code, outcome)
 
     def _transferred_from(self, call: Call) -> CallContext | None:
-        if not call.ani:
+        """The caller's previous call, when it is live or was transferred moments ago (one dictionary look-up:
+        per-event work never scans every call)."""
+        if not can_look_up(call.ani, call.ani_note):
             return None
-        for context in reversed(self.contexts.values()):
-            other = context.call
-            if other.call_id == call.call_id or other.ani != call.ani:
-                continue
-            live_or_transferred = other.end_reason == "transferred" or other.state is not CallState.ENDED
-            recent = other.ended_at is None or call.offered_at - other.ended_at < TRANSFER_WINDOW
-            if live_or_transferred and recent:
-                return context
-        return None
+        context = self._by_caller.get(call.ani)
+        if context is None or context.call.call_id == call.call_id:
+            return None
+        other = context.call
+        live_or_transferred = other.end_reason == "transferred" or other.state is not CallState.ENDED
+        recent = other.ended_clock is None or call.offered_clock - other.ended_clock < TRANSFER_WINDOW.total_seconds()
+        return context if live_or_transferred and recent else None
 
     def _talking(self) -> bool:
-        return any(c.state in (CallState.TALKING, CallState.HELD) for c in self.tracker.active_calls)
+        return self.tracker.on_line
 
-    def _holds_view(self, context: CallContext | None, now: datetime | None = None) -> bool:
+    def _holds_view(self, context: CallContext | None, now: float | None = None) -> bool:
         """A mandatory wrap-up keeps the agent's view on the ended call until saved or its time limit passes."""
         if context is None or not self.wrapup.required or context.manual or context.wrapped_up:
             return False
@@ -224,8 +231,12 @@ class Desk:
             return False
         if not self.wrapup.limit_seconds:
             return True
-        ended = context.call.ended_at or context.call.offered_at
-        return ((now or self.clock()) - ended).total_seconds() < self.wrapup.limit_seconds
+        call = context.call
+        if call.ended_clock is not None:  # the desk's clock: a phone system's skew cannot shorten the wrap-up
+            since = (self.monotonic() if now is None else now) - call.ended_clock
+        else:  # a call restored from a draft: only its stored times remain
+            since = (self.clock() - (call.ended_at or call.offered_at)).total_seconds()
+        return since < self.wrapup.limit_seconds
 
     def _choose_current(self, changed: CallContext) -> None:
         """Which call the panels show: the one the agent talks on, else the first ringing, else the last."""
@@ -236,8 +247,9 @@ class Desk:
             self.current = changed
         elif current.call.state is CallState.ENDED and current.wrapped_up:
             # Done with it (or it never reached the agent): show the next live call, if any.
-            live = [c for c in self.contexts.values() if c.call.state is not CallState.ENDED]
-            self.current = live[0] if live else (changed if changed.call.state is not CallState.ENDED else current)
+            first = self.tracker.first_active()
+            live = self.contexts.get(first.call_id) if first is not None else None
+            self.current = live or (changed if changed.call.state is not CallState.ENDED else current)
         elif current.call.state is CallState.ENDED and changed.call.state is not CallState.ENDED:
             self.current = changed
         if changed.call.state is CallState.TALKING and (
@@ -256,16 +268,18 @@ class Desk:
 
     @property
     def active_contexts(self) -> list[CallContext]:
-        return [c for c in self.contexts.values() if c.call.state is not CallState.ENDED]
+        return [context for call in self.tracker.active_calls if (context := self.contexts.get(call.call_id))]
 
     async def keep_house(self, every_seconds: float = 1.0) -> None:
         """Runs for the desk's lifetime (cancel it to stop): calls that rang too long end, old ones are forgotten."""
         while True:
             await asyncio.sleep(every_seconds)
-            self.expire_calls(self.clock())
+            self.expire_calls(self.monotonic())
 
-    def expire_calls(self, now: datetime) -> None:
-        """End calls that rang too long, release a view held past its wrap-up limit, forget old ended calls."""
+    def expire_calls(self, now: float | None = None) -> None:
+        """End calls that rang too long, release a view held past its wrap-up limit, forget old ended calls.
+        `now` is a reading of the desk's monotonic clock (default: now): a source's skew never shortens a ring."""
+        now = self.monotonic() if now is None else now
         self.tracker.expire(now)
         current = self.current
         if (
@@ -275,10 +289,12 @@ class Desk:
             and not self._holds_view(current, now)
         ):
             self._release_view()
-        if self.tracker.forget_ended(now - FORGET_AFTER):
+        if self.tracker.forget_ended(now - FORGET_AFTER.total_seconds()):
             for call_id in [cid for cid, c in self.contexts.items() if c.call.state is CallState.ENDED]:
                 if self.contexts[call_id] is not self.current and self.tracker.get(call_id) is None:
-                    del self.contexts[call_id]
+                    context = self.contexts.pop(call_id)
+                    if self._by_caller.get(context.call.ani) is context:
+                        del self._by_caller[context.call.ani]
 
     async def _look_up(self, context: CallContext) -> None:
         def progress(result: LookupResult) -> None:
@@ -350,6 +366,7 @@ class Desk:
             state=CallState.ENDED,
             offered_at=now,
             ended_at=now,
+            ended_clock=self.monotonic(),
         )
         # Ended and wrapped up: the next real call takes the panels at once; there is nothing to wrap up.
         context = CallContext(call, None, [], wrapped_up=True, manual=True)

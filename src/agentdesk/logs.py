@@ -274,7 +274,12 @@ def setup_logging(
         for existing in log_dir.glob("*.log*"):
             narrow(existing)  # files an older version wrote with the umask's 0644
         file_handler = logging.handlers.RotatingFileHandler(
-            log_dir / "agentdesk.log", maxBytes=2_000_000, backupCount=keep_files, encoding="utf-8", delay=True
+            log_dir / "agentdesk.log",
+            maxBytes=2_000_000,
+            backupCount=keep_files,
+            encoding="utf-8",
+            delay=True,
+            errors="backslashreplace",  # text from outside (a lone surrogate) must never fail a log write
         )
         file_handler.setFormatter(formatter)
         writers.append(file_handler)

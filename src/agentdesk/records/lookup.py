@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 
-from agentdesk.records.backends import BackendError, RecordBackend
+from agentdesk.records.backends import BackendError, QueryRejected, RecordBackend
 from agentdesk.records.merge import merge_records
 from agentdesk.records.model import LookupResult, PatientProfile, SourceRecord, SourceState, SourceStatus
 
@@ -203,6 +203,13 @@ class ProfileLookup:
         except TimeoutError:
             self._failed(health)
             return self._fallback(backend, SourceState.TIMEOUT, begun, "no answer in time", cached)
+        except (QueryRejected, UnicodeError) as exc:
+            # Caused by the value asked for (a caller id no driver can encode), not by the backend: the breaker
+            # stays closed for every other caller.
+            reason = (
+                str(exc) if isinstance(exc, QueryRejected) else f"cannot search for this value ({type(exc).__name__})"
+            )
+            return backend, self._status(backend, SourceState.ERROR, begun, reason=reason), []
         except BackendError as exc:
             self._failed(health)
             return self._fallback(backend, SourceState.ERROR, begun, str(exc), cached)

@@ -356,7 +356,7 @@ class LocalStore:
         self._queued, self._batch_done = [], None
         assert done is not None
         try:
-            await self._run(self._insert_many, batch)
+            dropped = await self._run(self._insert_isolating, batch)
         except Exception as exc:
             log.error("writing %d log row(s) failed: %s", len(batch), type(exc).__name__)
             done.set_exception(exc)
@@ -364,7 +364,39 @@ class LocalStore:
             for listener in self.on_write_error:
                 listener(exc)
             return
+        if dropped:
+            # Never the row's content in the log: it is what could not be stored, and may be patient data.
+            log.error(
+                "dropped %d log row(s) that could not be stored (%s); the other %d are on disk",
+                len(dropped),
+                ", ".join(sorted({f"{table}: {type(error).__name__}" for table, error in dropped})),
+                len(batch) - len(dropped),
+            )
+            for listener in self.on_write_error:
+                listener(dropped[0][1])
         done.set_result(None)
+
+    def _insert_isolating(self, rows: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, BaseException]]:
+        """Insert a batch in one transaction; if it fails, row by row, so one bad row never takes the others
+        with it. Returns the rows dropped (table, error); raises when none could be written (the disk, not
+        the rows, is the problem)."""
+        try:
+            self._insert_many(rows)
+            return []
+        except Exception:
+            if len(rows) == 1:
+                raise
+        dropped: list[tuple[str, BaseException]] = []
+        last: Exception | None = None
+        for row in rows:
+            try:
+                self._insert_many([row])
+            except Exception as exc:
+                dropped.append((row[0], exc))
+                last = exc
+        if last is not None and len(dropped) == len(rows):
+            raise last
+        return dropped
 
     def _insert_many(self, rows: list[tuple[str, dict[str, Any]]]) -> None:
         from agentdesk.store import schema

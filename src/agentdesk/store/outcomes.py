@@ -252,6 +252,7 @@ def call_snapshot(call: Call) -> dict[str, Any]:
         "campaign": call.campaign,
         "end_reason": call.end_reason,
         "hold_seconds": call.hold_seconds,
+        "ani_note": call.ani_note,
     }
     for name in _CALL_TIMES:
         value = getattr(call, name)
@@ -277,6 +278,7 @@ def call_from_snapshot(data: dict[str, Any]) -> Call | None:
             ended_at=times["ended_at"] or offered,
             hold_seconds=float(data.get("hold_seconds") or 0.0),
             end_reason=str(data.get("end_reason", "")),
+            ani_note=str(data.get("ani_note", "")),
         )
     except (KeyError, TypeError, ValueError):
         return None

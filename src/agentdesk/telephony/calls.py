@@ -3,19 +3,26 @@
 offered -> answered -> [held <-> answered]* -> ended. A repeated event is ignored; an event that would move a
 call backwards (answered after ended) is ignored and counted; an `answered` for a call never offered starts the
 call in the answered state (the offered event was lost), because the agent is evidently talking to someone.
+
+Two clocks (see CallEvent): the timestamps kept on a call are the phone system's, as it sent them; every duration
+(hold time) and timeout (ring timeout) counts on this desk's monotonic clock from receipt, so a phone system whose
+clock runs minutes fast or slow (or jumps) cannot end a ringing call early or make hold time negative.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from agentdesk.base.phone import normalise_phone
+from agentdesk.telephony.caller_id import read_caller_id
 from agentdesk.telephony.events import CallEvent, CallEventKind
+from agentdesk.telephony.parsing import clean_free_text
 
 log = logging.getLogger("agentdesk.telephony")
 
@@ -48,9 +55,41 @@ class Call:
     held_since: datetime | None = None
     end_reason: str = ""  # hung up, abandoned, answered elsewhere, ring timeout, transferred
     attributes: dict[str, str] = field(default_factory=dict)
+    ani_note: str = ""  # why there is no number to look up: anonymous, restricted, not a number, too long...
+    # This desk's monotonic clock (time.monotonic) at receipt of the events: durations and timeouts use these.
+    offered_clock: float = field(default_factory=time.monotonic)
+    answered_clock: float | None = None
+    ended_clock: float | None = None
+    held_clock: float | None = None
+
+    def ring_seconds(self, now: float | None = None) -> float:
+        """Seconds from the offer to the answer (or the end, or now), on the desk's clock."""
+        return max(self._until(now, self.answered_clock) - self.offered_clock, 0.0)
+
+    def talk_seconds(self, now: float | None = None) -> float | None:
+        """Seconds from the answer to the end (or now), on the desk's clock; None before an answer."""
+        if self.answered_clock is None:
+            return None
+        return max(self._until(now) - self.answered_clock, 0.0)
+
+    def ended_here(self) -> datetime | None:
+        """When the call ended by this desk's wall clock (timers that run from the hang-up count from this, not
+        from the phone system's possibly skewed stamp); None while it lasts."""
+        if self.ended_clock is None:
+            return self.ended_at
+        return datetime.now(UTC) - timedelta(seconds=max(time.monotonic() - self.ended_clock, 0.0))
+
+    def _until(self, now: float | None, stop: float | None = None) -> float:
+        for mark in (stop, self.ended_clock, now):
+            if mark is not None:
+                return mark
+        return time.monotonic()
 
 
 CallListener = Callable[[Call, CallEvent], None]
+
+
+MAX_REASON = 32  # the store's column
 
 
 class CallTracker:
@@ -63,6 +102,8 @@ class CallTracker:
         self._own_ids = {agent.casefold() for agent in own_agent_ids}
         self.ring_timeout = timedelta(seconds=ring_timeout_seconds)
         self._calls: dict[str, Call] = {}
+        self._active: dict[str, Call] = {}  # kept in step with _calls: per-event work never scans every call
+        self._on_line: set[str] = set()  # talking or on hold
         self._listeners: list[CallListener] = []
         self.ignored: Counter[str] = Counter()
 
@@ -74,7 +115,20 @@ class CallTracker:
 
     @property
     def active_calls(self) -> list[Call]:
-        return [call for call in self._calls.values() if call.state is not CallState.ENDED]
+        return list(self._active.values())
+
+    @property
+    def active_count(self) -> int:
+        return len(self._active)
+
+    @property
+    def on_line(self) -> bool:
+        """Whether the agent is talking on (or holding) any call."""
+        return bool(self._on_line)
+
+    def first_active(self) -> Call | None:
+        """The longest-known call that has not ended."""
+        return next(iter(self._active.values()), None)
 
     def ingest(self, event: CallEvent) -> Call | None:
         """Apply one event; returns the changed call, or None when the event was ignored (and counted)."""
@@ -85,28 +139,48 @@ class CallTracker:
         self._store(updated, event)
         return updated
 
-    def expire(self, now: datetime) -> list[Call]:
-        """End calls that rang past the ring timeout (their 'answered' or 'ended' never came)."""
-        expired = [
-            c for c in self._calls.values() if c.state is CallState.RINGING and now - c.offered_at > self.ring_timeout
-        ]
+    def expire(self, now: float | None = None) -> list[Call]:
+        """End calls that rang past the ring timeout on this desk's clock (their 'answered' or 'ended' never came).
+        `now` is a time.monotonic() reading."""
+        now = time.monotonic() if now is None else now
+        limit = self.ring_timeout.total_seconds()
+        expired = [c for c in self._active.values() if c.state is CallState.RINGING and now - c.offered_clock > limit]
         changed = []
         for call in expired:
-            event = CallEvent(CallEventKind.ENDED, call.call_id, source="ring timeout", occurred_at=now)
-            updated = replace(call, state=CallState.ENDED, ended_at=now, end_reason="ring timeout")
+            # Stored in the phone system's time line: when it offered the call, plus how long it rang here.
+            ended_at = call.offered_at + timedelta(seconds=now - call.offered_clock)
+            event = CallEvent(
+                CallEventKind.ENDED, call.call_id, source="ring timeout", occurred_at=ended_at, received_at=now
+            )
+            updated = replace(
+                call, state=CallState.ENDED, ended_at=ended_at, ended_clock=now, end_reason="ring timeout"
+            )
             self._store(updated, event)
             changed.append(updated)
         return changed
 
-    def forget_ended(self, before: datetime) -> int:
-        """Drop ended calls older than `before`, so a desktop that runs all week does not grow without bound."""
-        old = [cid for cid, c in self._calls.items() if c.state is CallState.ENDED and (c.ended_at or before) < before]
+    def forget_ended(self, before: float) -> int:
+        """Drop calls that ended before `before` (a time.monotonic() reading), so a desktop that runs all week
+        does not grow without bound."""
+        old = [
+            cid
+            for cid, c in self._calls.items()
+            if c.state is CallState.ENDED and (c.ended_clock if c.ended_clock is not None else before) < before
+        ]
         for call_id in old:
             del self._calls[call_id]
         return len(old)
 
     def _store(self, call: Call, event: CallEvent) -> None:
         self._calls[call.call_id] = call
+        if call.state is CallState.ENDED:
+            self._active.pop(call.call_id, None)
+        else:
+            self._active[call.call_id] = call
+        if call.state in (CallState.TALKING, CallState.HELD):
+            self._on_line.add(call.call_id)
+        else:
+            self._on_line.discard(call.call_id)
         for listener in self._listeners:
             listener(call, event)
 
@@ -128,7 +202,8 @@ class CallTracker:
                 self._ignore("answered elsewhere, never rang here", event)
                 return None
             if kind is CallEventKind.ANSWERED:
-                return replace(self._new_call(event, CallState.TALKING), answered_at=event.occurred_at)
+                new = self._new_call(event, CallState.TALKING)
+                return replace(new, answered_at=event.occurred_at, answered_clock=event.received_at)
             self._ignore("event for a call that never started", event)
             return None
         if call.state is CallState.ENDED:
@@ -137,51 +212,70 @@ class CallTracker:
             if kind is not CallEventKind.ENDED:
                 self._ignore("event after the call ended", event)
             return None
-        at = event.occurred_at
+        at, clock = event.occurred_at, event.received_at
         if kind is CallEventKind.OFFERED:
             return None  # a repeat; the call is already known
         if kind is CallEventKind.ANSWERED:
             if call.state is CallState.RINGING and self._answered_elsewhere(event):
                 # Ring-all: another agent took it; it leaves this desktop.
-                return replace(call, state=CallState.ENDED, ended_at=at, end_reason="answered elsewhere")
+                return self._end(call, event, "answered elsewhere")
             if call.state is CallState.RINGING:
-                return replace(call, state=CallState.TALKING, answered_at=at)
+                return replace(call, state=CallState.TALKING, answered_at=at, answered_clock=clock)
             if call.state is CallState.HELD:  # some systems send 'answered' when a held call resumes
-                return self._resume(call, at)
+                return self._resume(call, clock)
             return None
         if kind is CallEventKind.HELD:
             if call.state is CallState.TALKING:
-                return replace(call, state=CallState.HELD, held_since=at)
+                return replace(call, state=CallState.HELD, held_since=at, held_clock=clock)
             if call.state is CallState.RINGING:
                 self._ignore("hold before answer", event)
             return None
         if kind is CallEventKind.RESUMED:
-            return self._resume(call, at) if call.state is CallState.HELD else None
+            return self._resume(call, clock) if call.state is CallState.HELD else None
         if kind is CallEventKind.ENDED:
             if call.state is CallState.HELD:
-                call = self._resume(call, at)
+                call = self._resume(call, clock)
             reason = event.attributes.get("reason") or ("abandoned" if call.state is CallState.RINGING else "hung up")
-            return replace(call, state=CallState.ENDED, ended_at=at, end_reason=reason)
+            return self._end(call, event, reason)
         if kind is CallEventKind.TRANSFERRED:
             if call.state is CallState.HELD:
-                call = self._resume(call, at)
-            return replace(call, state=CallState.ENDED, ended_at=at, end_reason="transferred")
+                call = self._resume(call, clock)
+            return self._end(call, event, "transferred")
         return None
 
     @staticmethod
-    def _resume(call: Call, at: datetime) -> Call:
-        held = (at - call.held_since).total_seconds() if call.held_since else 0.0
-        return replace(call, state=CallState.TALKING, held_since=None, hold_seconds=call.hold_seconds + max(held, 0.0))
+    def _end(call: Call, event: CallEvent, reason: str) -> Call:
+        return replace(
+            call,
+            state=CallState.ENDED,
+            ended_at=event.occurred_at,
+            ended_clock=event.received_at,
+            end_reason=clean_free_text(reason)[:MAX_REASON],  # a source's free text: stored, so bounded
+        )
+
+    @staticmethod
+    def _resume(call: Call, clock: float) -> Call:
+        held = clock - call.held_clock if call.held_clock is not None else 0.0
+        return replace(
+            call,
+            state=CallState.TALKING,
+            held_since=None,
+            held_clock=None,
+            hold_seconds=call.hold_seconds + max(held, 0.0),
+        )
 
     def _new_call(self, event: CallEvent, state: CallState) -> Call:
+        ani, note = read_caller_id(event.ani, self._region, event.ani_truncated)
         return Call(
             call_id=event.call_id,
-            ani=normalise_phone(event.ani, self._region) or event.ani,
+            ani=ani,
             ani_raw=event.ani,
+            ani_note=note,
             dnis=normalise_phone(event.dnis, self._region) or event.dnis,
             queue=event.queue,
             campaign=event.campaign,
             state=state,
             offered_at=event.occurred_at,
+            offered_clock=event.received_at,
             attributes=dict(event.attributes),
         )

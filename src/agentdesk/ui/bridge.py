@@ -1,4 +1,7 @@
-"""Core -> UI: the desk's plain callbacks re-emitted as Qt signals, so widgets connect the Qt way."""
+"""Core -> UI: the desk's plain callbacks re-emitted as Qt signals, so widgets connect the Qt way.
+
+`call_changed` (the call bar, the panels) is coalesced to at most one emission per frame, with the desk's state
+at that moment: a burst of events from many calls costs one refresh, not one per event."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 
 from agentdesk.desk import CallContext, Desk
 from agentdesk.telephony.agent_state import AgentStatus
+from agentdesk.ui.coalesce import Coalesced
 
 
 class DeskSignals(QObject):
@@ -18,6 +22,7 @@ class DeskSignals(QObject):
     def __init__(self, desk: Desk, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._desk = desk
+        self._refresh = Coalesced(self._emit_current, self)
         desk.on.call.append(self._call)
         desk.on.lookup.append(self._lookup)
         desk.on.agent.append(self._agent)
@@ -25,6 +30,13 @@ class DeskSignals(QObject):
 
     def _call(self, changed: CallContext) -> None:
         self.call_updated.emit(changed)
+        self._refresh.request()
+
+    def flush(self) -> None:
+        """Emit a pending `call_changed` now."""
+        self._refresh.flush()
+
+    def _emit_current(self) -> None:
         if self._desk.current is not None:
             self.call_changed.emit(self._desk.current, self._desk.active_contexts)
 

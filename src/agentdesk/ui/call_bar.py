@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from agentdesk.base.phone import display_phone
-from agentdesk.base.time import utc_now
 from agentdesk.desk import CallContext
-from agentdesk.telephony.calls import CallState
+from agentdesk.telephony.caller_id import caller_label
+from agentdesk.telephony.calls import Call, CallState
 
 STATE_STYLE = {
     CallState.RINGING: ("Ringing", "#b45309"),
@@ -18,6 +16,9 @@ STATE_STYLE = {
     CallState.HELD: ("On hold", "#1d4ed8"),
     CallState.ENDED: ("Ended", "#4b5563"),
 }
+
+
+BADGE = "background:{}; color:white; border-radius:4px; padding:4px 8px;"
 
 
 def format_duration(seconds: float) -> str:
@@ -68,6 +69,9 @@ class CallBar(QFrame):
         layout.addWidget(self.timer_label)
 
         self._context: CallContext | None = None
+        self._badge = ""
+        self._others: list[tuple[str, str]] = []  # what the list shows: (call id, label)
+        self._labels: dict[tuple[str, CallState], str] = {}  # formatting a number is costly: once per call state
         self._tick = QTimer(self)
         self._tick.setInterval(1000)
         self._tick.timeout.connect(self._update_timer)
@@ -82,8 +86,8 @@ class CallBar(QFrame):
         if call.state is CallState.ENDED and call.end_reason:
             text = f"Ended: {call.end_reason}"
         self.state_label.setText(text)
-        self.state_label.setStyleSheet(f"background:{colour}; color:white; border-radius:4px; padding:4px 8px;")
-        self.caller_label.setText(display_phone(call.ani) if call.ani else "Unknown caller")
+        self._set_badge(colour)
+        self.caller_label.setText(caller_label(call.ani, call.ani_note))
         dialed = display_phone(call.dnis) if call.dnis else "unknown number"
         campaign = context.campaign.name if context.campaign else "no campaign"
         queue = f" · queue {call.queue}" if call.queue else ""
@@ -110,24 +114,42 @@ class CallBar(QFrame):
         self._context = None
         self._tick.stop()
         self.state_label.setText("Search")
-        self.state_label.setStyleSheet("background:#1d4ed8; color:white; border-radius:4px; padding:4px 8px;")
+        self._set_badge("#1d4ed8")
         self.caller_label.setText("Looking up a patient without a call")
         self.dialed_label.setText("the results are audited as your search; a call replaces them when it rings")
         self.timer_label.setText("")
         self._show_other_calls(context, active)
 
+    def _set_badge(self, colour: str) -> None:
+        # Restyling re-polishes the widget: only when the colour really changes.
+        if colour != self._badge:
+            self._badge = colour
+            self.state_label.setStyleSheet(BADGE.format(colour))
+
+    def _other_label(self, other: CallContext) -> str:
+        call = other.call
+        key = (call.call_id, call.state)
+        label = self._labels.get(key)
+        if label is None:
+            if len(self._labels) > 4096:
+                self._labels.clear()
+            number = caller_label(call.ani, call.ani_note)
+            campaign = f" · {other.campaign.name}" if other.campaign else ""
+            label = self._labels[key] = f"{STATE_STYLE[call.state][0]}: {number}{campaign}"
+        return label
+
     def _show_other_calls(self, current: CallContext, active: list[CallContext]) -> None:
         """A second call ringing while the agent talks is listed here, never silently dropped."""
-        others = [c for c in active if c.call.call_id != current.call.call_id]
+        others = [(c.call.call_id, self._other_label(c)) for c in active if c.call.call_id != current.call.call_id]
+        if others == self._others:
+            return  # nothing the agent would see changed: the list keeps its state (and its open popup)
+        self._others = others
         self.other_calls.blockSignals(True)
         self.other_calls.clear()
         if others:
             self.other_calls.addItem(f"{len(others)} other call(s)…", "")
-            for other in others:
-                state = STATE_STYLE[other.call.state][0]
-                number = display_phone(other.call.ani) if other.call.ani else "unknown caller"
-                campaign = f" · {other.campaign.name}" if other.campaign else ""
-                self.other_calls.addItem(f"{state}: {number}{campaign}", other.call.call_id)
+            for call_id, label in others:
+                self.other_calls.addItem(label, call_id)
         self.other_calls.setVisible(bool(others))
         self.other_calls.blockSignals(False)
 
@@ -140,10 +162,12 @@ class CallBar(QFrame):
         context = self._context
         if context is None:
             return
-        call = context.call
-        end: datetime = call.ended_at or utc_now()
-        if call.answered_at:
-            talk = format_duration((end - call.answered_at).total_seconds())
-            self.timer_label.setText(f"talk {talk}")
-        else:
-            self.timer_label.setText(f"ringing {format_duration((end - call.offered_at).total_seconds())}")
+        self.timer_label.setText(call_timer_text(context.call))
+
+
+def call_timer_text(call: Call) -> str:
+    """On the desk's own clock: a phone system whose clock is off cannot make a call look hours long."""
+    talk = call.talk_seconds()
+    if talk is not None:
+        return f"talk {format_duration(talk)}"
+    return f"ringing {format_duration(call.ring_seconds())}"

@@ -198,6 +198,11 @@ class MainWindow(QMainWindow):
         self.links: dict[str, QLabel] = {}
         self.events_status = QLabel("")
         self.events_status.setObjectName("CallEventsStatus")
+        self.clock_status = QLabel("")
+        self.clock_status.setObjectName("ClockSkewStatus")
+        self.clock_status.setStyleSheet("color:#b45309;")
+        self.clock_status.hide()
+        self._counts: tuple[int, tuple[tuple[str, int], ...]] | None = None
         self._agent_status: AgentStatus | None = None
         self._agent_tick = QTimer(self)
         self._agent_tick.setInterval(1000)
@@ -212,6 +217,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.agent_timer_label)
         self.statusBar().addPermanentWidget(self.events_status)
         self.statusBar().addPermanentWidget(self.campaigns_status)
+        self.statusBar().addPermanentWidget(self.clock_status)
         self.statusBar().addPermanentWidget(self.sources_status)
         self.statusBar().addPermanentWidget(self.store_status)
         self.sync_status = QLabel("")
@@ -245,7 +251,7 @@ class MainWindow(QMainWindow):
             callback_defaults={"number": context.call.ani_raw or context.call.ani},
         )
         waiting = context.call.state is CallState.ENDED and not context.wrapped_up and not context.manual
-        self.wrapup.set_ended(context.call.ended_at if waiting else None, self.wrapup_limit_seconds)
+        self.wrapup.set_ended(context.call.ended_here() if waiting else None, self.wrapup_limit_seconds)
         campaign = context.campaign.code if context.campaign else ""
         if not switched and campaign != self._shown_campaign:
             self.wrapup.replace_dispositions(context.dispositions)  # the agent switched campaign
@@ -317,10 +323,31 @@ class MainWindow(QMainWindow):
         self.sync_button.show()
 
     def show_event_counts(self, accepted: int, rejected: dict[str, int]) -> None:
+        counts = (accepted, tuple(sorted(rejected.items())))
+        if counts == self._counts:
+            return
+        self._counts = counts
         total = sum(rejected.values())
         self.events_status.setText(f"Call events: {accepted}" + (f" · {total} rejected" if total else ""))
         self.events_status.setToolTip("\n".join(f"{reason}: {count}" for reason, count in sorted(rejected.items())))
         self.events_status.setStyleSheet("color:#b45309;" if total else "")
+
+    def show_clock_skew(self, skews: dict[str, float]) -> None:
+        """Call sources whose clock is off by more than a few seconds (their timestamps are stored as they send
+        them; durations use this desk's clock, so calls are still timed right)."""
+        if not skews:
+            self.clock_status.hide()
+            return
+        worst_source, worst = max(skews.items(), key=lambda item: abs(item[1]))
+        direction = "ahead" if worst > 0 else "behind"
+        amount = f"{abs(worst):.0f} s" if abs(worst) < 120 else f"{abs(worst) / 60:.0f} min"
+        self.clock_status.setText(f"{worst_source} clock {amount} {direction}")
+        self.clock_status.setToolTip(
+            "These phone systems' clocks differ from this computer's; their timestamps are kept as sent, call\n"
+            "durations use this computer's clock:\n"
+            + "\n".join(f"{name}: {skew:+.1f} s" for name, skew in sorted(skews.items()))
+        )
+        self.clock_status.show()
 
     def _update_agent_timer(self) -> None:
         status = self._agent_status

@@ -12,9 +12,10 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QMainWindow, QSystemTrayIcon
 
-from agentdesk.base.phone import display_phone
 from agentdesk.desk import CallContext
+from agentdesk.telephony.caller_id import caller_label
 from agentdesk.telephony.calls import CallState
+from agentdesk.ui.coalesce import Coalesced
 
 log = logging.getLogger("agentdesk.ui")
 ICON = Path(__file__).resolve().parents[1] / "resources" / "agentdesk.svg"
@@ -30,7 +31,7 @@ def notification_text(context: CallContext, locked: bool = False) -> tuple[str, 
     if locked:
         return "Incoming call", context.campaign.name if context.campaign else "AgentDesk is locked"
     call = context.call
-    number = display_phone(call.ani) if call.ani else "unknown number"
+    number = caller_label(call.ani, call.ani_note)
     lines = [context.campaign.name if context.campaign else "No campaign"]
     patients = context.lookup.patients if context.lookup else ()
     if len(patients) == 1:
@@ -46,6 +47,7 @@ class CallNotifier(QObject):
         self._window = window
         self._locked = locked or (lambda: False)
         self._enabled = enabled
+        self._raise = Coalesced(self._bring_to_front, self)  # many answers in one frame: one raise
         self._tray: QSystemTrayIcon | None = None
         if enabled and QSystemTrayIcon.isSystemTrayAvailable():
             self._tray = QSystemTrayIcon(app_icon(), self)
@@ -85,6 +87,9 @@ class CallNotifier(QObject):
             self._tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 8000)
 
     def bring_to_front(self) -> None:
+        self._raise.request()
+
+    def _bring_to_front(self) -> None:
         window = self._window
         if window.isMinimized():
             window.showNormal()

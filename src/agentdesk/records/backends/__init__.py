@@ -11,6 +11,11 @@ class BackendError(Exception):
     """A backend could not answer; the message is shown to the agent and IT, so it never holds patient data."""
 
 
+class QueryRejected(BackendError):
+    """The backend (or its driver) cannot take this query value (e.g. text it cannot encode): the value is at
+    fault, not the backend, so it never counts toward the backend's circuit breaker."""
+
+
 class RecordBackend(Protocol):
     name: str
     priority: int

@@ -16,7 +16,7 @@ from agentdesk.base.fields import PROFILE_FIELDS
 from agentdesk.base.text import clean_text
 from agentdesk.base.time import parse_timestamp
 from agentdesk.config.transport import PostgresTls, sql_connect_args, tls_failure
-from agentdesk.records.backends import BackendError
+from agentdesk.records.backends import BackendError, QueryRejected
 from agentdesk.records.fields import clean_fields
 from agentdesk.records.model import SourceRecord
 
@@ -115,7 +115,14 @@ class SqlBackend:
             with self._connect().connect() as connection:
                 result = connection.execute(sa.text(query), params)
                 rows = result.mappings().fetchmany(MAX_ROWS)
+        except UnicodeError as exc:  # the driver cannot encode the value (a lone surrogate): the value's fault
+            raise QueryRejected(f"cannot search for this value ({type(exc).__name__})") from None
         except sa.exc.SQLAlchemyError as exc:
+            # DataError: the database refused the value (e.g. a NUL in PostgreSQL text); a StatementError without
+            # a DBAPI error: binding the parameter failed. Neither says anything about the backend's health.
+            bound = isinstance(exc, sa.exc.StatementError) and not isinstance(exc, sa.exc.DBAPIError)
+            if bound or isinstance(exc, sa.exc.DataError):
+                raise QueryRejected(f"cannot search for this value ({type(exc).__name__})") from None
             # The driver's message can quote parameters; keep only the kind of failure.
             raise BackendError(f"query failed ({tls_failure(exc) or type(exc).__name__})") from None
         return [record for row in rows if (record := self._record_from(row)) is not None]

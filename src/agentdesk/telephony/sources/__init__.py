@@ -38,6 +38,17 @@ class Backoff:
         self._next = self._initial
 
 
+async def skip_rest_of_line(reader: asyncio.StreamReader, buffered: int) -> None:
+    """Discard an over-long line up to and including its newline, however much of it is still to come."""
+    await reader.readexactly(buffered)
+    while True:
+        try:
+            await reader.readuntil(b"\n")
+            return
+        except asyncio.LimitOverrunError as exc:
+            await reader.readexactly(exc.consumed)
+
+
 class LinkRefused(Exception):
     """The other side answered but will not let us in (bad credentials): retried slowly, shown to IT."""
 

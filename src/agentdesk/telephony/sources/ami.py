@@ -16,8 +16,15 @@ from types import MappingProxyType
 
 from agentdesk.telephony.events import CallEvent, CallEventKind
 from agentdesk.telephony.intake import CallIntake
-from agentdesk.telephony.parsing import MAX_ID, MAX_NUMBER, MAX_TEXT
-from agentdesk.telephony.sources import Backoff, LinkedSource, LinkListener, LinkRefused, LinkState
+from agentdesk.telephony.parsing import MAX_ID, MAX_NUMBER, MAX_TEXT, clean_free_text, text_problem
+from agentdesk.telephony.sources import (
+    Backoff,
+    LinkedSource,
+    LinkListener,
+    LinkRefused,
+    LinkState,
+    skip_rest_of_line,
+)
 
 log = logging.getLogger("agentdesk.telephony")
 MAX_MESSAGE_LINES = 200
@@ -68,8 +75,8 @@ def event_from_message(message: Mapping[str, str], source: str, agent_interface:
         or message.get("origtransfererlinkedid")
         or ""
     )
-    if not call_id or len(call_id) > MAX_ID:
-        raise ValueError("call_id: the event has no Linkedid/Uniqueid")
+    if not call_id or len(call_id) > MAX_ID or text_problem(call_id):
+        raise ValueError("call_id: the event has no usable Linkedid/Uniqueid")
     interface = message.get("interface") or message.get("membername") or ""
     attributes: dict[str, str] = {}
     if name == "hangup" and agent_interface:
@@ -88,15 +95,16 @@ def event_from_message(message: Mapping[str, str], source: str, agent_interface:
         attributes["answered_elsewhere"] = "1"  # ring-all: someone else took it; it leaves this desktop
     if name == "agentringnoanswer":
         attributes["reason"] = "ring no answer"
-    ani = message.get("calleridnum", "")
-    ani = "" if ani.lower() in ("<unknown>", "unknown", "anonymous") else ani
+    # Kept as sent ('<unknown>', 'anonymous', a name...): the tracker says what it means; only cut and cleaned.
+    ani = clean_free_text(message.get("calleridnum", "")).strip()
     return CallEvent(
         kind=kind,
         call_id=call_id,
         ani=ani[:MAX_NUMBER],
-        dnis=message.get("exten", "")[:MAX_NUMBER] if kind is CallEventKind.OFFERED else "",
-        queue=message.get("queue", "")[:MAX_TEXT],
-        agent=interface[:MAX_TEXT],
+        ani_truncated=len(ani) > MAX_NUMBER,
+        dnis=clean_free_text(message.get("exten", ""))[:MAX_NUMBER] if kind is CallEventKind.OFFERED else "",
+        queue=clean_free_text(message.get("queue", ""))[:MAX_TEXT],
+        agent=clean_free_text(interface)[:MAX_TEXT],
         attributes=MappingProxyType(attributes),
         source=source,
     )
@@ -157,9 +165,16 @@ class AmiSource(LinkedSource):
     async def _read_message(reader: asyncio.StreamReader) -> dict[str, str] | None:
         lines: list[str] = []
         while True:
-            raw = await reader.readline()
-            if not raw:
-                return None
+            try:
+                raw = await reader.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                raw = exc.partial  # the server closed mid-line: what came is the last line
+                if not raw:
+                    return None
+            except asyncio.LimitOverrunError as exc:
+                # A line no AMI field needs: drop it whole (its key is lost, not the link or the message).
+                await skip_rest_of_line(reader, exc.consumed)
+                continue
             line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
             if not line:
                 if lines:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from agentdesk.telephony.intake import CallIntake
 from agentdesk.telephony.parsing import EventIgnored, EventRejected, StreamMapping, parse_stream_event
-from agentdesk.telephony.sources import Backoff, LinkedSource, LinkListener, LinkState
+from agentdesk.telephony.sources import Backoff, LinkedSource, LinkListener, LinkState, skip_rest_of_line
 
 log = logging.getLogger("agentdesk.telephony")
 MAX_LINE = 65536
@@ -58,7 +58,7 @@ class JsonStreamSource(LinkedSource):
                     line = await reader.readuntil(b"\n")
                 except asyncio.LimitOverrunError as exc:
                     self._intake.reject(self.name, "line too long")
-                    await self._skip_rest_of_line(reader, exc.consumed)  # drop the whole line, keep the link
+                    await skip_rest_of_line(reader, exc.consumed)  # drop the whole line, keep the link
                     continue
                 except asyncio.IncompleteReadError as exc:
                     if exc.partial.strip():
@@ -69,17 +69,6 @@ class JsonStreamSource(LinkedSource):
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-
-    @staticmethod
-    async def _skip_rest_of_line(reader: asyncio.StreamReader, buffered: int) -> None:
-        """Discard an over-long line up to and including its newline, however much of it is still to come."""
-        await reader.readexactly(buffered)
-        while True:
-            try:
-                await reader.readuntil(b"\n")
-                return
-            except asyncio.LimitOverrunError as exc:
-                await reader.readexactly(exc.consumed)
 
     async def _run_websocket(self, backoff: Backoff) -> None:
         from websockets.asyncio.client import connect

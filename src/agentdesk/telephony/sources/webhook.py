@@ -1,7 +1,13 @@
 """The local webhook: HTTP on 127.0.0.1 only, authenticated by a per-install bearer token.
 
 CTI middleware (Genesys, Amazon Connect, Twilio, Cisco Finesse workflows) hands calls to a desktop this way.
-HTTP parsing is h11's (sans-IO, strict); bodies are capped before they are read whole.
+HTTP parsing is h11's (sans-IO, strict); bodies are capped before they are read whole. Every method, path and
+framing gets an answer (405 with Allow, 404, 400, 413, 431...) or a clean close, and no exception from one
+connection ever leaves it: a client can cost itself its connection, never the desk.
+
+The server runs on a thread of its own with its own event loop, so it keeps accepting, answering and
+`/v1/health` keeps responding while the GUI thread is busy; accepted events are handed to the desk's loop in
+batches (one wake-up per batch, however many events arrived meanwhile).
 
     POST /v1/call-events   one call event (JSON, see README)       -> 202 / 400 / 401 / 413 / 415
     POST /v1/pop           {"ani", "dnis", "campaign"}: a screen pop -> 202
@@ -19,6 +25,8 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -27,12 +35,13 @@ import h11
 from agentdesk import __version__
 from agentdesk.telephony.events import pop_event
 from agentdesk.telephony.intake import CallIntake
-from agentdesk.telephony.parsing import MAX_NUMBER, MAX_TEXT, EventRejected, decode_json_object, parse_webhook_event
+from agentdesk.telephony.parsing import EventRejected, decode_json_object, parse_pop_request, parse_webhook_event
 
 log = logging.getLogger("agentdesk.telephony")
 LOOPBACK = "127.0.0.1"
 READ_CHUNK = 65536
 IDLE_TIMEOUT = 30.0
+MAX_HEAD = 16384  # request line and headers; a larger head gets 431
 DISCARD_LIMIT = 32_000_000  # past this a too-large body is not even drained: the connection is dropped
 PROOF_PATH = "/v1/instance/proof"
 PROOF_LABEL = b"agentdesk-instance-proof\x00"
@@ -41,6 +50,51 @@ PROOF_LABEL = b"agentdesk-instance-proof\x00"
 def prove(secret: bytes, challenge: bytes) -> str:
     """The running instance's answer to a second start's challenge: HMAC-SHA256(secret, label + challenge)."""
     return hmac.new(secret, PROOF_LABEL + challenge, hashlib.sha256).hexdigest()
+
+
+ROUTES = {"/v1/call-events": "POST", "/v1/pop": "POST", "/v1/focus": "POST", "/v1/health": "GET"}
+
+
+class _HandOff:
+    """Carries what the server thread learnt (accepted events, rejections, focus requests) to the desk's loop:
+    items queue under a lock, and one call_soon_threadsafe per batch runs them in arrival order."""
+
+    def __init__(self, intake: CallIntake, on_focus: Callable[[], None] | None) -> None:
+        self._intake = intake
+        self._on_focus = on_focus
+        self._home: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._pending: list[tuple[str, Any]] = []
+        self._scheduled = False
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._home = loop
+
+    def put(self, what: str, item: Any = None) -> None:
+        with self._lock:
+            self._pending.append((what, item))
+            if self._scheduled:
+                return
+            self._scheduled = True
+        assert self._home is not None
+        with contextlib.suppress(RuntimeError):  # the desk's loop is closing: nothing is listening any more
+            self._home.call_soon_threadsafe(self.run)
+
+    def run(self) -> None:
+        """On the desk's loop: deliver everything queued so far."""
+        with self._lock:
+            batch, self._pending = self._pending, []
+            self._scheduled = False
+        for what, item in batch:
+            try:
+                if what == "accept":
+                    self._intake.accept(item)
+                elif what == "reject":
+                    self._intake.reject("webhook", item)
+                elif what == "focus" and self._on_focus is not None:
+                    self._on_focus()
+            except Exception:  # one event's failure downstream must not drop the rest of the batch
+                log.error("delivering a webhook %s failed:\n%s", what, "".join(traceback.format_exc(limit=8)))
 
 
 class WebhookServer:
@@ -55,14 +109,16 @@ class WebhookServer:
     ) -> None:
         if len(token) < 16:
             raise ValueError("token: at least 16 characters")
-        self._intake = intake
+        self._handoff = _HandOff(intake, on_focus)
         self._token = token.encode()
         self._port = port
         self._max_body = max_body_bytes
-        self._on_focus = on_focus
         self._instance_secret = instance_secret
         self._server: asyncio.Server | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self.connection_errors = 0  # connections ended by an unexpected exception (logged, never raised)
 
     @property
     def port(self) -> int:
@@ -71,45 +127,102 @@ class WebhookServer:
         return int(self._server.sockets[0].getsockname()[1])
 
     async def start(self) -> None:
-        # Loopback only, whatever the config says: the webhook must never be reachable from the network.
-        self._server = await asyncio.start_server(self._serve, LOOPBACK, self._port, limit=READ_CHUNK)
+        """Listen (on its own thread); returns once the port is bound. Raises OSError when it cannot be."""
+        self._handoff.bind(asyncio.get_running_loop())
+        loop = asyncio.new_event_loop()
+        bound: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        home = asyncio.get_running_loop()
+
+        def report(error: BaseException | None) -> None:
+            if not bound.done():
+                bound.set_exception(error) if error is not None else bound.set_result(None)
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                # Loopback only, whatever the config says: the webhook must never be reachable from the network.
+                self._server = loop.run_until_complete(
+                    asyncio.start_server(self._serve, LOOPBACK, self._port, limit=READ_CHUNK, backlog=1024)
+                )
+            except BaseException as exc:
+                home.call_soon_threadsafe(report, exc)
+                loop.close()
+                return
+            home.call_soon_threadsafe(report, None)
+            try:
+                loop.run_forever()
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=serve, name="webhook", daemon=True)
+        self._thread.start()
+        try:
+            await bound
+        except BaseException:
+            await asyncio.to_thread(self._thread.join)
+            self._thread = self._loop = None
+            raise
         log.info("webhook listening on %s:%d", LOOPBACK, self.port)
 
     async def stop(self) -> None:
+        """Stop listening, end open connections, and deliver what was already accepted."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self._close(), loop)
+        await asyncio.wrap_future(future)
+        loop.call_soon_threadsafe(loop.stop)
+        await asyncio.to_thread(thread.join)
+        self._loop = self._thread = None
+        self._server = None
+        self._handoff.run()  # whatever was accepted before the close reaches the desk now
+
+    async def _close(self) -> None:
         if self._server is not None:
             self._server.close()
             for task in list(self._connections):
                 task.cancel()
             await asyncio.gather(*self._connections, return_exceptions=True)
             await self._server.wait_closed()
-            self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._connections.add(task)
-        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=16384)
+        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
         try:
             while True:
-                request = await self._next_request(connection, reader)
+                request = await self._next_request(connection, reader, writer)
                 if request is None:
                     break
                 method, target, headers, body, too_large = request
-                status, payload = (
-                    (413, {"error": f"body larger than {self._max_body} bytes"})
+                status, payload, extra = (
+                    (413, {"error": f"body larger than {self._max_body} bytes"}, [])
                     if too_large
-                    else (self._route(method, target, headers, body))
+                    else self._route(method, target, headers, body)
                 )
-                await self._respond(connection, writer, status, payload)
+                await self._respond(connection, writer, status, payload, extra, head=method == "HEAD")
                 if connection.our_state is h11.MUST_CLOSE:
                     break
                 connection.start_next_cycle()
-        except (h11.RemoteProtocolError, ConnectionError, TimeoutError):
-            with contextlib.suppress(Exception):
-                if connection.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-                    await self._respond(connection, writer, 400, {"error": "malformed HTTP request"})
+        except h11.RemoteProtocolError as exc:
+            # 400 for broken framing, 431 for a head too large, ...: h11 knows which.
+            status = exc.error_status_hint if 400 <= exc.error_status_hint < 500 else 400
+            await self._refuse(connection, writer, status)
+        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+            pass  # the client went away or went quiet: nothing to answer
         except asyncio.CancelledError:
-            pass
+            pass  # the server is stopping
+        except Exception as exc:  # a bug must cost this one connection, never the app (and never reach the crash hook)
+            self.connection_errors += 1
+            log.error(
+                "webhook: a connection failed (%s)\n%s",
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            await self._refuse(connection, writer, 400)
         finally:
             writer.close()
             with contextlib.suppress(Exception):
@@ -117,8 +230,15 @@ class WebhookServer:
             if task is not None:
                 self._connections.discard(task)
 
+    async def _refuse(self, connection: h11.Connection, writer: asyncio.StreamWriter, status: int) -> None:
+        """A last answer before closing, when the connection can still carry one."""
+        if connection.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return  # mid-response or failed on our side: closing is the clean end
+        with contextlib.suppress(Exception):
+            await self._respond(connection, writer, status, {"error": "malformed HTTP request"}, [])
+
     async def _next_request(
-        self, connection: h11.Connection, reader: asyncio.StreamReader
+        self, connection: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> tuple[str, str, dict[str, str], bytes, bool] | None:
         """The next request: method, target, headers, body, and whether the body was over the cap (then the
         body is read and dropped, never kept, up to DISCARD_LIMIT, so the client sees the 413)."""
@@ -129,6 +249,8 @@ class WebhookServer:
         while True:
             event = connection.next_event()
             if event is h11.NEED_DATA:
+                if connection.they_are_waiting_for_100_continue and not too_large:
+                    writer.write(connection.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
                 data = await asyncio.wait_for(reader.read(READ_CHUNK), IDLE_TIMEOUT)
                 if not data and request is None:
                     return None
@@ -137,6 +259,9 @@ class WebhookServer:
             if isinstance(event, h11.ConnectionClosed):
                 return None
             if isinstance(event, h11.Request):
+                if len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers) > MAX_HEAD:
+                    # h11 only bounds a head that arrives in pieces; one that came whole is measured here.
+                    raise h11.RemoteProtocolError("request head too large", error_status_hint=431)
                 request = event
                 length = dict(event.headers).get(b"content-length", b"")
                 too_large = length.isdigit() and int(length) > self._max_body
@@ -152,67 +277,61 @@ class WebhookServer:
             elif isinstance(event, h11.EndOfMessage):
                 assert request is not None
                 headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
-                return request.method.decode(), request.target.decode("latin-1"), headers, bytes(body), too_large
+                method = request.method.decode("ascii", errors="replace")
+                return method, request.target.decode("latin-1"), headers, bytes(body), too_large
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         scheme, _, token = headers.get("authorization", "").partition(" ")
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), self._token)
+        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode("latin-1"), self._token)
 
-    def _route(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+    def _route(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         path = target.split("?", 1)[0]
-        routes = {
-            "/v1/call-events": ("POST", self._call_event),
-            "/v1/pop": ("POST", self._pop),
-            "/v1/focus": ("POST", self._focus),
-            "/v1/health": ("GET", self._health),
-        }
         if path == PROOF_PATH and method == "POST" and self._instance_secret is not None:
-            return self._prove(body)
-        if path not in routes:
-            return 404, {"error": "no such endpoint"}
-        wanted, handler = routes[path]
-        if method != wanted:
-            return 405, {"error": f"use {wanted}"}
+            return (*self._prove(body), [])
+        wanted = ROUTES.get(path)
+        if wanted is None:
+            return 404, {"error": "no such endpoint"}, []
+        allowed = "GET, HEAD" if wanted == "GET" else wanted
+        if method != wanted and not (method == "HEAD" and wanted == "GET"):
+            return 405, {"error": f"use {wanted}"}, [("allow", allowed)]
         if not self._authorised(headers):
-            self._intake.reject("webhook", "wrong or missing token")
-            return 401, {"error": "missing or wrong bearer token"}
-        if method == "POST" and "json" not in headers.get("content-type", "").lower():
-            self._intake.reject("webhook", "not JSON")
-            return 415, {"error": "content-type must be application/json"}
-        return handler(body)
+            self._handoff.put("reject", "wrong or missing token")
+            return 401, {"error": "missing or wrong bearer token"}, [("www-authenticate", "Bearer")]
+        if wanted == "POST" and "json" not in headers.get("content-type", "").lower():
+            self._handoff.put("reject", "not JSON")
+            return 415, {"error": "content-type must be application/json"}, []
+        handler = {
+            "/v1/call-events": self._call_event,
+            "/v1/pop": self._pop,
+            "/v1/focus": self._focus,
+            "/v1/health": self._health,
+        }[path]
+        status, payload = handler(body)
+        return status, payload, []
 
     def _call_event(self, body: bytes) -> tuple[int, dict[str, Any]]:
         try:
             event = parse_webhook_event(body)
         except EventRejected as exc:
-            self._intake.reject("webhook", exc.reason)
+            self._handoff.put("reject", exc.reason)
             return 400, {"error": str(exc)}
         except ValueError as exc:  # CallEvent's own checks name the field too
-            self._intake.reject("webhook", "invalid event")
+            self._handoff.put("reject", "invalid event")
             return 400, {"error": str(exc)}
-        self._intake.accept(event)
+        self._handoff.put("accept", event)
         return 202, {"accepted": True}
 
     def _pop(self, body: bytes) -> tuple[int, dict[str, Any]]:
         try:
-            payload = decode_json_object(body)
-            ani, dnis, campaign = (payload.get(key, "") for key in ("ani", "dnis", "campaign"))
-            for key, value, limit in (
-                ("ani", ani, MAX_NUMBER),
-                ("dnis", dnis, MAX_NUMBER),
-                ("campaign", campaign, MAX_TEXT),
-            ):
-                if not isinstance(value, str) or len(value) > limit:
-                    raise EventRejected(f"bad {key}", f"'{key}' must be a string of at most {limit} characters")
-            if not ani:
-                raise EventRejected("missing ani", "'ani' is required")
+            ani, dnis, campaign, truncated = parse_pop_request(body)
         except EventRejected as exc:
-            self._intake.reject("pop", exc.reason)
+            self._handoff.put("reject", exc.reason)
             return 400, {"error": str(exc)}
-        event = pop_event(ani, dnis, campaign)
-        self._intake.accept(event)
-        if self._on_focus:
-            self._on_focus()
+        event = pop_event(ani, dnis, campaign, ani_truncated=truncated)
+        self._handoff.put("accept", event)
+        self._handoff.put("focus")
         return 202, {"accepted": True, "call_id": event.call_id}
 
     def _prove(self, body: bytes) -> tuple[int, dict[str, Any]]:
@@ -226,8 +345,7 @@ class WebhookServer:
         return 200, {"proof": prove(self._instance_secret, challenge)}
 
     def _focus(self, _body: bytes) -> tuple[int, dict[str, Any]]:
-        if self._on_focus:
-            self._on_focus()
+        self._handoff.put("focus")
         return 200, {"focused": True}
 
     def _health(self, _body: bytes) -> tuple[int, dict[str, Any]]:
@@ -235,13 +353,22 @@ class WebhookServer:
 
     @staticmethod
     async def _respond(
-        connection: h11.Connection, writer: asyncio.StreamWriter, status: int, payload: dict[str, Any]
+        connection: h11.Connection,
+        writer: asyncio.StreamWriter,
+        status: int,
+        payload: dict[str, Any],
+        extra: list[tuple[str, str]],
+        head: bool = False,
     ) -> None:
         data = json.dumps(payload).encode()
-        headers = [("content-type", "application/json"), ("content-length", str(len(data)))]
+        headers = [("content-type", "application/json"), ("content-length", str(len(data))), *extra]
         if status >= 400 and status not in (401, 404, 405):
             headers.append(("connection", "close"))
+        # A HEAD request gets the headers a GET would, and no body (h11 refuses to send one).
+        parts: list[Any] = [h11.Response(status_code=status, headers=headers)]
+        if not head:
+            parts.append(h11.Data(data=data))
+        parts.append(h11.EndOfMessage())
         # One write, so one send() per response: separate writes cost a system call each under load.
-        parts = (h11.Response(status_code=status, headers=headers), h11.Data(data=data), h11.EndOfMessage())
         writer.write(b"".join(connection.send(part) or b"" for part in parts))
         await writer.drain()

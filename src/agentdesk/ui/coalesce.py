@@ -1,0 +1,35 @@
+"""At most one UI refresh per frame, whatever the event rate: a burst of 1,500 call events must cost the GUI
+thread a few dozen refreshes, not 1,500 (each re-laying out the call bar and the status bar)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QTimer
+
+FRAME_MS = 16
+
+
+class Coalesced(QObject):
+    """Runs `action` once, one frame after the first of any number of `request()` calls."""
+
+    def __init__(self, action: Callable[[], None], parent: QObject | None = None, interval_ms: int = FRAME_MS) -> None:
+        super().__init__(parent)
+        self._action = action
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._run)
+
+    def request(self) -> None:
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Run now if a refresh is pending (e.g. before a screenshot or at shutdown)."""
+        if self._timer.isActive():
+            self._timer.stop()
+            self._run()
+
+    def _run(self) -> None:
+        self._action()
