@@ -43,6 +43,8 @@ def test_a_booking_and_a_referral_saved_through_the_forms_reach_the_central_stor
         app.simulator.answer(call_id)
         app.simulator.hang_up(call_id)
         await wait_until(lambda: app.desk.tracker.get(call_id).state is CallState.ENDED, what="hang-up")
+        # The panels follow within a frame (refreshes are coalesced).
+        await wait_until(lambda: window.call_bar.state_label.text().startswith("Ended"), what="the panels")
         # Keyboard only: Ctrl+D to the disposition, arrow keys to choose it.
         window.activateWindow()
         window.focus_wrapup_action.trigger()

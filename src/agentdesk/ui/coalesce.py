@@ -11,7 +11,8 @@ FRAME_MS = 16
 
 
 class Coalesced(QObject):
-    """Runs `action` once, one frame after the first of any number of `request()` calls."""
+    """Runs `action` at most once per frame: the first request after a quiet frame runs it at once (a single
+    event shows without delay), the requests within the next frame are folded into one run at its end."""
 
     def __init__(self, action: Callable[[], None], parent: QObject | None = None, interval_ms: int = FRAME_MS) -> None:
         super().__init__(parent)
@@ -19,17 +20,24 @@ class Coalesced(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self._run)
+        self._timer.timeout.connect(self._frame_over)
+        self._pending = False
 
     def request(self) -> None:
-        if not self._timer.isActive():
-            self._timer.start()
+        if self._timer.isActive():
+            self._pending = True
+            return
+        self._timer.start()
+        self._action()
 
     def flush(self) -> None:
         """Run now if a refresh is pending (e.g. before a screenshot or at shutdown)."""
-        if self._timer.isActive():
-            self._timer.stop()
-            self._run()
+        if self._pending:
+            self._pending = False
+            self._action()
 
-    def _run(self) -> None:
-        self._action()
+    def _frame_over(self) -> None:
+        if self._pending:
+            self._pending = False
+            self._timer.start()
+            self._action()
