@@ -42,7 +42,7 @@ def test_a_call_while_locked_shows_nothing_about_the_caller(qtbot, run_async, tm
         assert window.is_locked
         # Cleared, not only hidden: nothing left for a screen reader or a grab of the window.
         assert window.profile.name_label.text() == "" and window.call_bar.caller_label.text() == ""
-        assert caller.given_name not in window.script.greeting.text()
+        assert caller.given_name not in window.script.text_label.text()
         app.notifier.shown.clear()
         second = next(p for p in single_callers(tmp_path)[1:] if p.phone_e164 != caller.phone_e164)
         call_id = app.simulator.simulate_call(ani=second.phone_e164, dnis="+18005550142")
