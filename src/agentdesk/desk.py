@@ -142,6 +142,8 @@ class Desk:
             event.occurred_at,
             reason=call.end_reason,
             campaign_code=context.campaign.code if context.campaign else "",
+            agent_id=self.agent_id,
+            queue=call.queue,
         )
         if event.kind is CallEventKind.ANSWERED and call.state is CallState.TALKING:
             self.agent_state.call_started()

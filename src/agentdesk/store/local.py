@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -167,8 +167,11 @@ class LocalStore:
         occurred_at: datetime,
         reason: str = "",
         campaign_code: str = "",
+        agent_id: str = "",
+        queue: str = "",
     ) -> asyncio.Future[None]:
-        """Queue one transition of a call (see `append`)."""
+        """Queue one transition of a call (see `append`). The phone system's time is kept, in UTC: metrics
+        compare these timestamps as stored, and SQLite keeps no offset."""
         return self.append(
             "call_events",
             {
@@ -176,11 +179,13 @@ class LocalStore:
                 "kind": kind,
                 "state": state,
                 "source": source,
-                "occurred_at": occurred_at,
+                "occurred_at": occurred_at.astimezone(UTC),
                 "recorded_at": utc_now(),
                 "reason": reason,
                 "campaign_code": campaign_code,
                 "uid": str(uuid.uuid4()),
+                "agent_id": agent_id,
+                "queue": queue[:100],
             },
         )
 
@@ -416,11 +421,15 @@ class LocalStore:
             connection.execute(
                 table.update()
                 .where(table.c.agent_id == agent_id, table.c.ended_at.is_(None))
-                .values(ended_at=started_at, version=table.c.version + 1, synced_at=None)
+                .values(ended_at=started_at.astimezone(UTC), version=table.c.version + 1, synced_at=None)
             )
             connection.execute(
                 table.insert().values(
-                    agent_id=agent_id, state=state, reason=reason, started_at=started_at, uid=str(uuid.uuid4())
+                    agent_id=agent_id,
+                    state=state,
+                    reason=reason,
+                    started_at=started_at.astimezone(UTC),
+                    uid=str(uuid.uuid4()),
                 )
             )
 

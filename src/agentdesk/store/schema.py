@@ -53,6 +53,9 @@ call_events = sa.Table(
     sa.Column("campaign_code", sa.String(64), nullable=False, server_default=""),
     sa.Column("uid", sa.String(36), nullable=False, unique=True),  # client-made: the central key
     sa.Column("synced_at", Timestamp, nullable=True, index=True),
+    sa.Column("agent_id", sa.String(100), nullable=False, server_default=""),  # whose desk saw the event
+    sa.Column("queue", sa.String(100), nullable=False, server_default=""),
+    sa.Index("ix_call_events_occurred_at", "occurred_at"),
 )
 
 agent_states = sa.Table(
@@ -67,6 +70,7 @@ agent_states = sa.Table(
     sa.Column("uid", sa.String(36), nullable=False, unique=True),
     sa.Column("synced_at", Timestamp, nullable=True, index=True),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),  # ended_at set later: +1
+    sa.Index("ix_agent_states_agent_started", "agent_id", "started_at"),
 )
 
 audit_events = sa.Table(
