@@ -8,7 +8,7 @@ ben and cy each take calls of several campaigns. The calls:
       held), end 09:13, referral wrapped 09:14 -> handle 210. Events stored out of order.
   c3  HEART ana: abandoned after 3 s (short).           c4  HEART ben: abandoned after 45 s (stored twice, late).
   c5  FLU ana: wait 5, transferred at 10:02:05, wrapped 10:02:35 -> handle 150.
-  c6  FLU cy: the transfer's new call id: wait 14, end 10:06:20, booking wrapped 10:07:20 -> handle 300.
+  c6  FLU cy: the transfer's new call id: wait 14, end 10:06:20, booking + referral wrapped 10:07:20 -> handle 300.
   c7  none ben: wait exactly 20 (inside the 20 s service level), ended, wrap-up never finished.
   c8  FLU cy at midnight: offered 23:58, wait 40, hold 23:59:30-00:00:30, end 00:03 (stored two hours late),
       referral wrapped 00:04 -> handle 320. Belongs to day D.
@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdesk.store.schema import call_events, dispositions
+from agentdesk.store.schema import bookings, call_events, dispositions, referrals
 
 D = datetime(2026, 3, 2, tzinfo=UTC)
 DAY = (D, D + timedelta(days=1))
@@ -82,7 +82,8 @@ LATE_EVENTS = [
     ("c8", "ended", "ended", "hung up", at("00:03:00", day=1), "cy", "general", "FLU"),
     ("c4", "ended", "ended", "abandoned", at("09:30:45"), "ben", "cardio", "HEART"),
 ]
-# (call, agent, campaign, outcome, wrap-up done)
+# (call, agent, campaign, outcome, wrap-up done). c1's wrap-up was saved twice: its version 1 had a referral, its
+# version 2 (the one that counts) a booking only. c6's disposition carries a booking and a referral.
 DISPOSITIONS = [
     ("c1", "ana", "HEART", "booking", at("09:06:00")),
     ("c2", "ben", "HEART", "referral", at("09:14:00")),
@@ -96,7 +97,7 @@ DISPOSITIONS = [
 EXPECTED_TOTAL = {
     "offered": 10, "answered": 7, "abandoned": 1, "short_abandoned": 1, "abandon_rate": 0.1111,
     "asa_s": 18.1, "avg_hold_s": 35.0, "aht_s": 266.0, "service_level": 0.5556,
-    "referrals": 2, "bookings": 2, "conversion_rate": 0.6667,
+    "referrals": 3, "bookings": 2, "conversion_rate": 0.6667,
 }  # fmt: skip
 EXPECTED_CAMPAIGNS = {
     "": {
@@ -107,7 +108,7 @@ EXPECTED_CAMPAIGNS = {
     "FLU": {
         "offered": 3, "answered": 3, "abandoned": 0, "short_abandoned": 0, "abandon_rate": 0.0,
         "asa_s": 19.7, "avg_hold_s": 20.0, "aht_s": 256.7, "service_level": 0.6667,
-        "referrals": 1, "bookings": 1, "conversion_rate": 0.6667,
+        "referrals": 2, "bookings": 1, "conversion_rate": 0.6667,
     },
     "HEART": {
         "offered": 5, "answered": 3, "abandoned": 1, "short_abandoned": 1, "abandon_rate": 0.25,
@@ -129,7 +130,7 @@ EXPECTED_AGENTS = {
     "cy": {
         "offered": 4, "answered": 3, "abandoned": 0, "short_abandoned": 0, "abandon_rate": 0.0,
         "asa_s": 20.7, "avg_hold_s": 30.0, "aht_s": 310.0, "service_level": 0.5,
-        "referrals": 1, "bookings": 1, "conversion_rate": 1.0,
+        "referrals": 2, "bookings": 1, "conversion_rate": 1.0,
     },
 }  # fmt: skip
 EXPECTED_QUEUES = {
@@ -137,9 +138,13 @@ EXPECTED_QUEUES = {
     "general": {
         "offered": 5, "answered": 4, "abandoned": 0, "short_abandoned": 0, "abandon_rate": 0.0,
         "asa_s": 19.8, "avg_hold_s": 15.0, "aht_s": 256.7, "service_level": 0.6,
-        "referrals": 1, "bookings": 1, "conversion_rate": 0.5,
+        "referrals": 2, "bookings": 1, "conversion_rate": 0.5,
     },
 }  # fmt: skip
+
+
+DETAILS = [("c1", 1, "referral"), ("c1", 2, "booking"), ("c6", 1, "booking"), ("c6", 1, "referral")]
+VERSIONS = {"c1": 2}
 
 
 def event_row(event: tuple[str, str, str, str, datetime, str, str, str], recorded: datetime) -> dict[str, Any]:
@@ -163,11 +168,12 @@ def load(connection: sa.Connection) -> None:
     """Insert the day (late events last, as they arrived)."""
     connection.execute(call_events.insert(), [event_row(e, e[4] + timedelta(seconds=1)) for e in EVENTS])
     connection.execute(call_events.insert(), [event_row(e, at("02:00:00", day=1)) for e in LATE_EVENTS])
+    ids = {call_id: str(uuid.uuid4()) for call_id, *_ in DISPOSITIONS}
     connection.execute(
         dispositions.insert(),
         [
             {
-                "id": str(uuid.uuid4()),
+                "id": ids[call_id],
                 "call_id": call_id,
                 "agent_id": agent,
                 "campaign_code": campaign,
@@ -175,7 +181,35 @@ def load(connection: sa.Connection) -> None:
                 "outcome": outcome,
                 "wrapup_done_at": done,
                 "created_at": done,
+                "version": VERSIONS.get(call_id, 1),
             }
             for call_id, agent, campaign, outcome, done in DISPOSITIONS
         ],
     )
+    for call_id, version, kind in DETAILS:
+        common = {"id": str(uuid.uuid4()), "disposition_id": ids[call_id], "version": version, "created_at": D}
+        if kind == "booking":
+            connection.execute(
+                bookings.insert(),
+                {
+                    **common,
+                    "provider": "Dr A",
+                    "location": "Main",
+                    "visit_type": "new",
+                    "starts_at": D,
+                    "new_patient": True,
+                },
+            )
+        else:
+            connection.execute(
+                referrals.insert(),
+                {
+                    **common,
+                    "target_kind": "service_line",
+                    "target": "cardiology",
+                    "reason": "screening",
+                    "urgency": "routine",
+                    "source_kind": "campaign",
+                    "status": "sent",
+                },
+            )

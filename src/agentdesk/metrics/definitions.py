@@ -16,7 +16,9 @@ Definitions, per call id (one contact as the phone system counts it; a transfer'
 - average hold = total hold of handled calls / handled calls (hold = held until the next resume or end).
 - AHT = (talk + hold + after-call work) / calls whose wrap-up is finished = (max(end, wrap-up done) − answer);
   a handled call whose wrap-up is not finished is left out until it is (in progress, never counted as 0).
-- bookings, referrals: handled calls whose disposition's outcome is a booking / a referral.
+- bookings, referrals: the booking / referral rows of handled calls' dispositions (at the disposition's current
+  version; one call can make several); a disposition whose outcome is a booking or a referral but that carries no
+  such row counts as one.
 - conversion rate = handled calls that ended in a booking or a referral / handled calls.
 """
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from agentdesk.metrics.definitions import Figures, MetricOptions, TimeRange
 from agentdesk.metrics.sql import epoch_seconds, seconds_between, whole_part
-from agentdesk.store.schema import call_events, dispositions
+from agentdesk.store.schema import bookings, call_events, dispositions, referrals
 
 # julianday() arithmetic on SQLite is exact to about 10 µs: compare thresholds with this much slack.
 EPSILON_S = 0.0005
@@ -91,12 +91,24 @@ def call_facts(window: TimeRange) -> sa.Subquery:
         .subquery("holds")
     )
     outcome = dispositions.c.outcome
+    booked, referred = _details(bookings), _details(referrals)
+
+    def growth(details: sa.Subquery, kind: str) -> sa.ColumnElement[Any]:
+        # The structured rows of the disposition's current version; a disposition saved with only its outcome
+        # (no details required by its campaign) still counts once.
+        return sa.func.sum(sa.case((details.c.n > 0, details.c.n), (outcome == kind, 1), else_=0))
+
     wraps = (
         sa.select(
             dispositions.c.call_id,
             sa.func.min(dispositions.c.wrapup_done_at).label("done_at"),
-            sa.func.max(sa.case((outcome == "booking", 1), else_=0)).label("booked"),
-            sa.func.max(sa.case((outcome == "referral", 1), else_=0)).label("referred"),
+            growth(booked, "booking").label("bookings"),
+            growth(referred, "referral").label("referrals"),
+        )
+        .select_from(
+            dispositions.outerjoin(booked, booked.c.disposition_id == dispositions.c.id).outerjoin(
+                referred, referred.c.disposition_id == dispositions.c.id
+            )
         )
         .where(dispositions.c.call_id.in_(sa.select(calls.c.call_id)))
         .group_by(dispositions.c.call_id)
@@ -114,13 +126,28 @@ def call_facts(window: TimeRange) -> sa.Subquery:
                 else_=seconds_between(ended, calls.c.answered_at),
             ).label("handle_s"),
             wraps.c.done_at.label("wrapup_done_at"),
-            sa.func.coalesce(wraps.c.booked, 0).label("booked"),
-            sa.func.coalesce(wraps.c.referred, 0).label("referred"),
+            sa.func.coalesce(wraps.c.bookings, 0).label("bookings"),
+            sa.func.coalesce(wraps.c.referrals, 0).label("referrals"),
         )
         .select_from(calls.outerjoin(holds, holds.c.call_id == calls.c.call_id))
         .outerjoin(wraps, wraps.c.call_id == calls.c.call_id)
         .subquery("facts")
     )
+
+
+def _details(table: sa.Table) -> sa.Subquery:
+    """How many rows of a detail table (bookings, referrals) each disposition has at its current version."""
+    return (
+        sa.select(table.c.disposition_id, sa.func.count().label("n"))
+        .join(dispositions, dispositions.c.id == table.c.disposition_id)
+        .where(table.c.version == dispositions.c.version)
+        .group_by(table.c.disposition_id)
+        .subquery(f"{table.name}_now")
+    )
+
+
+def _converted(facts: sa.Subquery) -> sa.ColumnElement[bool]:
+    return sa.or_(facts.c.bookings > 0, facts.c.referrals > 0)
 
 
 def _sums(facts: sa.Subquery, answered_here: sa.ColumnElement[bool], options: MetricOptions) -> list[Any]:
@@ -147,9 +174,9 @@ def _sums(facts: sa.Subquery, answered_here: sa.ColumnElement[bool], options: Me
         total(handled, facts.c.hold_s).label("hold_total_s"),
         total(wrapped, facts.c.handle_s).label("handle_total_s"),
         count(wrapped).label("handle_calls"),
-        count(sa.and_(handled, facts.c.booked == 1)).label("bookings"),
-        count(sa.and_(handled, facts.c.referred == 1)).label("referrals"),
-        count(sa.and_(handled, sa.or_(facts.c.booked == 1, facts.c.referred == 1))).label("converted"),
+        total(handled, facts.c.bookings).label("bookings"),
+        total(handled, facts.c.referrals).label("referrals"),
+        count(sa.and_(handled, _converted(facts))).label("converted"),
     ]
 
 
@@ -231,7 +258,7 @@ def interval_series(
     facts = call_facts(window)
     bucket = whole_part((epoch_seconds(facts.c.offered_at) + utc_offset_s) / width_s).label("bucket")
     abandoned = sa.and_(facts.c.abandoned_at.is_not(None), facts.c.answered_at.is_(None))
-    converted = sa.and_(facts.c.ended_at.is_not(None), sa.or_(facts.c.booked == 1, facts.c.referred == 1))
+    converted = sa.and_(facts.c.ended_at.is_not(None), _converted(facts))
     query = (
         sa.select(
             bucket,
