@@ -121,3 +121,13 @@ def test_bad_ranges_and_options_are_named() -> None:
         TimeRange(fx.D.replace(tzinfo=None), fx.D)
     with pytest.raises(ValueError, match="service_level_s"):
         MetricOptions(service_level_s=0)
+
+
+def test_every_fact_metrics_read_is_in_the_store_schema() -> None:
+    from agentdesk.metrics.facts import ALL
+    from agentdesk.store.schema import metadata
+
+    for table in ALL:
+        stored = metadata.tables[table.name]
+        for column in table.columns:
+            assert column.name in stored.c, f"{table.name}.{column.name}"

@@ -15,8 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from agentdesk.metrics.definitions import Figures, MetricOptions, TimeRange
+from agentdesk.metrics.facts import bookings, call_events, dispositions, referrals
 from agentdesk.metrics.sql import epoch_seconds, seconds_between, whole_part
-from agentdesk.store.schema import bookings, call_events, dispositions, referrals
 
 # julianday() arithmetic on SQLite is exact to about 10 µs: compare thresholds with this much slack.
 EPSILON_S = 0.0005
@@ -135,7 +135,7 @@ def call_facts(window: TimeRange) -> sa.Subquery:
     )
 
 
-def _details(table: sa.Table) -> sa.Subquery:
+def _details(table: sa.TableClause) -> sa.Subquery:
     """How many rows of a detail table (bookings, referrals) each disposition has at its current version."""
     return (
         sa.select(table.c.disposition_id, sa.func.count().label("n"))
