@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     machine.add_argument("--target", type=Path, help="default: the OS's machine-wide config file")
     machine.add_argument("--remove", action="store_true", help="remove the machine-wide config folder")
 
+    metrics = command("metrics", "operations and growth figures per campaign and agent over a time range (no GUI)")
+    metrics.add_argument(
+        "--from", dest="start", required=True, metavar="ISO", help="start, e.g. 2026-03-02 or ...T08:00"
+    )
+    metrics.add_argument("--to", dest="end", required=True, metavar="ISO", help="end (exclusive)")
+    metrics.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
     credentials = command("credentials", "store or remove a secret in the OS keychain")
     credentials.add_argument("action", choices=("set", "delete"))
     credentials.add_argument("name", help="the credential name the config file uses")
@@ -136,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agentdesk.commands.machine_config import run_machine_config
 
         return run_machine_config(args.config_file, args.central_url, args.webhook_port, args.target, args.remove)
+    if args.command == "metrics":
+        from agentdesk.commands.metrics import run_metrics
+
+        return run_metrics(args.start, args.end, args.json, args.config, args.basedir)
     if args.command == "lookup":
         from agentdesk.commands.lookup import run_lookup
 

@@ -162,3 +162,25 @@ def build(settings: Settings, paths: AppPaths, *, cache_seconds: float | None = 
         matcher=matcher,
         lookup=lookup,
     )
+
+
+def metrics_engine(settings: Settings, paths: AppPaths) -> tuple[Any, str]:
+    """(a SQLAlchemy engine, 'central store' or 'local store') for reading figures: the central store when one
+    is configured (its schema must be current), else this desk's local store (migrated, as the desk would).
+    Raises CredentialMissing, CentralStoreError or StoreUnusable."""
+    if settings.store.central_url:
+        from agentdesk.store.central import CentralStoreError
+
+        central = open_central(settings)
+        try:
+            central.check_schema()
+        except CentralStoreError:
+            central.dispose()
+            raise
+        return central.engine, "central store"
+    from agentdesk.store.local import LocalStore
+
+    # Opened as the desk opens it (encryption key, migrations, an unreadable file moved aside).
+    store = LocalStore(local_store_path(settings, paths), settings.store.encryption_credential)
+    store.open_here()
+    return store.engine, "local store"

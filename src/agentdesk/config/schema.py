@@ -124,6 +124,50 @@ class SecuritySettings(Section):
     admins: list[str] = Field(default_factory=list, description="OS logins with the admin role.")
 
 
+class MonitorGoals(Section):
+    """Targets the monitor's tiles are coloured against: green meets the goal, amber misses it by up to
+    `amber_margin` (a fraction of the goal), red misses it by more."""
+
+    abandon_rate: float = Field(0.05, ge=0, le=1, description="Highest good abandon rate, e.g. 0.05 (5 %).")
+    service_level: float = Field(0.80, ge=0, le=1, description="Lowest good service level, e.g. 0.80 (80/20).")
+    asa_s: float = Field(30.0, gt=0, description="Highest good average speed of answer in seconds.")
+    avg_hold_s: float = Field(60.0, gt=0, description="Highest good average hold time in seconds.")
+    aht_s: float = Field(360.0, gt=0, description="Highest good average handle time in seconds.")
+    longest_wait_s: float = Field(60.0, gt=0, description="Highest good wait of the longest waiting caller.")
+    conversion_rate: float = Field(0.20, ge=0, le=1, description="Lowest good conversion rate, e.g. 0.20.")
+    amber_margin: float = Field(0.25, ge=0, le=10, description="How far past a goal is amber, e.g. 0.25 (25 %).")
+
+
+class RosterEntry(Section):
+    login: str = Field(description="The OS login, e.g. 'ana.lopez'.", min_length=1)
+    name: str = Field("", description="Name the monitor shows; empty = the login.")
+    team: str = Field("", description="Team code, e.g. 'cardio-east'; a supervisor with a team sees that team.")
+
+
+class MonitorSettings(Section):
+    short_abandon_seconds: float = Field(
+        5.0, ge=0, le=600, description="Callers who hang up sooner than this are short abandons (not counted)."
+    )
+    service_level_seconds: float = Field(
+        20.0, gt=0, le=3600, description="Service level threshold T: calls answered within T seconds."
+    )
+    wrapup_limit_seconds: float = Field(
+        120.0, gt=0, description="Wrap-up longer than this is highlighted in the monitor's agent grid."
+    )
+    not_ready_limit_seconds: float = Field(
+        900.0, gt=0, description="Not Ready longer than this is highlighted in the monitor's agent grid."
+    )
+    poll_seconds: float = Field(
+        5.0, ge=0.5, le=300, description="How often the monitor re-reads when change notifications are unavailable."
+    )
+    goals: MonitorGoals = Field(default_factory=MonitorGoals)  # type: ignore[arg-type]
+    roster: list[RosterEntry] = Field(
+        default_factory=list,
+        description="Agents and supervisors by OS login with their names and teams, each a [[monitor.roster]] "
+        "table; who may open the monitor is security.supervisors (machine-wide file only).",
+    )
+
+
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="One of DEBUG, INFO, WARNING, ERROR."
@@ -551,6 +595,7 @@ class Settings(Section):
     telephony: TelephonySettings = Field(default_factory=TelephonySettings)  # type: ignore[arg-type]
     ui: UiSettings = Field(default_factory=UiSettings)  # type: ignore[arg-type]
     store: StoreSettings = Field(default_factory=StoreSettings)  # type: ignore[arg-type]
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)  # type: ignore[arg-type]
     logging: LoggingSettings = Field(default_factory=LoggingSettings)  # type: ignore[arg-type]
     demo: DemoSettings = Field(default_factory=DemoSettings)  # type: ignore[arg-type]
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)  # type: ignore[arg-type]

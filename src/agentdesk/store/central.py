@@ -53,6 +53,11 @@ class CentralStore:
             ) from None
         self._address, self._connect_args = address, link.connect_args
 
+    @property
+    def engine(self) -> sa.Engine:
+        """For readers of the whole store (the monitor, `agentdesk metrics`), on their own threads."""
+        return self._engine
+
     def upgrade(self) -> None:
         """Apply every migration (IT runs this once per release: `agentdesk db upgrade`); without the desks'
         statement timeout, since a migration of a big table may rightly take minutes."""

@@ -66,6 +66,10 @@ class LocalStore:
     async def open(self) -> None:
         await self._run(self._open)
 
+    def open_here(self) -> None:
+        """Open on the calling thread (a headless command that only reads, with no event loop)."""
+        self._open()
+
     def _open(self) -> None:
         from agentdesk.store.opening import open_store
 

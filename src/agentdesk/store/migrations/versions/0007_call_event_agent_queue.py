@@ -2,16 +2,16 @@
 per queue), and are found by time (every metric reads a time range); agent states are found by agent and time
 (the monitor's grid reads each agent's latest state).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
