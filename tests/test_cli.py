@@ -56,6 +56,7 @@ COMMANDS = {
     "scripts": ["check", "campaigns/"],
     "doctor": [],
     "machine-config": ["--webhook-port", "8442"],
+    "metrics": ["--from", "2026-03-02", "--to", "2026-03-03"],
 }
 
 
