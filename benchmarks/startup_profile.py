@@ -1,0 +1,75 @@
+"""Where the time before the main window goes: import time by package, up to the moment the window is shown.
+
+    python benchmarks/startup_profile.py [--runs 3]
+
+Runs `agentdesk --demo --smoke` under `python -X importtime` with a marker at the shown window, and sums each
+package's own import time (medians over the runs) before the marker. Shares are what to read on a shared,
+noisy machine; the absolute numbers move with the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+MARK = "=====AGENTDESK WINDOW SHOWN====="
+CHILD = f"""
+import sys
+import agentdesk.app as app
+shown = app._mark_shown
+def marked(started):
+    print({MARK!r}, file=sys.stderr, flush=True)
+    shown(started)
+app._mark_shown = marked
+from agentdesk.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+LINE = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)")
+
+
+def profile_once(basedir: Path) -> collections.Counter[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", CHILD, "--demo", "--smoke", "--basedir", str(basedir)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
+    groups: collections.Counter[str] = collections.Counter()
+    for line in result.stderr.splitlines():
+        if MARK in line:
+            break
+        match = LINE.match(line)
+        if match:
+            parts = match.group(2).split(".")
+            groups[".".join(parts[:2]) if parts[0] == "agentdesk" else parts[0]] += int(match.group(1))
+    return groups
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--top", type=int, default=25)
+    args = parser.parse_args()
+    basedir = Path(tempfile.mkdtemp(prefix="agentdesk-profile-"))
+    profile_once(basedir)  # the first demo start generates the population; not measured
+    runs = [profile_once(basedir) for _ in range(args.runs)]
+    total = statistics.median(sum(r.values()) for r in runs)
+    medians = {name: statistics.median(r.get(name, 0) for r in runs) for name in set().union(*runs)}
+    print(f"imports before the main window is shown: {total / 1000:.0f} ms (median of {args.runs})")
+    for name, micros in sorted(medians.items(), key=lambda item: -item[1])[: args.top]:
+        print(f"{name:30} {micros / 1000:8.1f} ms {100 * micros / total:5.1f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
