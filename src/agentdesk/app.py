@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,10 +83,32 @@ def run_gui(options: LaunchOptions) -> int:
     qt_app.commitDataRequest.connect(lambda _manager: desk_app.finish(0))
     sys.excepthook = make_excepthook(recent.text, headless=options.smoke, exit_app=desk_app.finish, shown=recent.shown)
     loop.set_exception_handler(desk_app.loop_exception)
+    _stop_on_signals(loop, desk_app.finish)
     with loop:
         code: int = loop.run_until_complete(desk_app.run(started))
     collector.stop()
     return code
+
+
+def _stop_on_signals(loop: asyncio.AbstractEventLoop, finish: Callable[[int], None]) -> None:
+    """SIGTERM (a service manager, `kill`), SIGINT and Ctrl+C take the same clean way out as closing the window:
+    sources stop, background work drains, the store closes, the instance note is removed. Without this SIGTERM
+    ended the process at once and SIGINT was swallowed by Qt's loop."""
+    import signal
+
+    def stop(name: str) -> None:
+        log.info("%s received: stopping cleanly", name)
+        finish(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop, sig.name)  # a wake-up on the loop itself (POSIX)
+        except (NotImplementedError, RuntimeError):
+            # Windows: a C-level handler that hands over to the loop (Python runs it between Qt's events).
+            def handler(signum: int, _frame: object) -> None:
+                loop.call_soon_threadsafe(stop, signal.Signals(signum).name)
+
+            signal.signal(sig, handler)
 
 
 def _handed_to_running_instance(options: LaunchOptions, paths: AppPaths, settings: Settings) -> bool:
