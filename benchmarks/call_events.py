@@ -1,6 +1,6 @@
 """Call-event ingestion: from the wire to the profile lookup starting, and a burst that must lose nothing.
 
-    python benchmarks/call_events.py [--calls 1000]
+    python benchmarks/call_events.py [--calls 1000] [--connections 500] [--only latency|load]
 
 Runs the real path on a qasync loop over an offscreen QApplication, as the desktop does: WebhookServer (or the
 JSON stream client) -> CallIntake -> Desk (CallTracker, LocalStore on a temporary SQLite file) -> lookup start.
@@ -43,6 +43,9 @@ from agentdesk.telephony.parsing import PRESETS
 from agentdesk.telephony.sources.stream import JsonStreamSource
 from agentdesk.telephony.sources.webhook import WebhookServer
 from agentdesk.ui.garbage import GuiThreadCollector
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import intake_load
 
 TOKEN = "benchmark-token-" + "x" * 32
 AREA_CODES = ("617", "508", "781", "978", "413", "339", "857", "774", "351", "401", "603", "207")
@@ -174,12 +177,13 @@ async def ingestion_stream(folder: Path, calls: int, pool: ProcessPoolExecutor) 
     return [(lookup.started[cid] - sent[cid]) * 1000 for cid in sent]
 
 
-async def baseline_http(calls: int, pool: ProcessPoolExecutor) -> list[float]:
-    """The same requests to a handler that parses HTTP with h11 and answers 202, doing nothing else."""
+async def start_bare_server(arrived: list[float]) -> asyncio.Server:
+    """A handler that parses HTTP with h11 and answers (202, or 200 to a GET), doing nothing else: the floor."""
     import h11
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = h11.Connection(h11.SERVER)
+        method = b""
         while True:
             event = connection.next_event()
             if event is h11.NEED_DATA:
@@ -187,10 +191,12 @@ async def baseline_http(calls: int, pool: ProcessPoolExecutor) -> list[float]:
                 if not data:
                     break
                 connection.receive_data(data)
+            elif isinstance(event, h11.Request):
+                method = event.method
             elif isinstance(event, h11.EndOfMessage):
-                done[0] += 1
                 arrived.append(time.perf_counter())
-                writer.write(connection.send(h11.Response(status_code=202, headers=[("content-length", "2")])))
+                status = 200 if method == b"GET" else 202
+                writer.write(connection.send(h11.Response(status_code=status, headers=[("content-length", "2")])))
                 writer.write(connection.send(h11.Data(data=b"{}")) + connection.send(h11.EndOfMessage()))
                 await writer.drain()
                 connection.start_next_cycle()
@@ -198,8 +204,13 @@ async def baseline_http(calls: int, pool: ProcessPoolExecutor) -> list[float]:
                 break
         writer.close()
 
-    done, arrived = [0], []
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return await asyncio.start_server(handle, "127.0.0.1", 0, backlog=1024)
+
+
+async def baseline_http(calls: int, pool: ProcessPoolExecutor) -> list[float]:
+    """The same requests to the bare h11 handler."""
+    arrived: list[float] = []
+    server = await start_bare_server(arrived)
     port = server.sockets[0].getsockname()[1]
     events = []
     for i in range(calls):
@@ -258,6 +269,148 @@ async def burst(
     }
 
 
+async def serve_target(target: str, folder: Path) -> tuple[int, Any]:
+    """The webhook on a fresh desk, or the bare h11 handler; returns the port and what to stop."""
+    if target == "webhook":
+        desk, intake, _lookup, store = await build_desk(folder)
+        server = WebhookServer(intake, TOKEN, port=0)
+        await server.start()
+        return server.port, (server, desk, intake, store)
+    bare = await start_bare_server([])
+    return bare.sockets[0].getsockname()[1], bare
+
+
+async def stop_target(handle: Any) -> dict[str, Any]:
+    """Stops the target; for the webhook, what reached the desk and the store."""
+    if isinstance(handle, asyncio.Server):
+        handle.close()
+        await handle.wait_closed()
+        return {}
+    server, desk, intake, store = handle
+    await server.stop()
+    await desk.drain()
+    ended = sum(1 for call in desk.tracker._calls.values() if call.state is CallState.ENDED)
+    rows = len(await store.call_events(limit=1_000_000))
+    await store.close()
+    return {"accepted": sum(intake.accepted.values()), "calls_ended": ended, "rows": rows}
+
+
+async def load_burst(target: str, folder: Path, pool: ProcessPoolExecutor, lag: LoopLag, connections: int) -> dict:
+    """`connections` connections at once, each one call's offered/answered/ended; /v1/health probed throughout."""
+    port, handle = await serve_target(target, folder)
+    calls = [(f"{target}-{i}", caller(i)) for i in range(connections)]
+    lanes = 4
+    start_at = time.perf_counter() + 1.5
+    probing = in_process(pool, intake_load.probe_health, port, TOKEN, start_at - 0.1, start_at + 8)
+    sending = [in_process(pool, intake_load.burst_lane, port, TOKEN, calls[n::lanes], start_at) for n in range(lanes)]
+    await asyncio.sleep(max(0.0, start_at - time.perf_counter() - 0.05))
+    lag.reset()
+    outcomes = [outcome for lane in await asyncio.gather(*sending) for outcome in lane]
+    elapsed = time.perf_counter() - start_at
+    worst_block = lag.worst
+    health, health_failures = await probing
+    latencies = [latency for o in outcomes for latency in o["latencies"]]
+    statuses = [status for o in outcomes for status in o["statuses"]]
+    return {
+        "events": connections * len(intake_load.KINDS),
+        "answered": sum(1 for status in statuses if status),
+        "status_5xx": sum(1 for status in statuses if status >= 500),
+        "connect_failed": sum(1 for o in outcomes if o["connect_failed"]),
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
+        "p99_ms": percentile(latencies, 0.99) * 1000 if latencies else float("nan"),
+        "seconds": elapsed,
+        "health_max_ms": max(health, default=float("nan")) * 1000,
+        "health_failures": health_failures,
+        "worst_gui_block_ms": worst_block * 1000,
+        **(await stop_target(handle)),
+    }
+
+
+async def load_sustained(target: str, folder: Path, pool: ProcessPoolExecutor, lag: LoopLag) -> dict:
+    """4 sender processes x 4 keep-alive connections, each sending events back to back as fast as answered."""
+    port, handle = await serve_target(target, folder)
+    lanes, connections, calls_each = 4, 4, 250
+    start_at = time.perf_counter() + 1.0
+    sending = [
+        in_process(pool, intake_load.sustained_lane, port, TOKEN, n, connections, calls_each, start_at)
+        for n in range(lanes)
+    ]
+    await asyncio.sleep(max(0.0, start_at - time.perf_counter() - 0.05))
+    lag.reset()
+    results = await asyncio.gather(*sending)
+    answered = sum(r[0] for r in results)
+    last_answer = max(r[1] for r in results)
+    worst_block = lag.worst
+    if not isinstance(handle, asyncio.Server):
+        intake = handle[2]
+        await wait_for(lambda: sum(intake.accepted.values()) >= answered, 30)
+    delivered = time.perf_counter()
+    return {
+        "events": lanes * connections * calls_each * len(intake_load.KINDS),
+        "answered": answered,
+        "failed": sum(r[2] for r in results),
+        "answered_per_s": answered / (last_answer - start_at),
+        "delivered_per_s": answered / (max(delivered, last_answer) - start_at),
+        "worst_gui_block_ms": worst_block * 1000,
+        **(await stop_target(handle)),
+    }
+
+
+async def wait_for(condition: Any, limit: float) -> None:
+    deadline = time.perf_counter() + limit
+    while not condition() and time.perf_counter() < deadline:
+        await asyncio.sleep(0.005)
+
+
+def report_load(burst_runs: dict[str, dict], sustained_runs: dict[str, dict], connections: int) -> None:
+    print(f"\nload: {connections} concurrent connections, one call (offered/answered/ended) each, 4 sender processes")
+    for target, r in burst_runs.items():
+        stored = f", stored {r['rows']}/{r['events']}, calls ended {r['calls_ended']}" if "rows" in r else ""
+        print(
+            f"  {target:8} answered {r['answered']}/{r['events']} (5xx {r['status_5xx']}, connect failures "
+            f"{r['connect_failed']}) in {r['seconds']:.2f} s; p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms; "
+            f"/v1/health max {r['health_max_ms']:.0f} ms, {r['health_failures']} probe(s) failed; worst GUI-thread "
+            f"block {r['worst_gui_block_ms']:.1f} ms{stored}"
+        )
+    hook = burst_runs["webhook"]
+    met = (
+        hook["answered"] == hook["events"]
+        and hook["p99_ms"] < 1000
+        and hook.get("rows") == hook["events"]
+        and hook["health_failures"] == 0
+        and hook["worst_gui_block_ms"] <= 50
+    )
+    print(
+        "  target (all answered, p99 < 1 s, nothing lost, health up, GUI block <= 50 ms):",
+        "met" if met else "NOT met",
+    )
+    print("sustained ingest: 16 keep-alive connections, 12,000 events back to back")
+    for target, r in sustained_runs.items():
+        stored = f"; stored {r['rows']}/{r['events']}" if "rows" in r else ""
+        print(
+            f"  {target:8} {r['answered_per_s']:6.0f} events/s answered, {r['delivered_per_s']:6.0f} events/s "
+            f"delivered to the desk ({r['failed']} failed); worst GUI-thread block {r['worst_gui_block_ms']:.1f} ms"
+            f"{stored}"
+        )
+    rate = sustained_runs["webhook"]["delivered_per_s"]
+    ratio = rate / sustained_runs["bare h11"]["answered_per_s"]
+    print(f"  target >= 3,000 events/s: {'met' if rate >= 3000 else 'NOT met'} (webhook/bare ratio {ratio:.2f})")
+
+
+async def load_async(connections: int) -> None:
+    lag = LoopLag()
+    with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(8, mp_context=get_context("spawn")) as pool:
+        await asyncio.gather(*(in_process(pool, time.sleep, 0.01) for _ in range(8)))
+        base = Path(folder)
+        GuiThreadCollector.freeze_startup()
+        burst_runs, sustained_runs = {}, {}
+        for target in ("bare h11", "webhook"):
+            key = "webhook" if target == "webhook" else "bare"
+            burst_runs[target] = await load_burst(key, base / f"burst-{key}", pool, lag, connections)
+            sustained_runs[target] = await load_sustained(key, base / f"sustained-{key}", pool, lag)
+    report_load(burst_runs, sustained_runs, connections)
+
+
 WARMUP = 20  # the first calls of a fresh desk load code and open the store: reported apart
 
 
@@ -305,12 +458,17 @@ async def main_async(calls: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
+    parser.add_argument("--connections", type=int, default=500, help="concurrent connections in the load burst")
+    parser.add_argument("--only", choices=["latency", "load"], help="run one part (default: both)")
     args = parser.parse_args()
     app = QApplication(sys.argv[:1])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        loop.run_until_complete(main_async(args.calls))
+        if args.only != "load":
+            loop.run_until_complete(main_async(args.calls))
+        if args.only != "latency":
+            loop.run_until_complete(load_async(args.connections))
     return 0
 
 

@@ -112,3 +112,57 @@ def test_sip_calls_pop_the_caller_follow_the_call_and_are_logged(qtbot, run_asyn
             await app.stop()
 
         run_async(scenario(), timeout=90)
+
+
+def test_odd_sip_caller_ids_pop_or_are_recorded_as_unknown_callers(qtbot, run_async, tmp_path: Path) -> None:
+    """Issue 9 through the real SIP path: a percent-escaped From user (as phones write '+1 (617) 555-0142' in a
+    URI) finds the caller; an 80-digit From user, which made every event of the call rejected, is recorded and
+    shown as an unknown caller."""
+    require_sip_tools()
+    caller = single_callers(tmp_path)[2]
+    digits = caller.phone_e164[2:]
+    escaped = f"+1%20({digits[:3]})%20{digits[3:6]}-{digits[6:]}"
+    agent_port = find_free_port("udp")
+    with (
+        run_kamailio(tmp_path, agent_port=agent_port) as pbx,
+        run_agent_phone(agent_port, tmp_path, answer_delay_ms=RING_MS),
+    ):
+        app = app_with_evapi(tmp_path, pbx.evapi_port)
+        qtbot.addWidget(app.window)
+        window = app.window
+
+        async def scenario() -> None:
+            window.show()
+            await app.start()
+            await wait_until(lambda: app.window.links.get("kamailio") is not None, what="the evapi link")
+            for _ in range(100):  # evapi drops events for a client it has not registered yet: probe first
+                if app.intake.ignored:
+                    break
+                await asyncio.to_thread(sip_options, pbx.sip_port, probe_token=uuid.uuid4().hex)
+                await asyncio.sleep(0.05)
+            found = await asyncio.to_thread(
+                start_call, pbx, ani=escaped, dnis=DEFAULT_QUEUE_NUMBER, hold_ms=300, workdir=tmp_path
+            )
+            await wait_until(lambda: window.profile.name_label.text() == name_of(caller), timeout=15, what="the pop")
+            await asyncio.to_thread(found.wait, 20)
+            await wait_until(lambda: app.desk.tracker.get(found.call_id).state is CallState.ENDED, timeout=15)
+            app.desk.contexts[found.call_id].wrapped_up = True  # done with it: the next call takes the panels
+
+            long = await asyncio.to_thread(
+                start_call, pbx, ani="6" * 80, dnis=DEFAULT_QUEUE_NUMBER, hold_ms=300, workdir=tmp_path
+            )
+            await wait_until(
+                lambda: window.call_bar.caller_label.text() == "Unknown caller (caller id too long)",
+                timeout=15,
+                what="the unknown caller",
+            )
+            await asyncio.to_thread(long.wait, 20)
+            await wait_until(lambda: app.desk.tracker.get(long.call_id).state is CallState.ENDED, timeout=15)
+            await app.desk.drain()
+            rows = list(reversed(await app.store.call_events()))
+            for call in (found, long):
+                assert [r["kind"] for r in rows if r["call_id"] == call.call_id] == ["offered", "answered", "ended"]
+            assert not app.intake.rejected
+            await app.stop()
+
+        run_async(scenario(), timeout=90)

@@ -3,6 +3,19 @@
 
 from __future__ import annotations
 
+import os
+import random
+import uuid
+
+# Row ids need uniqueness, not secrecy: one generator seeded once from the OS, instead of a getrandom() system
+# call per row (uuid4), which cost ~0.3 ms each on a loaded machine and was the largest per-event cost in a burst.
+_ROW_IDS = random.Random(os.urandom(32))
+
+
+def new_row_id() -> str:
+    """A random (version 4) UUID for a row that is synced: unique across desks, made on the client."""
+    return str(uuid.UUID(int=_ROW_IDS.getrandbits(128), version=4))
+
 
 def record_ref(source: str, record_id: str) -> str:
     return f"{source}:{record_id}"

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from agentdesk.base.ids import new_row_id
 from agentdesk.base.time import utc_now
 from agentdesk.records.decisions import Decision, IdentityDecision
 from agentdesk.store.dispositions import Disposition
@@ -187,7 +187,7 @@ class LocalStore:
                 "recorded_at": utc_now(),
                 "reason": reason,
                 "campaign_code": campaign_code,
-                "uid": str(uuid.uuid4()),
+                "uid": new_row_id(),
                 "agent_id": agent_id,
                 "queue": queue[:100],
             },
@@ -198,7 +198,7 @@ class LocalStore:
         return self.append(
             "audit_events",
             {
-                "id": str(uuid.uuid4()),
+                "id": new_row_id(),
                 "agent_id": agent_id,
                 "action": "profile_view",
                 "patient_key": patient_key,
@@ -212,7 +212,7 @@ class LocalStore:
         return self.append(
             "audit_events",
             {
-                "id": str(uuid.uuid4()),
+                "id": new_row_id(),
                 "agent_id": agent_id,
                 "action": "campaign_switch",
                 "patient_key": f"campaign:{previous or '-'}>{chosen}",  # what the action was about: no patient
@@ -247,7 +247,7 @@ class LocalStore:
         at = utc_now()
         rows = [
             {
-                "id": str(uuid.uuid4()),
+                "id": new_row_id(),
                 "left_ref": d.left_ref,
                 "right_ref": d.right_ref,
                 "decision": d.decision.value,
@@ -433,7 +433,7 @@ class LocalStore:
                     state=state,
                     reason=reason,
                     started_at=started_at.astimezone(UTC),
-                    uid=str(uuid.uuid4()),
+                    uid=new_row_id(),
                 )
             )
 

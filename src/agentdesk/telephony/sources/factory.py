@@ -24,6 +24,7 @@ def stream_mapping(settings: StreamSourceSettings) -> StreamMapping:
         timestamp_unit=settings.timestamp_unit or preset.timestamp_unit,
         attributes_key=preset.attributes_key,
         ignore=preset.ignore,
+        sip_users=preset.sip_users,
     )
 
 

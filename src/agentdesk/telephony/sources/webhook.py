@@ -26,6 +26,7 @@ import hmac
 import json
 import logging
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -41,6 +42,7 @@ log = logging.getLogger("agentdesk.telephony")
 LOOPBACK = "127.0.0.1"
 READ_CHUNK = 65536
 IDLE_TIMEOUT = 30.0
+SLICE_SECONDS = 0.008  # the longest the desk's loop spends on queued events before it lets Qt paint
 MAX_HEAD = 16384  # request line and headers; a larger head gets 431
 DISCARD_LIMIT = 32_000_000  # past this a too-large body is not even drained: the connection is dropped
 PROOF_PATH = "/v1/instance/proof"
@@ -80,12 +82,26 @@ class _HandOff:
         with contextlib.suppress(RuntimeError):  # the desk's loop is closing: nothing is listening any more
             self._home.call_soon_threadsafe(self.run)
 
+    def deliver_all(self) -> None:
+        while self._pending:
+            self.run()
+
     def run(self) -> None:
-        """On the desk's loop: deliver everything queued so far."""
+        """On the desk's loop: deliver what is queued, in slices of at most SLICE_SECONDS, so a burst of a
+        thousand events never holds the GUI thread for longer than a frame at a time."""
         with self._lock:
             batch, self._pending = self._pending, []
             self._scheduled = False
-        for what, item in batch:
+        deadline = time.perf_counter() + SLICE_SECONDS
+        for index, (what, item) in enumerate(batch):
+            if index and time.perf_counter() > deadline:
+                with self._lock:  # the rest goes first in the next slice, ahead of anything newer
+                    self._pending[:0] = batch[index:]
+                    again = not self._scheduled
+                    self._scheduled = True
+                if again and self._home is not None:
+                    self._home.call_soon(self.run)
+                return
             try:
                 if what == "accept":
                     self._intake.accept(item)
@@ -177,7 +193,7 @@ class WebhookServer:
         await asyncio.to_thread(thread.join)
         self._loop = self._thread = None
         self._server = None
-        self._handoff.run()  # whatever was accepted before the close reaches the desk now
+        self._handoff.deliver_all()  # whatever was accepted before the close reaches the desk now
 
     async def _close(self) -> None:
         if self._server is not None:
@@ -225,7 +241,8 @@ class WebhookServer:
             await self._refuse(connection, writer, 400)
         finally:
             writer.close()
-            with contextlib.suppress(Exception):
+            # Cancelled while closing (the server stops): still a clean end, never an error for the loop's handler.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
             if task is not None:
                 self._connections.discard(task)
