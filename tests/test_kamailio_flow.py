@@ -15,6 +15,7 @@ from agentdesk.telephony.calls import CallState
 from tests.conftest import wait_until
 from tests.sip.harness import (
     DEFAULT_QUEUE_NUMBER,
+    KamailioInfo,
     find_free_port,
     require_sip_tools,
     run_agent_phone,
@@ -42,6 +43,24 @@ preset = "kamailio-evapi"
     )
 
 
+async def start_with_events(app: AgentDeskApp, pbx: KamailioInfo) -> None:
+    """Start the desk and wait until Kamailio's evapi delivers events to it."""
+    window = app.window
+    window.show()
+    await app.start()
+    await wait_until(
+        lambda: "kamailio" in window.links and window.links["kamailio"].text() == "kamailio: up",
+        what="the evapi link",
+    )
+    # evapi drops events sent before it has registered a new client: probe until ours comes back.
+    for _ in range(100):
+        if app.intake.ignored:
+            break
+        await asyncio.to_thread(sip_options, pbx.sip_port, probe_token=uuid.uuid4().hex)
+        await asyncio.sleep(0.05)
+    assert app.intake.ignored["ignored probe"] >= 1, "evapi never delivered a probe to AgentDesk"
+
+
 def test_sip_calls_pop_the_caller_follow_the_call_and_are_logged(qtbot, run_async, tmp_path: Path) -> None:
     require_sip_tools()
     caller = single_callers(tmp_path)[0]
@@ -56,19 +75,7 @@ def test_sip_calls_pop_the_caller_follow_the_call_and_are_logged(qtbot, run_asyn
         window = app.window
 
         async def scenario() -> None:
-            window.show()
-            await app.start()
-            await wait_until(
-                lambda: "kamailio" in window.links and window.links["kamailio"].text() == "kamailio: up",
-                what="the evapi link",
-            )
-            # evapi drops events sent before it has registered a new client: probe until ours comes back.
-            for _ in range(100):
-                if app.intake.ignored:
-                    break
-                await asyncio.to_thread(sip_options, pbx.sip_port, probe_token=uuid.uuid4().hex)
-                await asyncio.sleep(0.05)
-            assert app.intake.ignored["ignored probe"] >= 1, "evapi never delivered a probe to AgentDesk"
+            await start_with_events(app, pbx)
 
             national = caller.phone_e164[2:]  # the phone sends what the caller's carrier sends: 10 digits
             call = await asyncio.to_thread(
@@ -132,14 +139,7 @@ def test_odd_sip_caller_ids_pop_or_are_recorded_as_unknown_callers(qtbot, run_as
         window = app.window
 
         async def scenario() -> None:
-            window.show()
-            await app.start()
-            await wait_until(lambda: app.window.links.get("kamailio") is not None, what="the evapi link")
-            for _ in range(100):  # evapi drops events for a client it has not registered yet: probe first
-                if app.intake.ignored:
-                    break
-                await asyncio.to_thread(sip_options, pbx.sip_port, probe_token=uuid.uuid4().hex)
-                await asyncio.sleep(0.05)
+            await start_with_events(app, pbx)
             found = await asyncio.to_thread(
                 start_call, pbx, ani=escaped, dnis=DEFAULT_QUEUE_NUMBER, hold_ms=300, workdir=tmp_path
             )
