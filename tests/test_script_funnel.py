@@ -130,3 +130,40 @@ def test_runs_stored_and_read_back_through_the_command(tmp_path: Path, capsys: p
     assert main(["--basedir", str(tmp_path), "scripts", "funnel", "--from", "2026-12-31", "--to", "2026-12-01"]) == 2
     assert main(["--basedir", str(tmp_path), "scripts", "funnel", "--from", "yesterday", "--to", "2026-12-01"]) == 2
     assert "--from/--to: a date is expected" in capsys.readouterr().err
+
+
+def test_runs_reach_the_central_store_once_and_its_funnel_matches(central_url: str, tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from agentdesk.store.central import CentralStore
+    from agentdesk.store.script_runs import read_run_facts
+    from agentdesk.store.sync import OutboxSync
+
+    day = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.UTC)
+
+    async def scenario() -> None:
+        store = LocalStore(tmp_path / "desk.sqlite3")
+        await store.open()
+        sync = OutboxSync(store, CentralStore(central_url), lambda _: None)
+        for number, (run, code, outcome) in enumerate(runs_of_small(day)):
+            await store.save_script_run(run, f"sync-{number}", "dana", code, outcome)
+        await sync.sync_once()
+        await sync.sync_once()  # a second round sends nothing again
+        await sync.stop()
+        await store.close()
+
+    asyncio.run(scenario())
+    engine = sa.create_engine(central_url)
+    with engine.connect() as connection:
+        runs = connection.execute(sa.text("SELECT count(*) FROM script_runs WHERE call_id LIKE 'sync-%'")).scalar()
+        events = connection.execute(
+            sa.text(
+                "SELECT count(*) FROM script_run_events e JOIN script_runs r ON r.id = e.run_id"
+                " WHERE r.call_id LIKE 'sync-%'"
+            )
+        ).scalar()
+        central = build_funnels(read_run_facts(connection, day - dt.timedelta(hours=1), day + dt.timedelta(hours=1)))
+    engine.dispose()
+    assert runs == 3 and events == 15
+    (funnel,) = [f for f in central if f.script_id == "test-line"]
+    assert (funnel.runs, funnel.finished, dict(funnel.outcomes)) == (3, 2, {"booking": 1, "info": 1, "none": 1})

@@ -132,3 +132,34 @@ def test_a_call_through_the_heart_script_by_keyboard(qtbot, run_async, tmp_path:
     assert ("note", "risk_factors", "Asked whether the screening needs a fasting blood test") in events
     assert ("back", stored["end"], "") in events
     assert caller.family_name not in " ".join(str(v) for e in events for v in e)  # no profile data copied in
+
+
+def test_a_broken_campaign_file_is_shown_unavailable_and_its_calls_get_the_default(
+    qtbot, run_async, tmp_path: Path
+) -> None:
+    import shutil
+
+    from agentdesk.campaigns.loader import SHIPPED_FOLDER
+
+    folder = tmp_path / "campaigns"
+    shutil.copytree(SHIPPED_FOLDER, folder)
+    heart = folder / "heart-screening.toml"
+    heart.write_text(heart.read_text(encoding="utf-8").replace('next = "who"', 'next = "whom"'), encoding="utf-8")
+    app = make_app(tmp_path, f"[campaigns]\nfolder = '{folder.as_posix()}'\n")
+    qtbot.addWidget(app.window)
+    window, panel = app.window, app.window.script
+
+    async def scenario() -> None:
+        window.show()
+        await app.start()
+        assert window.campaigns_status.text() == "Campaigns: 4 · 1 unavailable"
+        assert "heart-screening.toml" in window.campaigns_status.toolTip()
+        assert "unknown step 'whom'" in window.campaigns_status.toolTip()
+        app.simulator.simulate_call(ani="+12025550155", dnis="+18005550142")
+        await wait_until(lambda: panel.run is not None, what="a script run")
+        assert panel.campaign_label.text() == "General inbound"
+        assert panel.reason_label.text() == "No campaign matched: default campaign"
+        assert "[first name]" not in panel.text_label.text()  # an unknown caller: the greeting leaves the name out
+        await app.stop()
+
+    run_async(scenario())

@@ -71,7 +71,10 @@ class CampaignResolver:
         """Campaign files plus the config's own [[campaigns]] (which run the default script after their greeting)."""
         templates = TemplateCache()
         compiled = [CompiledScript(parsed, templates) for parsed in catalog.campaigns]
-        unavailable = [(f.path.name, str(f.problems[0]) if f.problems else "") for f in catalog.unavailable]
+        unavailable = [
+            (f.path.name, str(f.problems[0]) + (f" (+{len(f.problems) - 1} more)" if len(f.problems) > 1 else ""))
+            for f in catalog.unavailable
+        ]
         base = next((c for c in compiled if c.campaign.code.casefold() == default_code.casefold()), None) or next(
             (c for c in compiled if c.campaign.default), None
         )

@@ -44,9 +44,15 @@ def validate_campaign_file(parsed: CampaignFile, dispositions: Iterable[str] | N
         issues += [Issue(("steps", number, *loc), message) for loc, message in _step_issues(step, index, allowed)]
     issues += _template_issues(parsed)
     issues += _condition_issues(parsed)
+    issues = sorted(issues, key=_file_order)
     if parsed.start_id in index:
-        issues += _graph_issues(parsed, index)
-    return sorted(issues, key=lambda i: tuple(str(part).zfill(6) for part in i.loc))
+        # After the rest: an unknown reference also leaves steps unreachable, and the cause should come first.
+        issues += sorted(_graph_issues(parsed, index), key=_file_order)
+    return issues
+
+
+def _file_order(issue: Issue) -> tuple[str, ...]:
+    return tuple(str(part).zfill(6) for part in issue.loc)
 
 
 def _campaign_issues(parsed: CampaignFile, known: set[str] | None) -> list[Issue]:
