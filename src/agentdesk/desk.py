@@ -297,6 +297,9 @@ class Desk:
                     context = self.contexts.pop(call_id)
                     if self._by_caller.get(context.call.ani) is context:
                         del self._by_caller[context.call.ani]
+                    if context.script is not None and context.call.answered_at is not None:
+                        # Never wrapped up: the run is stored as it stands (the funnel counts where it stopped).
+                        self._spawn(self._store_run(context, context.script), what="storing the script run")
 
     async def _look_up(self, context: CallContext) -> None:
         def progress(result: LookupResult) -> None:

@@ -79,6 +79,8 @@ def make_environment() -> SandboxedEnvironment:
 def template_variables(environment: SandboxedEnvironment, source: str) -> set[str]:
     """Every dotted variable the template reads ('caller.first_name', 'answers.reason'); raises
     TemplateSyntaxError when it does not parse."""
+    if "{" not in source:
+        return set()  # plain text: no tag, no expression, no comment (Jinja's parse is the costly part of a check)
     tree = environment.parse(source)
     found: set[str] = set()
     locals_: set[str] = set()
