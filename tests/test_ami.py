@@ -315,3 +315,26 @@ def test_a_server_that_is_not_asterisk_is_reported_down() -> None:
     assert desk.states[:2] == [LinkState.CONNECTING, LinkState.DOWN]
     assert "ValueError" in desk.links[1][1]
     assert desk.events == []
+
+
+def test_odd_lines_and_caller_ids_never_cost_the_link_or_the_call() -> None:
+    """Issue 9: a line longer than any AMI field needs is dropped alone (the link stays up, the next event is
+    read), and an odd caller id (control characters, 80 digits, 'anonymous') still delivers its call."""
+    desk = Desk()
+    long_caller = caller_channel("1764230400.301", "6" * 80, DNIS)
+    noisy_caller = caller_channel("1764230400.302", "617\x1b555\x000123", DNIS)
+    withheld = caller_channel("1764230400.303", "anonymous", DNIS)
+    run(
+        desk,
+        [("Event", "VarSet"), ("Privilege", "dialplan,all"), ("Value", "x" * 20_000), *CALLER.fields()],
+        agent_called(long_caller, member_channel(ME, 3, long_caller.linkedid), ME),
+        agent_called(noisy_caller, member_channel(ME, 4, noisy_caller.linkedid), ME),
+        agent_called(withheld, member_channel(ME, 5, withheld.linkedid), ME),
+    )
+    assert desk.states.count(LinkState.UP) == 1  # never reconnected
+    assert not desk.intake.rejected
+    calls = {e.call_id: desk.tracker.get(e.call_id) for e in desk.events}
+    long_call, noisy_call, withheld_call = (calls[c.linkedid] for c in (long_caller, noisy_caller, withheld))
+    assert long_call is not None and long_call.ani_note == "too long" and len(long_call.ani) == 64
+    assert noisy_call is not None and "\x1b" not in noisy_call.ani_raw and "\x00" not in noisy_call.ani_raw
+    assert withheld_call is not None and withheld_call.ani_note == "anonymous"
