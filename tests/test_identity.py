@@ -101,6 +101,11 @@ def test_other_fields_normalise() -> None:
     assert normalise_birth_date("1980-04-12") == "19800412"
     assert normalise_birth_date("1980-02-30") == normalise_birth_date("") == normalise_birth_date("1900-01-01") == ""
     assert normalise_sex("Female") == "f" and normalise_sex("M") == "m" and normalise_sex("unknown") == ""
+    # One table of spellings for the panel and the matcher: what the profile shows, the matcher compares.
+    from agentdesk.records.fields import clean_fields
+
+    for spelling, shown, code in (("O", "other", "x"), ("Woman", "female", "f"), ("u", "unknown", "")):
+        assert clean_fields({"sex": spelling}) == {"sex": shown} and normalise_sex(spelling) == code
     assert normalise_email(" Bob@Example.ORG ") == "bob@example.org"
     assert normalise_email("none@none.com") == normalise_email("not-an-email") == ""
     assert normalise_address("12 North Main Street, Apt. 4") == "12 n main st apt 4"

@@ -19,6 +19,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from agentdesk.base.dotted import dig
+
 MAX_LENGTH = 500
 Value = Any  # a constant of the condition: text, number, true/false or none
 
@@ -134,12 +136,7 @@ def lookup(context: Mapping[str, Any], name: str) -> Any:
     """The value of a dotted name in the context; None when any part is missing."""
     if name in _LITERALS:
         return _LITERALS[name]
-    node: Any = context
-    for part in name.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
+    return dig(context, name) if name else None
 
 
 def _evaluate(node: ast.expr, context: Mapping[str, Any]) -> Any:

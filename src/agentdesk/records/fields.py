@@ -10,16 +10,19 @@ from agentdesk.base.fields import PROFILE_FIELDS
 from agentdesk.base.phone import normalise_phone
 from agentdesk.base.text import clean_text
 
-_SEX = {
+# How systems spell sex -> the one value the profile shows (the matcher reads the same table).
+SEX_VALUES = {
     "m": "male",
     "male": "male",
+    "man": "male",
     "f": "female",
     "female": "female",
+    "woman": "female",
     "o": "other",
     "other": "other",
+    "x": "other",
     "u": "unknown",
     "unknown": "unknown",
-    "x": "other",
 }
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _BOOL = {"true": "yes", "yes": "yes", "1": "yes", "y": "yes", "false": "no", "no": "no", "0": "no", "n": "no"}
@@ -53,7 +56,7 @@ def clean_fields(raw: dict[str, Any], region: str = "US") -> dict[str, str]:
         elif name == "phone":
             text = normalise_phone(clean_text(value), region) or ""
         elif name == "sex":
-            text = _SEX.get(clean_text(value).lower(), "")
+            text = SEX_VALUES.get(clean_text(value).lower(), "")
         elif name == "email":
             text = clean_text(value).lower()
             text = text if _EMAIL.match(text) else ""

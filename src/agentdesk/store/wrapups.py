@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from agentdesk.base.time import as_utc
 from agentdesk.store import schema
 from agentdesk.store.dispositions import Disposition
 from agentdesk.store.outcomes import Outcomes, WrapUpForm
@@ -109,9 +110,7 @@ def wrapups_between(
 
 def _plain(value: Any) -> Any:
     """SQLite hands datetimes back naive (they were written as UTC): make them aware, like PostgreSQL's."""
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    return as_utc(value) if isinstance(value, datetime) else value
 
 
 # -- drafts of unfinished wrap-ups ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import unquote
 
+from agentdesk.base.dotted import dig
 from agentdesk.base.time import parse_timestamp
 from agentdesk.telephony.events import CallEvent, CallEventKind
 
@@ -250,12 +251,8 @@ PRESETS: Mapping[str, StreamMapping] = MappingProxyType(
 
 
 def _lookup(payload: Mapping[str, Any], path: str) -> Any:
-    node: Any = payload
-    for part in path.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            return None
-        node = node[part]
-    return node
+    """The value at a configured dotted path; None for an empty path (the key is not configured)."""
+    return dig(payload, path) if path else None
 
 
 def parse_stream_event(line: bytes | str, mapping: StreamMapping, source: str) -> CallEvent:

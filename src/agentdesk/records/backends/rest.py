@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
+from agentdesk.base.dotted import dig
 from agentdesk.base.fields import PROFILE_FIELDS
 from agentdesk.base.text import clean_text
 from agentdesk.base.time import as_utc, parse_timestamp
@@ -218,14 +219,7 @@ _MISSING: Any = object()  # a path that leads nowhere (as opposed to one that le
 
 def _dig(value: Any, path: str) -> Any:
     """The value at a dotted path ('contact.name.first', 'phones.0.number'), or _MISSING."""
-    for part in path.split(".") if path else []:
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return _MISSING
-    return value
+    return dig(value, path, _MISSING)
 
 
 def _scalar_text(value: Any) -> str:

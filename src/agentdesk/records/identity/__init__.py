@@ -73,7 +73,7 @@ from agentdesk.records.identity.normalise import (
 
 # Private, but tests/test_identity.py checks it against `normalise_phone`.
 from agentdesk.records.identity.normalise import _plain_nanp as _plain_nanp
-from agentdesk.records.identity.schema import HOUSEHOLD_FIELDS, MATCH_FIELDS, MISSING, Decision, Outcome
+from agentdesk.records.identity.schema import HOUSEHOLD_FIELDS, MATCH_FIELDS, MISSING, Outcome, Verdict
 from agentdesk.records.identity.scoring import FieldComparison, Matcher, MatchScore, score_records
 
 __all__ = [
@@ -85,7 +85,6 @@ __all__ = [
     "MISSING",
     "NAME_CLOSE_JW",
     "BlockingKey",
-    "Decision",
     "FieldComparison",
     "FieldModel",
     "Level",
@@ -94,6 +93,7 @@ __all__ = [
     "Matcher",
     "Outcome",
     "Person",
+    "Verdict",
     "blocking_keys",
     "candidate_pairs",
     "compare_address",

@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from agentdesk.base.phone import normalise_phone
 from agentdesk.base.text import fold
+from agentdesk.records.fields import SEX_VALUES
 from agentdesk.records.model import SourceRecord
 from agentdesk.records.nicknames import NICKNAMES
 
@@ -50,12 +51,13 @@ def given_name_forms(name: str) -> frozenset[str]:
     return frozenset((name, *NICKNAMES.get(name, ())))
 
 
-_SEX = {"m": "m", "male": "m", "man": "m", "f": "f", "female": "f", "woman": "f", "x": "x", "other": "x"}
+_SEX_CODES = {"male": "m", "female": "f", "other": "x"}  # 'unknown' is no evidence: no code
 
 
 def normalise_sex(raw: str) -> str:
-    """'m', 'f', 'x', or '' when unknown (unknown is no evidence, not a value that agrees with itself)."""
-    return _SEX.get(raw.strip().casefold(), "")
+    """'m', 'f', 'x', or '' when unknown (unknown is no evidence, not a value that agrees with itself). Spellings
+    are read with the profile's own table, so the matcher and the panel agree on what 'O' or 'Woman' means."""
+    return _SEX_CODES.get(SEX_VALUES.get(raw.strip().casefold(), ""), "")
 
 
 _PLACEHOLDER_BIRTH_DATES = frozenset({"19000101", "19010101", "18000101", "00010101"})

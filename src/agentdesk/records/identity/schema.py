@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Literal
 
 Outcome = Literal["agree", "partial", "disagree", "missing"]
-Decision = Literal["match", "review", "distinct"]
+Verdict = Literal["match", "review", "distinct"]
 
 # The fields the scorer compares, in explanation order.
 MATCH_FIELDS: tuple[str, ...] = (

@@ -22,7 +22,7 @@ from agentdesk.records.identity.compare import (
 )
 from agentdesk.records.identity.model import DEFAULT_MODEL, MatchModel
 from agentdesk.records.identity.normalise import Person, person_from_record
-from agentdesk.records.identity.schema import HOUSEHOLD_FIELDS, MATCH_FIELDS, MISSING, Decision, Outcome
+from agentdesk.records.identity.schema import HOUSEHOLD_FIELDS, MATCH_FIELDS, MISSING, Outcome, Verdict
 from agentdesk.records.model import SourceRecord
 
 
@@ -41,7 +41,7 @@ class FieldComparison:
 class MatchScore:
     probability: float
     weight: float  # the sum of the field weights, without the prior
-    decision: Decision
+    decision: Verdict
     explanation: tuple[FieldComparison, ...]
     prior_weight: float = 0.0
 
@@ -189,7 +189,7 @@ class Matcher:
             return 0.0
         return 1.0 / (1.0 + math.exp2(-logit))
 
-    def decide(self, probability: float) -> Decision:
+    def decide(self, probability: float) -> Verdict:
         if probability >= self.match_threshold:
             return "match"
         if probability >= self.review_threshold:
