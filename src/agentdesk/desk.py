@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from agentdesk.base.listeners import Listeners
+from agentdesk.base.tasks import TaskKeeper
 from agentdesk.base.time import as_utc, utc_now
 from agentdesk.caller_facts import call_facts, caller_facts
 from agentdesk.campaigns.context import script_context
@@ -71,10 +73,10 @@ class WrapUpPolicy:
 
 @dataclass
 class DeskListeners:
-    call: list[Callable[[CallContext], None]] = field(default_factory=list)
-    lookup: list[Callable[[CallContext], None]] = field(default_factory=list)
-    agent: list[Callable[[AgentStatus], None]] = field(default_factory=list)
-    store: list[Callable[[bool, str], None]] = field(default_factory=list)
+    call: Listeners[[CallContext]] = field(default_factory=Listeners)
+    lookup: Listeners[[CallContext]] = field(default_factory=Listeners)
+    agent: Listeners[[AgentStatus]] = field(default_factory=Listeners)
+    store: Listeners[[bool, str]] = field(default_factory=Listeners)
 
 
 class Desk:
@@ -108,7 +110,7 @@ class Desk:
         self.contexts: dict[str, CallContext] = {}
         self._by_caller: dict[str, CallContext] = {}  # the latest context per caller number (transfers)
         self.current: CallContext | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.tasks = TaskKeeper()  # the desk's own background work and what the agent asked of it
         self._draft_pending: set[str] = set()
         self.time_zone = time_zone or local_zone_name()
         self.region = region
@@ -149,8 +151,7 @@ class Desk:
             self.agent_state.call_started()
         elif call.state is CallState.ENDED and call.answered_at is not None and not self._talking():
             self.agent_state.call_ended()
-        for listener in self.on.call:
-            listener(context)
+        self.on.call(context)
 
     def _new_context(self, call: Call) -> CallContext:
         resolution = self.campaigns.resolve(call.dnis, call.queue, call.campaign)
@@ -202,8 +203,7 @@ class Desk:
         if context.script is not None and caller:
             context.script.update_context(caller=caller)
         log.info("campaign switched to %s on call %s", code, context.call.call_id)
-        for listener in self.on.call:
-            listener(context)
+        self.on.call(context)
         return resolution
 
     async def _store_run(self, context: CallContext, run: ScriptRun, code: str = "", outcome: str = "") -> None:
@@ -264,8 +264,7 @@ class Desk:
         context = self.contexts.get(call_id)
         if context is not None:
             self.current = context
-            for listener in self.on.call:
-                listener(context)
+            self.on.call(context)
         return context
 
     @property
@@ -304,8 +303,7 @@ class Desk:
     async def _look_up(self, context: CallContext) -> None:
         def progress(result: LookupResult) -> None:
             context.lookup = result
-            for listener in self.on.lookup:
-                listener(context)
+            self.on.lookup(context)
 
         result = await self.lookup.lookup(context.call.call_id, context.call.ani, progress)
         refs = [r.ref for r in result.records]
@@ -326,8 +324,7 @@ class Desk:
                 if row["call_id"] != context.call.call_id
             ]
             if context.history:
-                for listener in self.on.lookup:
-                    listener(context)
+                self.on.lookup(context)
 
     # -- what the agent does ------------------------------------------------------------------------------------
     def profile_viewed(self, context: CallContext, patient: PatientProfile) -> None:
@@ -354,8 +351,7 @@ class Desk:
 
         def progress(result: LookupResult) -> None:
             context.lookup = result
-            for listener in self.on.lookup:
-                listener(context)
+            self.on.lookup(context)
 
         return await self.lookup.search(context.call.call_id, query, progress)
 
@@ -377,8 +373,7 @@ class Desk:
         context = CallContext(call, None, [], wrapped_up=True, manual=True)
         self.contexts[call.call_id] = context
         self.current = context
-        for listener in self.on.call:
-            listener(context)
+        self.on.call(context)
         return context
 
     async def decide(self, context: CallContext, refs: list[str], decision: Decision) -> None:
@@ -391,8 +386,7 @@ class Desk:
         self._learn(items, context.call.ani)
         if context.lookup is not None:
             context.lookup = replace(context.lookup, patients=tuple(self.lookup.merge(context.lookup.records)))
-            for listener in self.on.lookup:
-                listener(context)
+            self.on.lookup(context)
         log.info("identity decision '%s' on %d record pair(s)", decision.value, len(items))
 
     def decided_elsewhere(self, items: list[IdentityDecision]) -> None:
@@ -462,8 +456,7 @@ class Desk:
         live = [c for c in self.contexts.values() if c.call.state is not CallState.ENDED]
         if live and self.current is not live[0]:
             self.current = live[0]
-            for listener in self.on.call:
-                listener(live[0])
+            self.on.call(live[0])
 
     # -- drafts: an unfinished wrap-up survives a crash ------------------------------------------------------------
     def save_draft(self, context: CallContext, form: WrapUpForm) -> None:
@@ -494,8 +487,7 @@ class Desk:
             reopened.append(context)
         if reopened:
             self.current = reopened[0]
-            for listener in self.on.call:
-                listener(reopened[0])
+            self.on.call(reopened[0])
         return reopened
 
     def set_agent_state(self, state: AgentState, reason: str = "") -> AgentStatus:
@@ -507,38 +499,27 @@ class Desk:
             self.store.record_agent_state(self.agent_id, current.state.value, current.reason, current.since),
             what="recording the agent state",
         )
-        for listener in self.on.agent:
-            listener(current)
+        self.on.agent(current)
 
     def _store_health(self, ok: bool, detail: str) -> None:
-        for listener in self.on.store:
-            listener(ok, detail)
+        self.on.store(ok, detail)
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], what: str = "") -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
+        def failed(error: BaseException) -> None:
+            log.error(
+                "%s failed: %s",
+                what or "background work",
+                type(error).__name__,
+                exc_info=(type(error), error, error.__traceback__),
+            )
+            if what:
+                self._store_health(False, f"{what} failed")
 
-        def finished(done: asyncio.Task[Any]) -> None:
-            self._tasks.discard(done)
-            if done.cancelled():
-                return
-            error = done.exception()
-            if error is not None:
-                log.error(
-                    "%s failed: %s",
-                    what or "background work",
-                    type(error).__name__,
-                    exc_info=(type(error), error, error.__traceback__),
-                )
-                if what:
-                    self._store_health(False, f"{what} failed")
-
-        task.add_done_callback(finished)
+        self.tasks.spawn(coro, on_failure=failed)
 
     async def drain(self) -> None:
         """Wait for background work (lookups, audit and event writes) to finish and be on disk."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self.tasks.drain()
         await self.store.flush()
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentdesk.base.ids import new_row_id
+from agentdesk.base.listeners import Listeners
 from agentdesk.base.time import utc_now
 from agentdesk.records.decisions import Decision, IdentityDecision
 from agentdesk.store.dispositions import Disposition
@@ -58,7 +59,7 @@ class LocalStore:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-store")
         self._queued: list[tuple[str, dict[str, Any]]] = []
         self._batch_done: asyncio.Future[None] | None = None
-        self.on_write_error: list[Callable[[BaseException], None]] = []
+        self.on_write_error: Listeners[[BaseException]] = Listeners()
         self._flushing: asyncio.Task[None] | None = None
         self._engine: sa.Engine | None = None
 
@@ -370,8 +371,7 @@ class LocalStore:
             log.error("writing %d log row(s) failed: %s", len(batch), type(exc).__name__)
             done.set_exception(exc)
             done.exception()  # retrieved here: callers that did not await it must not trigger a warning
-            for listener in self.on_write_error:
-                listener(exc)
+            self.on_write_error(exc)
             return
         if dropped:
             # Never the row's content in the log: it is what could not be stored, and may be patient data.

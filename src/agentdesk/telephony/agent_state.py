@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from agentdesk.base.listeners import Listeners
 from agentdesk.base.time import utc_now
 
 
@@ -41,7 +42,7 @@ class AgentStateMachine:
         self.reasons = list(reasons)
         self._clock = clock
         self.status = AgentStatus(AgentState.NOT_READY, reasons[0] if reasons else "", clock())
-        self._listeners: list[Callable[[AgentStatus, AgentStatus], None]] = []
+        self._listeners: Listeners[[AgentStatus, AgentStatus]] = Listeners()
 
     def subscribe(self, listener: Callable[[AgentStatus, AgentStatus], None]) -> None:
         """listener(previous, current) after every change."""
@@ -55,8 +56,7 @@ class AgentStateMachine:
         if (state, reason) == (self.status.state, self.status.reason):
             return self.status
         previous, self.status = self.status, AgentStatus(state, reason, self._clock())
-        for listener in self._listeners:
-            listener(previous, self.status)
+        self._listeners(previous, self.status)
         return self.status
 
     def call_started(self) -> None:

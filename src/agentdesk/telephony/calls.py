@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from agentdesk.base.listeners import Listeners
 from agentdesk.base.phone import normalise_phone
 from agentdesk.telephony.caller_id import read_caller_id
 from agentdesk.telephony.events import CallEvent, CallEventKind
@@ -104,7 +105,7 @@ class CallTracker:
         self._calls: dict[str, Call] = {}
         self._active: dict[str, Call] = {}  # kept in step with _calls: per-event work never scans every call
         self._on_line: set[str] = set()  # talking or on hold
-        self._listeners: list[CallListener] = []
+        self._listeners: Listeners[[Call, CallEvent]] = Listeners()
         self.ignored: Counter[str] = Counter()
 
     def subscribe(self, listener: CallListener) -> None:
@@ -181,8 +182,7 @@ class CallTracker:
             self._on_line.add(call.call_id)
         else:
             self._on_line.discard(call.call_id)
-        for listener in self._listeners:
-            listener(call, event)
+        self._listeners(call, event)
 
     def _answered_elsewhere(self, event: CallEvent) -> bool:
         if event.attributes.get("answered_elsewhere") == "1":

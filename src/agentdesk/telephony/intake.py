@@ -12,6 +12,7 @@ import statistics
 from collections import Counter, deque
 from collections.abc import Callable
 
+from agentdesk.base.listeners import Listeners
 from agentdesk.base.time import utc_now
 from agentdesk.telephony.events import CallEvent
 
@@ -26,7 +27,7 @@ class CallIntake:
         self.accepted: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.ignored: Counter[str] = Counter()  # well-formed, but not call events (probes, keep-alives)
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: Listeners[[]] = Listeners()
         self._skews: dict[str, deque[float]] = {}
 
     def subscribe(self, listener: Callable[[], None]) -> None:
@@ -61,5 +62,4 @@ class CallIntake:
         return {source: skew for source, skew in found.items() if skew is not None and abs(skew) > threshold}
 
     def _notify(self) -> None:
-        for listener in self._listeners:
-            listener()
+        self._listeners()

@@ -1,5 +1,5 @@
 """What the agent does in the window, turned into desk operations: save the wrap-up, search, decide about an
-identity, change state, and (in the demo) drive the simulated phone. Slow work runs through run_task, so no slot
+identity, change state, and (in the demo) drive the simulated phone. Slow work runs as the desk's tasks, so no slot
 blocks the GUI thread; failures are shown where the agent acted, with what they typed kept."""
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from agentdesk.records.decisions import Decision
 from agentdesk.store.dispositions import Disposition, DispositionInvalid
 from agentdesk.store.outcomes import WrapUpForm
 from agentdesk.ui.main_window import MainWindow
-from agentdesk.ui.tasks import run_task
 
 
 class AgentActions:
@@ -65,7 +64,7 @@ class AgentActions:
             message = str(error) if isinstance(error, ValueError) else f"search failed ({type(error).__name__})"
             self.window.profile.show_search_problem(message[:1].upper() + message[1:])
 
-        run_task(self.desk.search(self.desk.current, text), None, failed)
+        self.desk.tasks.spawn(self.desk.search(self.desk.current, text), None, failed)
 
     def identity_decided(self, refs: list[str], decision: str) -> None:
         context = self.desk.current
@@ -79,7 +78,7 @@ class AgentActions:
         def failed(error: BaseException) -> None:
             self.window.statusBar().showMessage(f"Not saved: {error}", 8000)
 
-        run_task(self.desk.decide(context, refs, Decision(decision)), done, failed)
+        self.desk.tasks.spawn(self.desk.decide(context, refs, Decision(decision)), done, failed)
 
     def campaign_chosen(self, code: str) -> None:
         context = self.desk.current
@@ -135,7 +134,9 @@ class AgentActions:
                 )
 
         patient_key = patient.key if patient else ""
-        run_task(self.desk.save_disposition(context, form.code, form.notes, patient_key, form), saved, failed)
+        self.desk.tasks.spawn(
+            self.desk.save_disposition(context, form.code, form.notes, patient_key, form), saved, failed
+        )
 
     def draft_changed(self, form: WrapUpForm) -> None:
         context = self.desk.current  # the panel stops its debounce when the call changes: this is the form's call
