@@ -4,11 +4,8 @@ that a test needing a missing server skips locally but fails in CI (AGENTDESK_RE
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
-import logging
 import os
-import shutil
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
@@ -17,6 +14,10 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
+
+from tests.support import OPEN_APPS, captured, require_program, wait_until
+
+__all__ = ["OPEN_APPS", "captured", "require_program", "wait_until"]  # older imports from conftest still work
 
 T = TypeVar("T")
 
@@ -72,22 +73,6 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
     keyring.set_keyring(previous)
 
 
-def require_program(program: str, debian_package: str) -> str:
-    """The path of `program`; skips (locally) or fails (CI) when it is not installed."""
-    path = shutil.which(program)
-    if path:
-        return path
-    message = f"{program} not found: install the Debian package '{debian_package}' (apt-get install {debian_package})"
-    if os.environ.get("AGENTDESK_REQUIRE_SERVERS") == "1":
-        pytest.fail(f"AGENTDESK_REQUIRE_SERVERS=1 but {message}")
-    pytest.skip(message)
-
-
-# Apps built by a test (tests.test_thin_path.make_app registers them): stopped at teardown even when the test
-# failed midway, so their servers and sockets never leak into the next test.
-OPEN_APPS: list[Any] = []
-
-
 @pytest.fixture
 def run_async(qapp: Any) -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
     """Run a coroutine on a qasync loop over the test's QApplication, as the app does."""
@@ -116,35 +101,6 @@ def run_async(qapp: Any) -> Iterator[Callable[[Coroutine[Any, Any, T]], T]]:
     loop.close()
     asyncio.set_event_loop(None)
     collector.stop()  # a full collection here, on the GUI thread
-
-
-async def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll `condition` while the loop (and so Qt) keeps running."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
-
-
-@contextlib.contextmanager
-def captured(caplog: pytest.LogCaptureFixture, names: tuple[str, ...], level: int) -> Iterator[None]:
-    """Route these loggers straight to caplog: the app's setup_logging (run by other tests) stops them from
-    propagating to the root logger, where caplog listens."""
-    loggers = [logging.getLogger(name) for name in names]
-    saved = [(logger.level, logger.propagate) for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(caplog.handler)
-        logger.setLevel(level)
-        logger.propagate = False  # once, not twice when nothing had changed it
-    try:
-        yield
-    finally:
-        for logger, (old_level, old_propagate) in zip(loggers, saved, strict=True):
-            logger.removeHandler(caplog.handler)
-            logger.setLevel(old_level)
-            logger.propagate = old_propagate
 
 
 @pytest.fixture(scope="module")

@@ -25,12 +25,32 @@ def bundle(resources: list[dict[str, Any]]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
 
 
-class MisbehavingFhir(BaseHTTPRequestHandler):
-    """The first path segment chooses the behaviour: /ok, /html, /badjson, /outcome, /401, /500, /redirect,
-    /hang, /huge, /odd."""
+class QuietHandler(BaseHTTPRequestHandler):
+    """What every test server's handler shares: no access log on stderr, and answers that tolerate a client that
+    gave up (a timeout test)."""
+
+    json_type = "application/json"
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+    def send_json(self, status: int, body: Any) -> None:
+        self.send_raw(status, self.json_type, json.dumps(body).encode())
+
+    def send_raw(self, status: int, content_type: str, data: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(data)
+
+
+class MisbehavingFhir(QuietHandler):
+    """The first path segment chooses the behaviour: /ok, /html, /badjson, /outcome, /401, /500, /redirect,
+    /hang, /huge, /odd."""
+
+    json_type = "application/fhir+json"
 
     def do_GET(self) -> None:
         mode = self.path.split("/")[1]
@@ -87,17 +107,6 @@ class MisbehavingFhir(BaseHTTPRequestHandler):
             )
         else:
             self.send_json(404, {"resourceType": "OperationOutcome", "issue": [{"code": "not-found"}]})
-
-    def send_json(self, status: int, body: dict[str, Any]) -> None:
-        self.send_raw(status, "application/fhir+json", json.dumps(body).encode())
-
-    def send_raw(self, status: int, content_type: str, data: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
-            self.wfile.write(data)
 
 
 @contextmanager

@@ -14,7 +14,6 @@ from agentdesk.telephony.events import CallEvent, CallEventKind
 from agentdesk.telephony.intake import CallIntake
 from agentdesk.telephony.sources import LinkState
 from agentdesk.telephony.sources.ami import AmiSource
-from tests.conftest import wait_until
 from tests.fake_ami import (
     Block,
     FakeAmi,
@@ -31,6 +30,7 @@ from tests.fake_ami import (
     unhold,
     var_set,
 )
+from tests.support import wait_until
 
 T = TypeVar("T")
 ME, COLLEAGUE = "PJSIP/1001", "PJSIP/1002"

@@ -9,10 +9,8 @@ import pytest
 
 from agentdesk.app import AgentDeskApp
 from agentdesk.config.credentials import set_secret
-from tests.conftest import wait_until
 from tests.fake_ami import FakeAmi, agent_called, agent_connect, caller_channel, hangup, member_channel
-from tests.test_call_flow import name_of, single_callers
-from tests.test_thin_path import make_app
+from tests.support import make_app, name_of, single_callers, wait_until
 
 pytestmark = pytest.mark.gui
 ME = "PJSIP/1001"

@@ -14,21 +14,11 @@ import pytest
 from agentdesk.app import AgentDeskApp
 from agentdesk.cli import main
 from agentdesk.config.credentials import get_secret
-from agentdesk.demo.people import SyntheticPerson
 from agentdesk.telephony.calls import CallState
 from agentdesk.telephony.events import CallEvent, CallEventKind
-from tests.conftest import wait_until
-from tests.test_thin_path import demo_people, make_app
+from tests.support import make_app, name_of, single_callers, wait_until
 
 pytestmark = pytest.mark.gui
-
-
-def single_callers(basedir: Path) -> list[SyntheticPerson]:
-    people = demo_people(basedir).people
-    counts: dict[str, int] = {}
-    for person in people:
-        counts[person.phone_e164] = counts.get(person.phone_e164, 0) + 1
-    return [p for p in people if p.in_ehr and counts[p.phone_e164] == 1]
 
 
 async def post(app: AgentDeskApp, **event: Any) -> httpx.Response:
@@ -39,10 +29,6 @@ async def post(app: AgentDeskApp, **event: Any) -> httpx.Response:
             json=event,
             headers={"Authorization": f"Bearer {token}"},
         )
-
-
-def name_of(person: SyntheticPerson) -> str:
-    return f"{person.given_name} {person.family_name}"
 
 
 def test_webhook_event_pops_the_profile_before_answer(qtbot, run_async, tmp_path: Path) -> None:

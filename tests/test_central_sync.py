@@ -119,8 +119,7 @@ def test_db_upgrade_and_check_commands(central_url: str, tmp_path: Path) -> None
 
 @pytest.mark.gui
 def test_the_running_desk_syncs_with_the_central_store(qtbot, run_async, central_url: str, tmp_path: Path) -> None:
-    from tests.conftest import wait_until
-    from tests.test_thin_path import make_app
+    from tests.support import make_app, wait_until
 
     app = make_app(tmp_path, f'[store]\ncentral_url = "{central_url}"\n')
     qtbot.addWidget(app.window)

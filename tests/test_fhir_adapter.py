@@ -21,7 +21,6 @@ from agentdesk.records.backends import BackendError
 from agentdesk.records.backends.fhir import RELATED_KINDS, FhirBackend
 from agentdesk.records.lookup import ProfileLookup
 from agentdesk.records.model import CareItem, ItemKind, SourceRecord
-from tests.conftest import captured
 from tests.fhir_engine.harness import (
     DEFAULT_PATIENTS,
     MRN_SYSTEM,
@@ -31,6 +30,7 @@ from tests.fhir_engine.harness import (
     run_fhir_engine,
     synthetic_patient_bundle,
 )
+from tests.support import captured
 
 T = TypeVar("T")
 AVERY, BRAM, CLEO, DORIAN = DEFAULT_PATIENTS

@@ -9,12 +9,9 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -22,6 +19,7 @@ from agentdesk.instance import call_instance, instance_file, new_secret, read_in
 from agentdesk.telephony.events import CallEvent
 from agentdesk.telephony.intake import CallIntake
 from agentdesk.telephony.sources.webhook import WebhookServer
+from tests.servers import QuietHandler, serve
 
 TOKEN = "secret-webhook-token-" + "x" * 22
 
@@ -31,28 +29,14 @@ def squatter() -> Iterator[tuple[int, list[str]]]:
     """Another local user's listener on the port: answers everything with 200 and keeps what it was sent."""
     received: list[str] = []
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             received.append(f"{self.path} {self.headers} {body.decode(errors='replace')}")
-            data = json.dumps({"proof": "0" * 64, "focused": True, "accepted": True}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.send_json(200, {"proof": "0" * 64, "focused": True, "accepted": True})
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], received
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(Handler) as base:
+        yield int(base.rsplit(":", 1)[1]), received
 
 
 def test_a_squatter_on_the_noted_port_never_receives_the_token(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ import pytest
 
 from agentdesk.app import AgentDeskApp
 from agentdesk.telephony.calls import CallState
-from tests.conftest import wait_until
 from tests.sip.harness import (
     DEFAULT_QUEUE_NUMBER,
     KamailioInfo,
@@ -23,8 +22,7 @@ from tests.sip.harness import (
     sip_options,
     start_call,
 )
-from tests.test_call_flow import name_of, single_callers
-from tests.test_thin_path import make_app
+from tests.support import make_app, name_of, single_callers, wait_until
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 RING_MS = 1500

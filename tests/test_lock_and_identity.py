@@ -21,9 +21,7 @@ from agentdesk.config.operator import PinBook, PinInvalid, Role, os_login, role_
 from agentdesk.logs import setup_logging
 from agentdesk.paths import AppPaths
 from agentdesk.ui.lock_page import UnlockMode
-from tests.conftest import OPEN_APPS, wait_until
-from tests.test_call_flow import name_of, single_callers
-from tests.test_thin_path import make_app
+from tests.support import OPEN_APPS, make_app, name_of, single_callers, wait_until
 
 
 @pytest.mark.gui

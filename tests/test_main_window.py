@@ -12,8 +12,7 @@ from PySide6.QtWidgets import QApplication
 from agentdesk.ui.crash import CrashDialog, make_excepthook
 from agentdesk.ui.layout import read_layout
 from agentdesk.ui.main_window import MainWindow
-from tests.conftest import wait_until
-from tests.test_thin_path import make_app
+from tests.support import make_app, wait_until
 
 pytestmark = pytest.mark.gui
 

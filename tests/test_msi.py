@@ -16,7 +16,7 @@ from installer.msi import build_msi, msi_table, msi_version
 from agentdesk import __version__
 from agentdesk.cli import main
 from agentdesk.config import load_settings
-from tests.conftest import require_program
+from tests.support import require_program
 
 # Never change: Windows Installer recognises earlier AgentDesk installs by it, to upgrade them in place.
 UPGRADE_CODE = "{6F0D6C2E-7A43-4F55-9C1B-2D1B8E5A4C10}"

@@ -11,7 +11,6 @@ import logging
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote_plus, unquote_plus, urlsplit
 
@@ -25,8 +24,8 @@ from agentdesk.records.backends.factory import build_backend
 from agentdesk.records.backends.fhir import FhirBackend
 from agentdesk.records.backends.oauth import BearerToken, OAuth2ClientCredentials
 from agentdesk.records.backends.rest import RestBackend
-from tests.conftest import captured
-from tests.servers import PATIENT, bundle, serve
+from tests.servers import PATIENT, QuietHandler, bundle, serve
+from tests.support import captured
 
 T = TypeVar("T")
 CLIENT_ID = "agentdesk desk"  # a space and the odd characters below exercise RFC 6749's form-encoding
@@ -53,11 +52,8 @@ class Current:
     state = AuthServer()
 
     @classmethod
-    def handler(cls) -> type[BaseHTTPRequestHandler]:
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+    def handler(cls) -> type[QuietHandler]:
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 server = cls.state
                 length = int(self.headers.get("Content-Length", "0"))
@@ -118,16 +114,6 @@ class Current:
                     self.send_json(200, {"contacts": [{"id": "c-1", "given_name": "Ngozi"}]})
                 else:
                     self.send_json(200, {"ok": True})
-
-            def send_json(self, status: int, body: Any) -> None:
-                self.send_raw(status, "application/json", json.dumps(body).encode())
-
-            def send_raw(self, status: int, content_type: str, data: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
         return Handler
 

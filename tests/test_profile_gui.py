@@ -12,9 +12,7 @@ import pytest
 
 from agentdesk.demo.people import SyntheticPerson
 from agentdesk.demo.population import DemoData
-from tests.conftest import wait_until
-from tests.test_call_flow import name_of
-from tests.test_thin_path import demo_people, make_app
+from tests.support import demo_people, make_app, name_of, wait_until
 
 pytestmark = pytest.mark.gui
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-from tests.conftest import require_program
+from tests.support import require_program
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow

@@ -19,8 +19,8 @@ from agentdesk.config.credentials import get_secret
 from agentdesk.logs import ShownValues, redact, setup_logging
 from agentdesk.paths import AppPaths
 from agentdesk.ui.crash import make_excepthook
-from tests.conftest import OPEN_APPS, wait_until
 from tests.fhir_engine.harness import SyntheticPatient, post_transaction, run_fhir_engine, synthetic_patient_bundle
+from tests.support import OPEN_APPS, wait_until
 
 SEEDED = SyntheticPatient(
     "Quarrington", "Zebediah", "1931-02-28", "male", "+16175550177", "MRN-77177", "en", "Wisteriaville"

@@ -9,7 +9,6 @@ import json
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -21,7 +20,7 @@ from agentdesk.records.backends import BackendError
 from agentdesk.records.backends.factory import BackendUnavailable, build_backend
 from agentdesk.records.backends.rest import RestBackend
 from agentdesk.records.model import ItemKind, SourceRecord
-from tests.servers import serve
+from tests.servers import QuietHandler, serve
 
 T = TypeVar("T")
 
@@ -105,13 +104,12 @@ SETTINGS: dict[str, Any] = {
 }
 
 
-class Crm(BaseHTTPRequestHandler):
+class Crm(QuietHandler):
     """The first path segment chooses the behaviour; /crm/... is the well-behaved CRM."""
 
-    seen: ClassVar[list[str]] = []  # raw request paths, to check what the backend sent
+    json_type = "application/json; charset=utf-8"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    seen: ClassVar[list[str]] = []  # raw request paths, to check what the backend sent
 
     def do_GET(self) -> None:
         Crm.seen.append(self.path)
@@ -121,7 +119,7 @@ class Crm(BaseHTTPRequestHandler):
         mode = parts[0]
         if mode in ("crm", "secure"):
             if mode == "secure" and self.headers.get("Authorization") != "Bearer crm-token":
-                self.send_json({"error": "unauthorized"}, 401)
+                self.send_json(401, {"error": "unauthorized"})
                 return
             self.crm(parts[1:], query)
         elif mode == "html":
@@ -133,9 +131,9 @@ class Crm(BaseHTTPRequestHandler):
         elif mode == "hal":
             self.send_raw(200, "application/hal+json", json.dumps({"data": {"results": [ANA]}}).encode())
         elif mode == "401":
-            self.send_json({"error": "invalid_token", "hint": "phone=+16175550123"}, 401)
+            self.send_json(401, {"error": "invalid_token", "hint": "phone=+16175550123"})
         elif mode == "429":
-            self.send_json({"error": "slow down"}, 429)
+            self.send_json(429, {"error": "slow down"})
         elif mode == "500":
             self.send_raw(500, "text/html", b"<h1>Internal Server Error for +16175550123</h1>")
         elif mode == "redirect":
@@ -145,11 +143,11 @@ class Crm(BaseHTTPRequestHandler):
             self.end_headers()
         elif mode == "hang":
             time.sleep(2)
-            self.send_json({"data": {"results": []}})
+            self.send_json(200, {"data": {"results": []}})
         elif mode == "many":
-            self.send_json({"data": {"results": [{"contact": {"id": f"c{i}"}} for i in range(50_000)]}})
+            self.send_json(200, {"data": {"results": [{"contact": {"id": f"c{i}"}} for i in range(50_000)]}})
         elif mode == "oversize":
-            self.send_json({"data": {"results": [ANA] * 9_000, "padding": "x" * 8_000_000}})
+            self.send_json(200, {"data": {"results": [ANA] * 9_000, "padding": "x" * 8_000_000}})
         elif mode == "oversize-unannounced":  # no Content-Length: the cap must hold while streaming
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -160,44 +158,33 @@ class Crm(BaseHTTPRequestHandler):
                     self.wfile.write(b"x" * 100_000)
                 self.wfile.write(b'"}}')
         elif mode == "odd":
-            self.send_json({"data": {"results": ODD}})
+            self.send_json(200, {"data": {"results": ODD}})
         elif mode == "nopath":
-            self.send_json({"items": [ANA]})
+            self.send_json(200, {"items": [ANA]})
         elif mode == "notalist":
-            self.send_json({"data": {"results": "c-100"}})
+            self.send_json(200, {"data": {"results": "c-100"}})
         elif mode == "nullresults":
-            self.send_json({"data": {"results": None}})
+            self.send_json(200, {"data": {"results": None}})
         else:
-            self.send_json({"error": "no such route"}, 404)
+            self.send_json(404, {"error": "no such route"})
 
     def crm(self, route: list[str], query: dict[str, str]) -> None:
         people = [ANA, LUIS, MARIA]
         if route == ["contacts"] and "phone" in query:
             found = [p for p in people if query["phone"] == "+16175550123" and p in (ANA, LUIS)]
-            self.send_json({"data": {"results": found}, "paging": {"next": None}})
+            self.send_json(200, {"data": {"results": found}, "paging": {"next": None}})
         elif route == ["contacts"] and "digits" in query:
-            self.send_json({"data": {"results": []}})
+            self.send_json(200, {"data": {"results": []}})
         elif len(route) == 3 and route[:2] == ["contacts", "by-mrn"]:
             # One object, not a list, for one match: an API shape the backend must read too.
             mrn = unquote(route[2])
-            self.send_json({"data": {"results": ANA if mrn == "MRN 100/A" else None}})
+            self.send_json(200, {"data": {"results": ANA if mrn == "MRN 100/A" else None}})
         elif route == ["search"]:
             match = [p for p in people if p["contact"].get("dob") == query.get("dob")]
             match = [p for p in match if p["contact"]["name"]["last"] == query.get("last")]
-            self.send_json({"data": {"results": match}})
+            self.send_json(200, {"data": {"results": match}})
         else:
-            self.send_json({"error": "no such route"}, 404)
-
-    def send_json(self, body: Any, status: int = 200) -> None:
-        self.send_raw(status, "application/json; charset=utf-8", json.dumps(body).encode())
-
-    def send_raw(self, status: int, content_type: str, data: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up: as intended
-            self.wfile.write(data)
+            self.send_json(404, {"error": "no such route"})
 
 
 @pytest.fixture(scope="module")

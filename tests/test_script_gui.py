@@ -15,8 +15,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from agentdesk.campaigns.model import StepKind
 from agentdesk.telephony.calls import CallState
-from tests.conftest import wait_until
-from tests.test_thin_path import demo_people, make_app
+from tests.support import demo_people, make_app, wait_until
 
 pytestmark = pytest.mark.gui
 SOON = (datetime.now() + timedelta(days=4)).strftime("%Y-%m-%d 09:15")

@@ -20,7 +20,7 @@ from agentdesk.telephony.intake import CallIntake
 from agentdesk.telephony.parsing import PRESETS
 from agentdesk.telephony.sources import LinkState
 from agentdesk.telephony.sources.stream import MAX_LINE, JsonStreamSource
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 KAMAILIO = PRESETS["kamailio-evapi"]
 CALL = "a84b4c76e66710"

@@ -12,36 +12,11 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from agentdesk.app import AgentDeskApp, load_app_settings
 from agentdesk.base.phone import display_phone
-from agentdesk.commands.gui import LaunchOptions
-from agentdesk.demo.population import DemoData, write_demo_data
-from agentdesk.logs import setup_logging
-from agentdesk.paths import AppPaths
 from agentdesk.telephony.calls import CallState
-from tests.conftest import OPEN_APPS, wait_until
+from tests.support import demo_people, make_app, wait_until
 
 pytestmark = pytest.mark.gui
-
-
-def make_app(basedir: Path, config_text: str = "") -> AgentDeskApp:
-    """The demo desk under `basedir`, with `config_text` as its --config file when given; stopped at teardown."""
-    config = None
-    if config_text:
-        config = basedir / "test-config.toml"
-        config.write_text(config_text, encoding="utf-8")
-    options = LaunchOptions(demo=True, basedir=basedir, config=config)
-    paths = AppPaths.for_basedir(basedir)
-    paths.create()
-    recent = setup_logging(paths.log_dir)
-    app = AgentDeskApp(options, paths, load_app_settings(options, paths), recent)
-    OPEN_APPS.append(app)
-    return app
-
-
-def demo_people(basedir: Path) -> DemoData:
-    settings = load_app_settings(LaunchOptions(demo=True, basedir=basedir), AppPaths.for_basedir(basedir))
-    return write_demo_data(AppPaths.for_basedir(basedir).demo_dir, settings.demo.population, settings.demo.seed)
 
 
 def test_simulated_call_fills_profile_and_saves_disposition(qtbot, run_async, tmp_path: Path) -> None:

@@ -16,8 +16,7 @@ from agentdesk.config.schema import DEFAULT_DISPOSITIONS
 from agentdesk.store.outcomes import WrapUpForm
 from agentdesk.telephony.calls import CallState
 from agentdesk.ui.wrapup_panel import WrapUpPanel
-from tests.conftest import wait_until
-from tests.test_thin_path import make_app
+from tests.support import make_app, wait_until
 
 pytestmark = pytest.mark.gui
 SOON = (datetime.now() + timedelta(days=4)).strftime("%Y-%m-%d 09:15")
