@@ -13,8 +13,7 @@ import pytest
 
 from agentdesk.config.credentials import get_secret
 from agentdesk.telephony.calls import CallState
-from tests.conftest import wait_until
-from tests.test_thin_path import make_app
+from tests.support import make_app, wait_until
 
 pytestmark = pytest.mark.gui
 

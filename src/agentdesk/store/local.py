@@ -381,8 +381,7 @@ class LocalStore:
                 ", ".join(sorted({f"{table}: {type(error).__name__}" for table, error in dropped})),
                 len(batch) - len(dropped),
             )
-            for listener in self.on_write_error:
-                listener(dropped[0][1])
+            self.on_write_error(dropped[0][1])
         done.set_result(None)
 
     def _insert_isolating(self, rows: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, BaseException]]:
