@@ -19,8 +19,7 @@ from hypothesis import strategies as st
 
 from agentdesk.config.credentials import get_secret
 from agentdesk.telephony.parsing import PRESETS, EventRejected, parse_stream_event
-from tests.conftest import wait_until
-from tests.test_thin_path import make_app
+from tests.support import make_app, wait_until
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
