@@ -57,6 +57,7 @@ COMMANDS = {
     "doctor": [],
     "machine-config": ["--webhook-port", "8442"],
     "metrics": ["--from", "2026-03-02", "--to", "2026-03-03"],
+    "simulate": ["--agents", "2", "--hours", "1"],
 }
 
 

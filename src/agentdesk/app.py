@@ -59,6 +59,8 @@ def run_gui(options: LaunchOptions) -> int:
         console=options.smoke,
     )
     log.info("AgentDesk %s starting (demo=%s)", __version__, options.demo)
+    if options.monitor:
+        return run_monitor(options, paths, settings)
     if not options.smoke and _handed_to_running_instance(options, paths, settings):
         return 0
 
@@ -576,3 +578,76 @@ class AgentDeskApp:
             sys.excepthook(type(error), error, error.__traceback__)
         else:
             log.error("event loop: %s", context.get("message"))
+
+
+def run_monitor(options: LaunchOptions, paths: AppPaths, settings: Settings) -> int:
+    """`agentdesk --monitor`: the supervisor's team monitor in a window of its own. Reads run on the LiveFeed's
+    threads; this thread only shows what they read."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from agentdesk.config.credentials import CredentialMissing
+    from agentdesk.config.operator import os_login
+    from agentdesk.metrics.definitions import MetricOptions
+    from agentdesk.metrics.live import LiveFeed
+    from agentdesk.metrics.snapshot import Period
+    from agentdesk.store.central import CentralStoreError
+    from agentdesk.store.opening import StoreUnusable
+    from agentdesk.ui.crash import route_qt_messages
+    from agentdesk.ui.monitor_window import MonitorWindow
+
+    route_qt_messages()
+    existing = QApplication.instance()
+    qt_app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+
+    def refuse(message: str, code: int) -> int:
+        log.warning("team monitor not opened: %s", message)
+        if options.smoke:
+            print(message, file=sys.stderr)
+        else:
+            QMessageBox.warning(None, "AgentDesk team monitor", message)
+        return code
+
+    refusal = services.monitor_refusal(settings, os_login(), demo=options.demo)
+    if refusal:
+        return refuse(refusal, 3)
+    agent_ids: list[str] | None = None
+    if options.demo:
+        from agentdesk.commands.simulate import demo_monitor_settings
+
+        settings = demo_monitor_settings(settings, paths)  # a simulated team's day so far
+    try:
+        engine, where = services.metrics_engine(settings, paths)
+    except (CredentialMissing, CentralStoreError, StoreUnusable) as exc:
+        return refuse(f"The figures cannot be read: {exc}", 1)
+    if where == "local store" and not options.demo:
+        agent_ids = [services.agent_id(settings)]  # no central store: this desk's own figures only
+    monitor = settings.monitor
+    window = MonitorWindow(monitor)
+    window.setWindowTitle(f"AgentDesk — Team monitor ({where}{', demo' if options.demo else ''})")
+    feed = LiveFeed(
+        engine,
+        MetricOptions(monitor.short_abandon_seconds, monitor.service_level_seconds),
+        window.bridge.snapshot.emit,
+        window.bridge.health.emit,
+        monitor.poll_seconds,
+        agent_ids,
+    )
+    window.period_changed.connect(lambda value: feed.refresh_now(Period(value)))
+    window.closed.connect(qt_app.quit)
+    if options.smoke:  # CI: the first snapshot shown is the proof; a stuck read fails after 30 s
+        shot = os.environ.get("AGENTDESK_MONITOR_SCREENSHOT", "")
+
+        def shown(_: object) -> None:
+            if shot:
+                window.grab().save(shot)  # the README's picture (scripts/monitor_screenshot.sh)
+            QTimer.singleShot(0, qt_app.quit)
+
+        window.bridge.snapshot.connect(shown, Qt.ConnectionType.SingleShotConnection)
+        QTimer.singleShot(30_000, lambda: qt_app.exit(1))
+    feed.start()
+    window.show()
+    code = qt_app.exec()
+    feed.stop()
+    engine.dispose()
+    return int(code)

@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"AgentDesk {__version__}")
     _global_options(parser, None)
+    parser.add_argument("--monitor", action="store_true", help="open the team monitor (supervisors)")
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -99,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--to", dest="end", required=True, metavar="ISO", help="end (exclusive)")
     metrics.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
+    simulate = command("simulate", "write a simulated day of N agents into the store (no phone system needed)")
+    simulate.add_argument("--agents", type=int, required=True, help="how many agents, e.g. 20")
+    simulate.add_argument("--hours", type=float, required=True, help="length of the day in hours, e.g. 8")
+    simulate.add_argument("--seed", type=int, default=1, help="the same seed gives the same day")
+    simulate.add_argument("--start", metavar="ISO", help="when the day starts (default: today 08:00 local)")
+
     credentials = command("credentials", "store or remove a secret in the OS keychain")
     credentials.add_argument("action", choices=("set", "delete"))
     credentials.add_argument("name", help="the credential name the config file uses")
@@ -143,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agentdesk.commands.machine_config import run_machine_config
 
         return run_machine_config(args.config_file, args.central_url, args.webhook_port, args.target, args.remove)
+    if args.command == "simulate":
+        from agentdesk.commands.simulate import run_simulate
+
+        return run_simulate(args.agents, args.hours, args.seed, args.start, args.config, args.basedir)
     if args.command == "metrics":
         from agentdesk.commands.metrics import run_metrics
 
@@ -155,7 +166,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agentdesk.commands.link import run_link
 
         return run_link(args.left, args.right, args.out, args.threshold, config=args.config)
-    options = LaunchOptions(demo=args.demo, config=args.config, basedir=args.basedir, smoke=args.smoke)
+    options = LaunchOptions(
+        demo=args.demo, config=args.config, basedir=args.basedir, smoke=args.smoke, monitor=args.monitor
+    )
     if args.command == "pop":
         options = replace(options, pop=PopRequest(args.ani, args.dnis, args.campaign))
     from agentdesk.app import run_gui  # Qt is imported only on this path

@@ -419,6 +419,7 @@ class Desk:
             offered_at=call.offered_at,
             answered_at=call.answered_at,
             ended_at=call.ended_at,
+            wrapup_done_at=self.clock(),  # the desk's clock, like every other time it records
         )
         disposition.validate(set(known))
         outcomes = read_outcomes(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from agentdesk.paths import AppPaths
 
 if TYPE_CHECKING:
+    from agentdesk.campaigns.resolver import CampaignResolver
     from agentdesk.config.schema import BackendSettings, Settings
     from agentdesk.records.backends import RecordBackend
     from agentdesk.records.decisions import DecisionBook
@@ -184,3 +185,33 @@ def metrics_engine(settings: Settings, paths: AppPaths) -> tuple[Any, str]:
     store = LocalStore(local_store_path(settings, paths), settings.store.encryption_credential)
     store.open_here()
     return store.engine, "local store"
+
+
+def monitor_refusal(settings: Settings, login: str, *, demo: bool = False) -> str | None:
+    """None when `login` may open the team monitor, else the message to show. The one place that decides:
+    supervisors and admins (security.supervisors / admins, machine-wide file only); anyone in the demo (its
+    data are synthetic)."""
+    from agentdesk.config.operator import Role, role_of
+
+    if demo or role_of(login, settings.security) >= Role.SUPERVISOR:
+        return None
+    return (
+        f"The team monitor is for supervisors. The login '{login}' is not a supervisor in this workstation's "
+        "machine-wide configuration (security.supervisors); ask IT to add it if you supervise a team."
+    )
+
+
+def build_campaign_resolver(settings: Settings) -> CampaignResolver:
+    """The campaign files and the config's own campaigns, as the desk resolves calls with them (blocking: call it
+    on a worker thread)."""
+    from agentdesk.campaigns.loader import load_catalog
+    from agentdesk.campaigns.resolver import CampaignResolver
+
+    catalog = load_catalog([settings.campaigns.folder_path], [d.code for d in settings.dispositions])
+    return CampaignResolver.from_catalog(
+        catalog,
+        settings.campaigns.inline,
+        settings.dispositions,
+        settings.telephony.default_region,
+        settings.campaigns.default,
+    )

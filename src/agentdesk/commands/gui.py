@@ -28,6 +28,7 @@ class LaunchOptions:
     basedir: Path | None = None
     smoke: bool = False
     pop: PopRequest | None = None
+    monitor: bool = False  # the supervisor's team monitor instead of the desk
 
 
 URI_SCHEME = "agentdesk:"

@@ -1,0 +1,289 @@
+"""Team monitor: a full refresh of every figure over a big central store, and the live grid under a stream of
+agent state changes.
+
+    python benchmarks/monitor_refresh.py [--agents 500] [--calls 100000] [--days 1] [--runs 30]
+
+A throwaway PostgreSQL (tests/postgres.py) gets `--agents` agents and `--calls` calls spread over `--days` days
+(today last; five to seven events each, as desks log them: ring-all, holds, abandons, transfers, dispositions
+with bookings and referrals), loaded with COPY. Then:
+- full refresh: read_snapshot (board + totals + per campaign + per queue + today's chart) p50/p95, beside the
+  baseline of one plain scan of today's call events (SELECT count(*) over the same rows) in the same run;
+- live: 20 agent state changes per second for 10 s into PostgreSQL while a LiveFeed (LISTEN/NOTIFY) drives the
+  real MonitorWindow on an offscreen QApplication: the delay from each change's commit to the grid showing it,
+  and the longest gap between 5 ms Qt timer ticks (how long the GUI thread was ever busy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg
+import sqlalchemy as sa
+from tests.postgres import run_postgres
+
+from agentdesk.metrics.definitions import MetricOptions
+from agentdesk.metrics.snapshot import Snapshot, local_midnight, read_snapshot
+from agentdesk.store.local import upgrade_schema
+
+CAMPAIGNS = (
+    ("HEART-TV", "heart-screening"),
+    ("NEW-PATIENT", "new-patients"),
+    ("REFERRAL-LINE", "referrals"),
+    ("", "general"),
+)
+EVENT_COLUMNS = (
+    "call_id", "kind", "state", "source", "occurred_at", "recorded_at", "reason", "campaign_code", "agent_id",
+    "queue", "uid",
+)  # fmt: skip
+
+
+def generate(
+    agents: int, calls: int, days: int, now: datetime, seed: int = 7
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """(call event rows, disposition rows, booking rows) for the store."""
+    rng = random.Random(seed)
+    start = local_midnight(now) - timedelta(days=days - 1)
+    span = (now - start).total_seconds()
+    events: list[tuple[object, ...]] = []
+    dispositions: list[tuple[object, ...]] = []
+    bookings: list[tuple[object, ...]] = []
+    names = [f"agent{n:04d}" for n in range(agents)]
+
+    def add(call: str, kind: str, state: str, at: datetime, reason: str, campaign: str, agent: str, queue: str) -> None:
+        events.append((call, kind, state, "bench", at, at, reason, campaign, agent, queue, str(uuid.uuid4())))
+
+    for number in range(calls):
+        call = f"bench-{number:07d}"
+        campaign, queue = rng.choice(CAMPAIGNS)
+        agent = rng.choice(names)
+        offered = start + timedelta(seconds=rng.uniform(0, span))
+        add(call, "offered", "ringing", offered, "", campaign, agent, queue)
+        if rng.random() < 0.07:
+            add(
+                call,
+                "ended",
+                "ended",
+                offered + timedelta(seconds=rng.uniform(1, 90)),
+                "abandoned",
+                campaign,
+                agent,
+                queue,
+            )
+            continue
+        answered = offered + timedelta(seconds=rng.uniform(2, 60))
+        if rng.random() < 0.1:
+            other = rng.choice(names)
+            add(call, "offered", "ringing", offered, "", campaign, other, queue)
+            add(call, "answered", "ended", answered, "answered elsewhere", campaign, other, queue)
+        add(call, "answered", "talking", answered, "", campaign, agent, queue)
+        cursor = answered + timedelta(seconds=rng.uniform(60, 200))
+        if rng.random() < 0.3:
+            add(call, "held", "held", cursor, "", campaign, agent, queue)
+            cursor += timedelta(seconds=rng.uniform(20, 120))
+            add(call, "resumed", "talking", cursor, "", campaign, agent, queue)
+        ended = cursor + timedelta(seconds=rng.uniform(30, 200))
+        if ended > now:
+            continue  # still talking
+        add(call, "ended", "ended", ended, "hung up", campaign, agent, queue)
+        done = ended + timedelta(seconds=rng.uniform(15, 90))
+        outcome = rng.choices(("booking", "referral", "info"), (0.2, 0.1, 0.7))[0]
+        disposition = str(uuid.uuid4())
+        dispositions.append((disposition, call, agent, campaign, outcome, outcome, done, done))
+        if outcome == "booking":
+            bookings.append(
+                (str(uuid.uuid4()), disposition, "Dr A", "Main", "new", done + timedelta(days=3), True, done)
+            )
+    return events, dispositions, bookings
+
+
+def load(url: str, agents: int, calls: int, days: int, now: datetime) -> int:
+    engine = sa.create_engine(url)
+    upgrade_schema(engine)
+    engine.dispose()
+    events, dispositions, bookings = generate(agents, calls, days, now)
+    address = sa.make_url(url)
+    with psycopg.connect(host=address.host, port=address.port, user=address.username, dbname=address.database) as db:
+        with db.cursor() as cursor:
+            with cursor.copy(f"COPY call_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN") as copy:
+                for row in events:
+                    copy.write_row(row)
+            with cursor.copy(
+                "COPY dispositions (id, call_id, agent_id, campaign_code, disposition_code, outcome, wrapup_done_at,"
+                " created_at) FROM STDIN"
+            ) as copy:
+                for row in dispositions:
+                    copy.write_row(row)
+            with cursor.copy(
+                "COPY bookings (id, disposition_id, provider, location, visit_type, starts_at, new_patient, created_at)"
+                " FROM STDIN"
+            ) as copy:
+                for row in bookings:
+                    copy.write_row(row)
+            rng = random.Random(3)
+            states = ("available", "on_call", "wrap_up", "not_ready")
+            with cursor.copy("COPY agent_states (agent_id, state, reason, started_at, uid) FROM STDIN") as copy:
+                for n in range(agents):
+                    copy.write_row(
+                        (
+                            f"agent{n:04d}",
+                            rng.choice(states),
+                            "",
+                            now - timedelta(seconds=rng.uniform(0, 900)),
+                            str(uuid.uuid4()),
+                        )
+                    )
+        db.execute("ANALYZE")
+    return len(events)
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def full_refresh(url: str, now: datetime, runs: int) -> tuple[list[float], list[float]]:
+    engine = sa.create_engine(url)
+    today = local_midnight(now)
+    baseline_sql = sa.text("SELECT count(*) FROM call_events WHERE occurred_at >= :start AND occurred_at < :end")
+    refresh, baseline = [], []
+    with engine.connect() as connection:
+        for _ in range(3):  # warm the caches and the plans
+            read_snapshot(connection, now, MetricOptions())
+        for _ in range(runs):  # alternating, side by side
+            began = time.perf_counter()
+            read_snapshot(connection, now, MetricOptions())
+            refresh.append((time.perf_counter() - began) * 1000)
+            began = time.perf_counter()
+            connection.execute(baseline_sql, {"start": today, "end": today + timedelta(days=1)}).scalar()
+            baseline.append((time.perf_counter() - began) * 1000)
+    engine.dispose()
+    return refresh, baseline
+
+
+def live(url: str, agents: int, seconds: float = 10.0, rate: float = 20.0) -> tuple[list[float], float, int]:
+    """(delay ms from commit to grid per change, longest GUI-thread gap ms, snapshots shown)."""
+    from PySide6.QtCore import QElapsedTimer, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from agentdesk.config.schema import MonitorSettings
+    from agentdesk.metrics.live import LiveFeed
+    from agentdesk.ui.monitor_window import MonitorWindow
+
+    app = QApplication.instance() or QApplication([])
+    window = MonitorWindow(MonitorSettings())
+    engine = sa.create_engine(url, pool_size=4)
+    committed: dict[str, float] = {}
+    delays: list[float] = []
+    shown = [0]
+
+    def on_snapshot(snapshot: Snapshot) -> None:
+        # Every change committed before this read began is on the grid now (the grid shows each agent's latest).
+        shown[0] += 1
+        seen = time.time()
+        read = snapshot.read_at.timestamp()
+        for marker, at in list(committed.items()):
+            if at <= read:
+                delays.append((seen - committed.pop(marker)) * 1000)
+
+    window.bridge.snapshot.connect(on_snapshot)  # after show_snapshot (connected first)
+    feed = LiveFeed(engine, MetricOptions(), window.bridge.snapshot.emit, window.bridge.health.emit, poll_seconds=5)
+    window.show()
+    feed.start()
+    stop = threading.Event()
+
+    def writer() -> None:
+        address = sa.make_url(url)
+        with psycopg.connect(
+            host=address.host, port=address.port, user=address.username, dbname=address.database, autocommit=True
+        ) as db:
+            rng = random.Random(11)
+            count = 0
+            interval = 1 / rate
+            next_at = time.perf_counter()
+            while not stop.is_set():
+                count += 1
+                marker = f"m{count}"
+                agent = f"agent{rng.randrange(agents):04d}"
+                db.execute(
+                    "INSERT INTO agent_states (agent_id, state, reason, started_at, uid)"
+                    " VALUES (%s, 'not_ready', %s, now(), %s)",
+                    (agent, marker, str(uuid.uuid4())),
+                )
+                committed[marker] = time.time()
+                next_at += interval
+                time.sleep(max(0.0, next_at - time.perf_counter()))
+
+    gaps = [0.0]
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.elapsed()]
+
+    def tick() -> None:
+        now_ms = clock.elapsed()
+        gaps[0] = max(gaps[0], now_ms - last[0] - 5)
+        last[0] = now_ms
+
+    ticker = QTimer()
+    ticker.setInterval(5)
+    ticker.timeout.connect(tick)
+    time.sleep(0)
+    thread = threading.Thread(target=writer, daemon=True)
+    QTimer.singleShot(1500, lambda: (thread.start(), ticker.start(), last.__setitem__(0, clock.elapsed())))
+    QTimer.singleShot(int(1500 + seconds * 1000), lambda: (stop.set(), ticker.stop(), app.quit()))
+    app.exec()
+    thread.join()
+    feed.stop()
+    engine.dispose()
+    window.close()
+    return delays, gaps[0], shown[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agents", type=int, default=500)
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=1, help="spread the calls over this many days (today last)")
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args()
+    now = datetime.now(UTC)
+    with run_postgres() as url:
+        began = time.perf_counter()
+        events = load(url, args.agents, args.calls, args.days, now)
+        print(
+            f"loaded {args.calls} calls ({events} events) for {args.agents} agents over {args.days} day(s) "
+            f"in {time.perf_counter() - began:.1f} s",
+            flush=True,
+        )
+        refresh, baseline = full_refresh(url, now, args.runs)
+        print(
+            f"full refresh: p50 {statistics.median(refresh):.0f} ms, p95 {percentile(refresh, 0.95):.0f} ms; "
+            f"baseline (one scan of today's events): p50 {statistics.median(baseline):.0f} ms, "
+            f"p95 {percentile(baseline, 0.95):.0f} ms; "
+            f"ratio of medians {statistics.median(refresh) / statistics.median(baseline):.1f}x",
+            flush=True,
+        )
+        delays, gap, shown = live(url, args.agents)
+        if delays:
+            print(
+                f"live: {len(delays)} state changes shown ({shown} snapshots); commit -> grid p50 "
+                f"{statistics.median(delays):.0f} ms, p95 {percentile(delays, 0.95):.0f} ms, max {max(delays):.0f} ms; "
+                f"longest GUI-thread gap {gap:.0f} ms"
+            )
+        else:
+            print(f"live: no state change reached the grid ({shown} snapshots); longest GUI-thread gap {gap:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""One full refresh of the team monitor: the board, today's figures per campaign and queue and in total, and the
+chart series of the chosen period, read in one transaction (every figure of one refresh sees the same data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+from agentdesk.metrics.board import Board, read_board
+from agentdesk.metrics.definitions import Figures, MetricOptions, TimeRange
+from agentdesk.metrics.operations import GroupBy, figures, interval_series, totals
+
+
+class Period(StrEnum):
+    TODAY = "today"
+    WEEK = "7 days"
+    MONTH = "30 days"
+
+
+@dataclass(frozen=True)
+class Series:
+    """Calls per interval of the chosen period (interval start in UTC, offered, abandoned, converted)."""
+
+    width_s: int
+    points: list[tuple[datetime, int, int, int]]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    read_at: datetime
+    board: Board
+    total: Figures
+    campaigns: list[Figures]
+    queues: list[Figures]
+    series: Series
+    period_campaigns: list[Figures]  # conversions per campaign over the chosen period
+
+
+def local_midnight(now: datetime) -> datetime:
+    """The start of the local day `now` is in (the monitor's 'today'), in UTC."""
+    local = now.astimezone()
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
+
+
+def period_range(period: Period, now: datetime) -> tuple[TimeRange, int]:
+    """The period's range (ending at the end of today) and its chart interval in seconds."""
+    start = local_midnight(now)
+    end = start + timedelta(days=1)
+    if period is Period.TODAY:
+        return TimeRange(start, end), 3600
+    days = 7 if period is Period.WEEK else 30
+    return TimeRange(start - timedelta(days=days - 1), end), 86400
+
+
+def read_snapshot(
+    connection: sa.Connection,
+    now: datetime,
+    options: MetricOptions,
+    period: Period = Period.TODAY,
+    agent_ids: list[str] | None = None,
+) -> Snapshot:
+    if connection.dialect.name == "postgresql":
+        # Compiling these aggregates (JIT) costs more than running them at the monitor's sizes.
+        connection.execute(sa.text("SET LOCAL jit = off"))
+    today = TimeRange(local_midnight(now), local_midnight(now) + timedelta(days=1))
+    window, width = period_range(period, now)
+    offset = int(now.astimezone().utcoffset().total_seconds())  # type: ignore[union-attr]
+    board = read_board(connection, today, now, agent_ids)
+    campaigns = figures(connection, today, GroupBy.CAMPAIGN, options)
+    return Snapshot(
+        read_at=now,
+        board=board,
+        total=totals(connection, today, options),
+        campaigns=campaigns,
+        queues=figures(connection, today, GroupBy.QUEUE, options),
+        series=Series(width, interval_series(connection, window, width, offset if width == 86400 else 0)),
+        period_campaigns=campaigns
+        if period is Period.TODAY
+        else figures(connection, window, GroupBy.CAMPAIGN, options),
+    )

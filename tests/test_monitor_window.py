@@ -1,0 +1,187 @@
+"""The team monitor against a real PostgreSQL: the hand-computed day in the grid and tiles, a state change arriving
+by NOTIFY, exports, a store that goes away ('stale since'), and only supervisors may open it."""
+
+from __future__ import annotations
+
+import csv
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from agentdesk import services
+from agentdesk.config import load_settings
+from agentdesk.metrics.definitions import MetricOptions
+from agentdesk.metrics.live import LiveFeed
+from agentdesk.store.schema import agent_states
+from agentdesk.ui.monitor_window import MonitorWindow, export_csv, export_png
+from tests import metrics_fixture as fx
+from tests.postgres import run_postgres
+
+NOW = fx.at("12:30:00")
+
+
+@pytest.fixture(autouse=True)
+def utc_local_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """'Today' is the local day: make the local zone UTC so the fixture's day is today."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def state_row(agent: str, state: str, since: datetime, reason: str = "") -> dict[str, object]:
+    return {"agent_id": agent, "state": state, "reason": reason, "started_at": since, "uid": str(uuid.uuid4())}
+
+
+def load_day(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        fx.load(connection)
+        connection.execute(
+            agent_states.insert(),
+            [
+                state_row("ana", "wrap_up", fx.at("12:25:00")),  # 5:00 in wrap-up: over the 2:00 limit
+                state_row("ben", "not_ready", fx.at("12:10:00"), "Lunch"),  # 20:00: over the 15:00 limit
+                state_row("cy", "on_call", fx.at("12:00:08")),
+            ],
+        )
+    engine.dispose()
+
+
+def start_monitor(qtbot, url: str, poll_seconds: float = 60.0) -> tuple[MonitorWindow, LiveFeed, sa.Engine]:  # type: ignore[no-untyped-def]
+    settings = load_settings([], {"monitor": {"roster": [{"login": "ana", "name": "Ana Lopez", "team": "cardio"}]}})
+    window = MonitorWindow(settings.monitor)
+    qtbot.addWidget(window)
+    engine = sa.create_engine(url)
+    clock = {"now": NOW}
+    feed = LiveFeed(
+        engine,
+        MetricOptions(),
+        window.bridge.snapshot.emit,
+        window.bridge.health.emit,
+        poll_seconds=poll_seconds,
+        clock=lambda: clock["now"],
+    )
+    window.period_changed.connect(lambda value: feed.refresh_now(value))
+    feed.start()
+    window.show()
+    qtbot.waitUntil(lambda: window.snapshot is not None, timeout=15000)
+    return window, feed, engine
+
+
+def grid(window: MonitorWindow) -> dict[str, list[str]]:
+    table = window.agents
+    return {
+        table.item(row, 0).text(): [table.item(row, c).text() for c in range(table.columnCount())]
+        for row in range(table.rowCount())
+    }
+
+
+def test_the_hand_computed_day_in_the_grid_and_tiles(qtbot, central_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    load_day(central_url)
+    window, feed, engine = start_monitor(qtbot, central_url)
+    try:
+        window._ticker.stop()  # the grid is compared at the snapshot's time, not the test machine's
+        window._show_agents(window.snapshot.board.agents, NOW)  # type: ignore[union-attr]
+        rows = grid(window)
+        # Agent, Team, State, In state, Call, Call time, Handled, Bookings, Referrals, Occupancy
+        assert rows["Ana Lopez"][:9] == ["Ana Lopez", "cardio", "Wrap-up", "5:00", "", "", "2", "1", "0"]
+        assert rows["ben"][:9] == ["ben", "", "Not Ready: Lunch", "20:00", "", "", "2", "0", "1"]
+        assert rows["cy"][:9] == ["cy", "", "On Call", "29:52", "HEART", "29:52", "2", "1", "2"]
+        red = "#fde3e1"
+        ana = next(r for r in range(window.agents.rowCount()) if window.agents.item(r, 0).text() == "Ana Lopez")
+        assert window.agents.item(ana, 2).background().color().name() == red  # wrap-up over its limit
+        cy = next(r for r in range(window.agents.rowCount()) if window.agents.item(r, 0).text() == "cy")
+        assert window.agents.item(cy, 2).background().color().name() != red
+
+        tiles = {key: (tile.value.text(), tile.standing.value) for key, tile in window.tiles.items()}
+        assert tiles["offered"][0] == "10" and tiles["answered"][0] == "7"
+        assert tiles["abandon_rate"] == ("11.1 %", "red")  # goal 5 %, amber to 6.25 %
+        assert tiles["asa_s"] == ("0:18", "green")
+        assert tiles["avg_hold_s"] == ("0:35", "green")
+        assert tiles["aht_s"] == ("4:26", "green")
+        assert tiles["service_level"] == ("55.6 %", "red")  # goal 80 %, amber down to 60 %
+        assert tiles["conversion_rate"] == ("66.7 %", "green")
+        assert tiles["bookings"][0] == "2 · 3"
+        campaigns = {
+            window.campaigns.item(r, 0).text(): window.campaigns.item(r, 11).text()
+            for r in range(window.campaigns.rowCount())
+        }
+        assert campaigns["HEART"] == "100.0 %" and campaigns["(no campaign)"] == "0.0 %"
+        aht_none = next(
+            r for r in range(window.campaigns.rowCount()) if window.campaigns.item(r, 0).text() == "(no campaign)"
+        )
+        assert window.campaigns.item(aht_none, 7).text() == "—"  # no finished wrap-up: unknown, not 0
+
+        # A state change reaches the central store: NOTIFY wakes the feed (polling is a minute away).
+        reads = feed.reads
+        with engine.begin() as connection:
+            connection.execute(agent_states.insert(), state_row("ben", "available", NOW))
+        qtbot.waitUntil(lambda: grid(window)["ben"][2] == "Available", timeout=10000)
+        assert feed.reads > reads
+
+        export_csv(window.agents, tmp_path / "agents.csv")
+        with (tmp_path / "agents.csv").open(encoding="utf-8") as handle:
+            exported = list(csv.reader(handle))
+        assert exported[0][0] == "Agent" and {row[0] for row in exported[1:]} == {"Ana Lopez", "ben", "cy"}
+        export_png(window.calls_chart, tmp_path / "calls.png")
+        assert (tmp_path / "calls.png").read_bytes().startswith(b"\x89PNG")
+        window.grab().save(str(tmp_path / "monitor.png"))
+    finally:
+        feed.stop()
+        engine.dispose()
+
+
+def test_a_lost_store_shows_stale_since(qtbot) -> None:  # type: ignore[no-untyped-def]
+    with run_postgres() as url:
+        engine = sa.create_engine(url)
+        from agentdesk.store.local import upgrade_schema
+
+        upgrade_schema(engine)
+        engine.dispose()
+        load_day(url)
+        window, feed, engine = start_monitor(qtbot, url, poll_seconds=0.5)
+        assert "stale" not in window.status.text()
+    try:  # the server is gone now
+        qtbot.waitUntil(lambda: "stale since" in window.status.text(), timeout=20000)
+        assert window.tiles["offered"].value.text() == "10"  # the last figures stay, marked stale
+    finally:
+        feed.stop()
+        engine.dispose()
+
+
+def test_only_supervisors_open_the_monitor(tmp_path: Path) -> None:
+    machine = tmp_path / "machine.toml"
+    machine.write_text('[security]\nsupervisors = ["dana"]\n', encoding="utf-8")
+    settings = load_settings([machine], machine=machine)
+    assert services.monitor_refusal(settings, "Dana") is None
+    refusal = services.monitor_refusal(settings, "ana")
+    assert refusal is not None and "supervisors" in refusal and "ana" in refusal
+    assert services.monitor_refusal(settings, "ana", demo=True) is None
+
+
+def test_an_agent_who_opens_the_monitor_is_told_why_not(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    result = run("--monitor", "--smoke", "--basedir", str(tmp_path))
+    assert result.returncode == 3
+    assert "The team monitor is for supervisors" in result.stderr and "security.supervisors" in result.stderr
+
+
+def test_the_demo_monitor_shows_a_simulated_team(tmp_path: Path) -> None:
+    from tests.test_cli import run
+
+    shot = tmp_path / "monitor.png"
+    result = run(
+        "--demo", "--monitor", "--smoke", "--basedir", str(tmp_path),
+        env={"AGENTDESK_MONITOR_SCREENSHOT": str(shot)}, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert shot.read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "data" / "demo" / "monitor.sqlite3").is_file()
