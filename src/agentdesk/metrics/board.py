@@ -15,6 +15,8 @@ from agentdesk.metrics.operations import call_facts
 
 # An agent whose last state began longer ago than this has gone home without logging off: shown as unknown.
 STALE_STATE = timedelta(hours=14)
+# States are read from this long before a window (one state lasting longer is clipped there).
+LONGEST_STATE = timedelta(days=1)
 # A ringing call older than this lost its end event: not a caller still waiting.
 LOST_RING = timedelta(hours=1)
 
@@ -44,7 +46,7 @@ def read_board(connection: sa.Connection, today: TimeRange, now: datetime, agent
     """The board at `now` over `today` (its figures) for the given agents (all agents seen when None)."""
     latest = (
         sa.select(agent_states.c.agent_id, sa.func.max(agent_states.c.started_at).label("started_at"))
-        .where(agent_states.c.started_at <= now)
+        .where(agent_states.c.started_at <= now, agent_states.c.started_at > now - STALE_STATE)
         .group_by(agent_states.c.agent_id)
         .subquery("latest")
     )
@@ -128,7 +130,11 @@ def agent_occupancy(connection: sa.Connection, window: TimeRange, now: datetime)
             sa.func.sum(sa.case((busy, seconds), else_=0.0)),
             sa.func.sum(sa.case((working, seconds), else_=0.0)),
         )
-        .where(agent_states.c.started_at < end, open_end > window.start)
+        .where(
+            agent_states.c.started_at < end,
+            agent_states.c.started_at >= window.start - LONGEST_STATE,
+            open_end > window.start,
+        )
         .group_by(agent_states.c.agent_id)
     ).all()
     return {str(a): (float(b or 0) / float(w) if w and float(w) > 0.5 else None) for a, b, w in rows}

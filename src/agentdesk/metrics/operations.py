@@ -8,7 +8,7 @@ queue), and each call id becomes one row of facts before anything is summed.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +22,9 @@ from agentdesk.metrics.sql import epoch_seconds, seconds_between, whole_part
 EPSILON_S = 0.0005
 # Ends that do not end the caller's call: another desk answered, or this desk stopped ringing.
 NOT_THE_END = ("answered elsewhere", "ring no answer", "ring timeout")
+# A call's events all lie within this of its offer; a wrap-up is finished within WRAPUP_SPAN of the window's end.
+CALL_SPAN = timedelta(hours=12)
+WRAPUP_SPAN = timedelta(days=1)
 
 
 class GroupBy(StrEnum):
@@ -34,15 +37,12 @@ class GroupBy(StrEnum):
 def call_facts(window: TimeRange) -> sa.Subquery:
     """One row per call offered in `window`: when it was offered, answered, abandoned, ended, wrapped up, by whom,
     its hold time and its growth outcome."""
-    in_window = (
-        sa.select(call_events.c.call_id)
-        .where(call_events.c.occurred_at >= window.start, call_events.c.occurred_at < window.end)
-        .scalar_subquery()
-    )
-    # Every event of those calls. Duplicates need no removal: calls take minima and maxima, hold spans are
-    # grouped by their start. Not a CTE: PostgreSQL then plans with the table's statistics.
+    # Every event of the calls offered in the window lies within CALL_SPAN of it: reading by time (an index
+    # range) instead of by call id keeps a refresh proportional to the window, not to the whole store. Duplicates
+    # need no removal: calls take minima and maxima, hold spans are grouped by their start.
+    since, until = window.start - CALL_SPAN, window.end + CALL_SPAN
     ev = call_events.alias("ev")
-    ev_in_window = ev.c.call_id.in_(in_window)
+    ev_in_window = sa.and_(ev.c.occurred_at >= since, ev.c.occurred_at < until)
     talking = ev.c.state.in_(("talking", "held"))
     real_end = sa.and_(ev.c.state == "ended", ev.c.reason.not_in(NOT_THE_END))
     calls = (
@@ -71,7 +71,14 @@ def call_facts(window: TimeRange) -> sa.Subquery:
     hold_spans = (
         sa.select(held.c.call_id, held.c.occurred_at.label("held_at"), sa.func.min(after.c.occurred_at).label("until"))
         .join(after, sa.and_(after.c.call_id == held.c.call_id, after.c.occurred_at > held.c.occurred_at))
-        .where(held.c.state == "held", after.c.state.in_(("talking", "ended")), held.c.call_id.in_(in_window))
+        .where(
+            held.c.state == "held",
+            after.c.state.in_(("talking", "ended")),
+            held.c.occurred_at >= since,
+            held.c.occurred_at < until,
+            after.c.occurred_at >= since,
+            after.c.occurred_at < until,
+        )
         .group_by(held.c.call_id, held.c.occurred_at)
         .subquery("hold_spans")
     )
@@ -83,7 +90,11 @@ def call_facts(window: TimeRange) -> sa.Subquery:
         .subquery("holds")
     )
     outcome = dispositions.c.outcome
-    booked, referred = _details(bookings), _details(referrals)
+    # A wrap-up is finished within WRAPUP_SPAN of its call's window, or it is not counted (nor is the call's AHT).
+    wrapped_in = sa.and_(
+        dispositions.c.wrapup_done_at >= window.start, dispositions.c.wrapup_done_at < window.end + WRAPUP_SPAN
+    )
+    booked, referred = _details(bookings, wrapped_in), _details(referrals, wrapped_in)
 
     def growth(details: sa.Subquery, kind: str) -> sa.ColumnElement[Any]:
         # The structured rows of the disposition's current version; a disposition saved with only its outcome
@@ -102,7 +113,7 @@ def call_facts(window: TimeRange) -> sa.Subquery:
                 referred, referred.c.disposition_id == dispositions.c.id
             )
         )
-        .where(dispositions.c.call_id.in_(in_window))
+        .where(wrapped_in)
         .group_by(dispositions.c.call_id)
         .subquery("wraps")
     )
@@ -127,12 +138,12 @@ def call_facts(window: TimeRange) -> sa.Subquery:
     )
 
 
-def _details(table: sa.TableClause) -> sa.Subquery:
+def _details(table: sa.TableClause, wrapped_in: sa.ColumnElement[bool]) -> sa.Subquery:
     """How many rows of a detail table (bookings, referrals) each disposition has at its current version."""
     return (
         sa.select(table.c.disposition_id, sa.func.count().label("n"))
         .join(dispositions, dispositions.c.id == table.c.disposition_id)
-        .where(table.c.version == dispositions.c.version)
+        .where(table.c.version == dispositions.c.version, wrapped_in)
         .group_by(table.c.disposition_id)
         .subquery(f"{table.name}_now")
     )

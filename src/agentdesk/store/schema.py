@@ -37,6 +37,7 @@ dispositions = sa.Table(
     sa.Column("synced_at", Timestamp, nullable=True, index=True),
     sa.Column("version", sa.Integer, nullable=False, server_default="1"),  # saving the wrap-up again: +1
     sa.Column("updated_at", Timestamp, nullable=True),
+    sa.Index("ix_dispositions_wrapup_done_at", "wrapup_done_at"),
 )
 
 call_events = sa.Table(

@@ -290,12 +290,7 @@ class MonitorWindow(QMainWindow):
             ]
             over = self._over_limit(row.state, in_state)
             for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setData(Qt.ItemDataRole.UserRole, row.agent_id)
-                if over and column in (2, 3):
-                    item.setBackground(QBrush(QColor(COLOURS[Standing.RED][0])))
-                    item.setForeground(QBrush(QColor(COLOURS[Standing.RED][1])))
-                self.agents.setItem(index, column, item)
+                _show(self.agents, index, column, text, Standing.RED if over and column in (2, 3) else None)
 
     def _over_limit(self, state: str | None, seconds: float | None) -> bool:
         if seconds is None:
@@ -330,11 +325,7 @@ class MonitorWindow(QMainWindow):
                 ),
             ]
             for column, (text, judged) in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if judged is not None and judged is not Standing.UNKNOWN:
-                    item.setBackground(QBrush(QColor(COLOURS[judged][0])))
-                    item.setForeground(QBrush(QColor(COLOURS[judged][1])))
-                self.campaigns.setItem(index, column, item)
+                _show(self.campaigns, index, column, text, None if judged is Standing.UNKNOWN else judged)
 
     def _show_charts(self, snapshot: Snapshot) -> None:
         daily = snapshot.series.width_s >= 86400
@@ -404,6 +395,26 @@ class MonitorWindow(QMainWindow):
             export_csv(body, Path(path))
         elif isinstance(body, QChartView):
             export_png(body, Path(path))
+
+
+def _show(table: QTableWidget, row: int, column: int, text: str, judged: Standing | None) -> None:
+    """Update a cell in place (the grid is redrawn every second: new items for 500 agents cost the GUI thread
+    tens of milliseconds); colours only when they change."""
+    item = table.item(row, column)
+    if item is None:
+        item = QTableWidgetItem(text)
+        item.setData(Qt.ItemDataRole.UserRole, None)
+        table.setItem(row, column, item)
+    elif item.text() != text:
+        item.setText(text)
+    if item.data(Qt.ItemDataRole.UserRole) != judged:
+        item.setData(Qt.ItemDataRole.UserRole, judged)
+        if judged is None:
+            item.setData(Qt.ItemDataRole.BackgroundRole, None)
+            item.setData(Qt.ItemDataRole.ForegroundRole, None)
+        else:
+            item.setBackground(QBrush(QColor(COLOURS[judged][0])))
+            item.setForeground(QBrush(QColor(COLOURS[judged][1])))
 
 
 def export_csv(table: QTableWidget, path: Path) -> None:

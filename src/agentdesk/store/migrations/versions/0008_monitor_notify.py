@@ -1,6 +1,6 @@
 """On PostgreSQL, changes to call events, agent states and dispositions NOTIFY the team monitor (channel
 'agentdesk_changes'): one notification per changing statement (PostgreSQL folds repeats within a transaction),
-so a state change reaches the monitor without polling. SQLite: nothing to do.
+so a state change reaches the monitor without polling. Dispositions are found by wrap-up time (metrics).
 
 Revision ID: 0008
 Revises: 0007
@@ -17,6 +17,8 @@ NOTIFYING = ("call_events", "agent_states", "dispositions")
 
 
 def upgrade() -> None:
+    # Metrics find dispositions by when their wrap-up was done.
+    op.create_index("ix_dispositions_wrapup_done_at", "dispositions", ["wrapup_done_at"])
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(
@@ -31,6 +33,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dispositions_wrapup_done_at", table_name="dispositions")
     if op.get_bind().dialect.name != "postgresql":
         return
     for table in NOTIFYING:
