@@ -66,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     link.add_argument("right", type=Path, nargs="?", help="a second CSV; without it, LEFT is deduplicated")
     link.add_argument("--out", type=Path, required=True, help="where to write left_id,right_id,score,decision")
     link.add_argument("--threshold", type=float, help="match threshold (default: the config's)")
+    link.add_argument("--model", type=Path, help="use this fitted model (JSON from --fit) instead of fitting one")
+    link.add_argument("--fit", type=Path, metavar="MODEL.json", help="save the model fitted to these records")
+    link.add_argument("--report", action="store_true", help="print blocking, model and time per stage")
+    link.add_argument("--truth", type=Path, metavar="PAIRS.csv", help="true pairs (left_id,right_id) for --report")
 
     database = command("db", "the central store's schema (for IT)")
     database.add_argument("action", choices=("upgrade", "check"), help="upgrade: apply migrations; check: report")
@@ -165,7 +169,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "link":
         from agentdesk.commands.link import run_link
 
-        return run_link(args.left, args.right, args.out, args.threshold, config=args.config)
+        return run_link(
+            args.left,
+            args.right,
+            args.out,
+            args.threshold,
+            config=args.config,
+            model_path=args.model,
+            fit_path=args.fit,
+            report=args.report or args.truth is not None,
+            truth=args.truth,
+        )
     options = LaunchOptions(
         demo=args.demo, config=args.config, basedir=args.basedir, smoke=args.smoke, monitor=args.monitor
     )

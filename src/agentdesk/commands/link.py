@@ -16,15 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from agentdesk.records.identity import Matcher
-from agentdesk.records.linking import (
-    MAX_REPORTED_PER_FILE,
-    InputError,
-    LinkedPair,
-    RowProblem,
-    link,
-    read_extract,
-)
+from agentdesk.records.identity import DEFAULT_MODEL
+from agentdesk.records.identity.batch import LinkedPair, link_people
+from agentdesk.records.identity.model_file import ModelFileError, load_model, save_model
+from agentdesk.records.link_report import link_report, read_truth
+from agentdesk.records.linking import MAX_REPORTED_PER_FILE, InputError, RowProblem, read_extract
 
 
 def write_pairs(path: Path, pairs: list[LinkedPair], left_ids: list[str], right_ids: list[str]) -> None:
@@ -34,9 +30,10 @@ def write_pairs(path: Path, pairs: list[LinkedPair], left_ids: list[str], right_
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             writer = csv.writer(stream, lineterminator="\n")
-            writer.writerow(("left_id", "right_id", "score", "decision"))
+            writer.writerow(("left_id", "right_id", "score", "decision", "held"))
             for pair in pairs:
-                writer.writerow((left_ids[pair.left], right_ids[pair.right], f"{pair.probability:.4f}", pair.decision))
+                score = f"{pair.probability:.4f}"
+                writer.writerow((left_ids[pair.left], right_ids[pair.right], score, pair.decision, pair.held))
         Path(temporary).replace(path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -80,40 +77,77 @@ def _report(problems: list[RowProblem]) -> None:
             print(f"{name}: {count - MAX_REPORTED_PER_FILE} more problem(s) not shown", file=sys.stderr)
 
 
-def run_link(left: Path, right: Path | None, out: Path, threshold: float | None, config: Path | None = None) -> int:
-    """The `agentdesk link` command. Returns the process exit code."""
+def run_link(
+    left: Path,
+    right: Path | None,
+    out: Path,
+    threshold: float | None,
+    config: Path | None = None,
+    *,
+    model_path: Path | None = None,
+    fit_path: Path | None = None,
+    report: bool = False,
+    truth: Path | None = None,
+) -> int:
+    """The `agentdesk link` command. Returns the process exit code.
+
+    The model is fitted by EM from the records being linked, unless `model_path` names a saved one (then used
+    as it is, or refitted from it when `fit_path` is given too); `fit_path` saves the model the run used."""
     started = time.perf_counter()
     try:
         match_threshold, review_threshold, region = _thresholds(threshold, config)
     except ValueError as exc:
         print(f"agentdesk link: {exc}", file=sys.stderr)
         return 2
+    stages: dict[str, float] = {}
     # The batch allocates hundreds of thousands of small tuples and sets and creates no reference cycles, so the
     # cyclic collector would only rescan them over and over (a third of the run time); refcounting frees them.
     gc.disable()
     try:
+        model = DEFAULT_MODEL if model_path is None else load_model(model_path)
+        truth_pairs = None if truth is None else read_truth(truth)
         left_extract = read_extract(left, region)
         right_extract = read_extract(right, region) if right is not None else None
         extracts = [left_extract] if right_extract is None else [left_extract, right_extract]
         _report([problem for extract in extracts for problem in extract.problems])
-        matcher = Matcher(match_threshold=match_threshold, review_threshold=review_threshold)
-        pairs, compared = link(left_extract, right_extract, matcher)
-    except InputError as exc:
+        stages["read"] = time.perf_counter() - started
+        result = link_people(
+            left_extract.people,
+            None if right_extract is None else right_extract.people,
+            model=model,
+            fit=model_path is None or fit_path is not None,
+            match_threshold=match_threshold,
+            review_threshold=review_threshold,
+        )
+        stages.update(result.seconds)
+    except (InputError, ModelFileError) as exc:
         print(f"agentdesk link: {exc}", file=sys.stderr)
         return 1
     finally:
         gc.enable()
+    right_ids = (right_extract or left_extract).ids
+    written = time.perf_counter()
     try:
-        write_pairs(out, pairs, left_extract.ids, (right_extract or left_extract).ids)
+        write_pairs(out, result.pairs, left_extract.ids, right_ids)
     except OSError as exc:
         print(f"agentdesk link: {out}: cannot write the output: {exc.strerror or type(exc).__name__}", file=sys.stderr)
         return 1
-    matches = sum(pair.decision == "match" for pair in pairs)
+    if fit_path is not None:
+        try:
+            save_model(result.model, fit_path)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            print(f"agentdesk link: {fit_path}: cannot write the model: {reason}", file=sys.stderr)
+            return 1
+    stages["write"] = time.perf_counter() - written
+    if report:
+        print(link_report(result, left_extract.ids, right_ids, right_extract is None, stages, truth_pairs))
+    matches = sum(pair.decision == "match" for pair in result.pairs)
     rows = sum(extract.rows for extract in extracts)
     bad = sum(extract.bad_rows for extract in extracts)
     seconds = time.perf_counter() - started
     print(
-        f"link: {rows} rows read, {bad} bad rows, {compared} pairs compared, "
-        f"{matches} matches, {len(pairs) - matches} reviews, {seconds:.2f} s"
+        f"link: {rows} rows read, {bad} bad rows, {result.compared} pairs compared, "
+        f"{matches} matches, {len(result.pairs) - matches} reviews, {seconds:.2f} s"
     )
     return 0

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from agentdesk.records.identity import Matcher, Person, candidate_pairs, person_from_fields
+from agentdesk.records.identity import Person, person_from_fields
 
 # Columns the matcher reads; any others in the file are ignored.
 KNOWN_COLUMNS: tuple[str, ...] = (
@@ -49,6 +48,7 @@ class RowProblem:
     line: int
     column: str  # '' when the problem is the row as a whole
     reason: str
+    kept: bool = False  # a warning: the row is linked anyway
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}"
@@ -67,7 +67,7 @@ class Extract:
 
     @property
     def bad_rows(self) -> int:
-        return len({problem.line for problem in self.problems})
+        return len({problem.line for problem in self.problems if not problem.kept})
 
 
 def _records(text: str) -> Iterator[tuple[int, list[str] | None]]:
@@ -103,19 +103,18 @@ def _row_problems(cells: dict[str, str], seen_ids: dict[str, int], check_utf8: b
         elif record_id in seen_ids:
             problems.append(("id", f"duplicate of the id on line {seen_ids[record_id]}"))
     birth = cells.get("birth_date", "")
-    if birth and "birth_date" not in bad_columns and not _valid_date(birth):
-        problems.append(("birth_date", "not a valid YYYY-MM-DD date"))
+    if birth and "birth_date" not in bad_columns and not _ISO_DATE.fullmatch(birth):
+        problems.append(("birth_date", "not a YYYY-MM-DD date"))
     return problems
 
 
-def _valid_date(value: str) -> bool:
-    if not _ISO_DATE.fullmatch(value):
-        return False
+def _impossible_date(value: str) -> bool:
+    """A YYYY-MM-DD date that does not exist (1980-02-30): a typo, kept and compared digit by digit."""
     try:
         date.fromisoformat(value)
     except ValueError:
-        return False
-    return True
+        return True
+    return False
 
 
 def read_extract(path: Path, region: str = "US") -> Extract:
@@ -167,66 +166,9 @@ def read_extract(path: Path, region: str = "US") -> Extract:
             extract.problems.extend(RowProblem(name, line, column, reason) for column, reason in problems)
             continue
         seen_ids[cells["id"]] = line
+        if cells.get("birth_date") and _impossible_date(cells["birth_date"]):
+            reason = "not a real date; linked with its digits as typed"
+            extract.problems.append(RowProblem(name, line, "birth_date", reason, kept=True))
         extract.ids.append(cells["id"])
         extract.people.append(person_from_fields(cells, region))
     return extract
-
-
-@dataclass(frozen=True, slots=True)
-class LinkedPair:
-    left: int  # row index in the left extract
-    right: int  # row index in the right extract (the left one when deduplicating)
-    weight: float
-    probability: float
-    decision: str
-
-
-def link(left: Extract, right: Extract | None, matcher: Matcher) -> tuple[list[LinkedPair], int]:
-    """Score every candidate pair; return the match and review pairs and how many pairs were compared."""
-    other = left if right is None else right
-    # Weights below this cannot reach review: skip building a probability for the (many) distinct pairs.
-    floor = _logit(matcher.review_threshold) - matcher.model.prior_weight - 1e-9
-    weigh, probability, decide = matcher.weight, matcher.probability, matcher.decide
-    pairs: list[LinkedPair] = []
-    compared = 0
-    left_people, right_people = left.people, other.people
-    for i, j in candidate_pairs(left_people, None if right is None else right_people):
-        compared += 1
-        weight = weigh(left_people[i], right_people[j])
-        if weight < floor:
-            continue
-        p = probability(weight)
-        decision = decide(p)
-        if decision != "distinct":
-            pairs.append(LinkedPair(i, j, weight, p, decision))
-    if right is not None:
-        pairs = one_to_one(pairs)
-    return pairs, compared
-
-
-def one_to_one(pairs: list[LinkedPair]) -> list[LinkedPair]:
-    """Between two extracts, a record is one person: when it scores "match" with several records on the other
-    side, only the pair that is strictly best for both of its records stays a match, the others go to review.
-    Two namesakes born days apart then cannot both be merged into one record (a wrong merge is the costly
-    error); an extract that does hold duplicates loses nothing, as the runner-ups are still listed for review."""
-    best_left: dict[int, list[float]] = {}
-    best_right: dict[int, list[float]] = {}
-    for pair in pairs:
-        if pair.decision == "match":
-            best_left.setdefault(pair.left, []).append(pair.weight)
-            best_right.setdefault(pair.right, []).append(pair.weight)
-
-    def strictly_best(weight: float, rivals: list[float]) -> bool:
-        return weight == max(rivals) and rivals.count(weight) == 1
-
-    return [
-        pair
-        if pair.decision != "match"
-        or (strictly_best(pair.weight, best_left[pair.left]) and strictly_best(pair.weight, best_right[pair.right]))
-        else replace(pair, decision="review")
-        for pair in pairs
-    ]
-
-
-def _logit(p: float) -> float:
-    return math.log2(p / (1 - p)) if p < 1 else math.inf

@@ -29,7 +29,12 @@ Layout
 * `compare`: the field comparators, each returning a level name.
 * `model`: `Level`, `FieldModel`, `MatchModel` and the default m/u table (`DEFAULT_MODEL`).
 * `scoring`: `Matcher`, `MatchScore`, `FieldComparison`, `score_records`: weights, probability, explanation.
-* `blocking`: Soundex, blocking keys and candidate pairs.
+* `rules`: the hold rules (twins and family, generations, disagreeing identifiers): never an automatic match.
+* `blocking`: the blocking passes (exact, one-typo, phonetic, place keys), chosen by the fields present.
+* `fit`: the model fitted to the records being linked (u from the population, m by EM per blocking pass, the
+  prior), with the name frequencies for term-frequency adjustment.
+* `model_file`: a fitted model as JSON (`link --fit`, `link --model`, config `matching.model`).
+* `batch`: block, compare, fit, score and decide for a whole extract (`agentdesk link`).
 * `estimate`: `estimate_u`, the u side re-estimated from random pairs.
 
 This package re-exports all of them: import from `agentdesk.records.identity`.
@@ -39,7 +44,19 @@ Nothing here logs, and explanations carry field names, levels and weights only, 
 
 from __future__ import annotations
 
-from agentdesk.records.identity.blocking import BlockingKey, blocking_keys, candidate_pairs, soundex
+from agentdesk.records.identity.batch import BatchResult, LinkedPair, link_people
+from agentdesk.records.identity.blocking import (
+    PASSES,
+    Blocking,
+    BlockingKey,
+    BlockingPass,
+    block,
+    blocking_keys,
+    candidate_pairs,
+    choose_passes,
+    one_typo_forms,
+    soundex,
+)
 from agentdesk.records.identity.compare import (
     ADDRESS_CLOSE_RATIO,
     NAME_CLOSE_JW,
@@ -53,7 +70,17 @@ from agentdesk.records.identity.compare import (
     compare_swapped_names,
 )
 from agentdesk.records.identity.estimate import estimate_u
-from agentdesk.records.identity.model import DEFAULT_FIELDS, DEFAULT_MODEL, FieldModel, Level, MatchModel
+from agentdesk.records.identity.fit import estimate_m, fit_model, name_frequencies
+from agentdesk.records.identity.model import (
+    DEFAULT_FIELDS,
+    DEFAULT_MODEL,
+    FieldModel,
+    FitSummary,
+    Level,
+    MatchModel,
+    NameFrequencies,
+)
+from agentdesk.records.identity.model_file import ModelFileError, load_model, model_from_document, save_model
 from agentdesk.records.identity.normalise import (
     Person,
     given_name_forms,
@@ -73,8 +100,9 @@ from agentdesk.records.identity.normalise import (
 
 # Private, but tests/test_identity.py checks it against `normalise_phone`.
 from agentdesk.records.identity.normalise import _plain_nanp as _plain_nanp
+from agentdesk.records.identity.rules import Hold
 from agentdesk.records.identity.schema import HOUSEHOLD_FIELDS, MATCH_FIELDS, MISSING, Outcome, Verdict
-from agentdesk.records.identity.scoring import FieldComparison, Matcher, MatchScore, score_records
+from agentdesk.records.identity.scoring import FieldComparison, Levels, Matcher, MatchScore, score_records
 
 __all__ = [
     "ADDRESS_CLOSE_RATIO",
@@ -84,18 +112,30 @@ __all__ = [
     "MATCH_FIELDS",
     "MISSING",
     "NAME_CLOSE_JW",
+    "PASSES",
+    "BatchResult",
+    "Blocking",
     "BlockingKey",
+    "BlockingPass",
     "FieldComparison",
     "FieldModel",
+    "FitSummary",
+    "Hold",
     "Level",
+    "Levels",
+    "LinkedPair",
     "MatchModel",
     "MatchScore",
     "Matcher",
+    "ModelFileError",
+    "NameFrequencies",
     "Outcome",
     "Person",
     "Verdict",
+    "block",
     "blocking_keys",
     "candidate_pairs",
+    "choose_passes",
     "compare_address",
     "compare_birth_date",
     "compare_exact",
@@ -104,8 +144,14 @@ __all__ = [
     "compare_postal",
     "compare_ssn",
     "compare_swapped_names",
+    "estimate_m",
     "estimate_u",
+    "fit_model",
     "given_name_forms",
+    "link_people",
+    "load_model",
+    "model_from_document",
+    "name_frequencies",
     "name_tokens",
     "normalise_address",
     "normalise_birth_date",
@@ -116,8 +162,10 @@ __all__ = [
     "normalise_postal",
     "normalise_sex",
     "normalise_ssn",
+    "one_typo_forms",
     "person_from_fields",
     "person_from_record",
+    "save_model",
     "score_records",
     "soundex",
 ]

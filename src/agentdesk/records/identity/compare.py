@@ -3,6 +3,8 @@ different, ..., or `MISSING` when either side has no value)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA, JaroWinkler
 
@@ -16,7 +18,8 @@ ADDRESS_CLOSE_RATIO = 90.0
 
 
 def compare_given(a: Person, b: Person) -> str:
-    """exact / nickname / close (a typo, or a middle name on one side) / initial / different."""
+    """exact / nickname / close (a typo, or a middle name on one side) / truncated ('Jac' for 'Jacqueline') /
+    initial / different."""
     return _given_level(a.given, a.given_first, a.given_forms, b.given, b.given_first, b.given_forms)
 
 
@@ -52,7 +55,16 @@ def _given_level(a: str, a_first: str, a_forms: frozenset[str], b: str, b_first:
         return "close"  # a middle name on one side only
     if a_forms & b_forms:
         return "nickname"
-    return "close" if _close(a, b) else "different"
+    if _close(a, b):
+        return "close"
+    return "truncated" if _truncated(a_first, b_first) else "different"
+
+
+def _truncated(a: str, b: str) -> bool:
+    """One name is the start of the other, cut short by a form's field length or a hurried agent ('jac' /
+    'jacqueline'): a partial agreement, not another name. Two letters at least: one is an initial."""
+    short, long = (a, b) if len(a) <= len(b) else (b, a)
+    return 2 <= len(short) < len(long) and long.startswith(short)
 
 
 def _family_level(a: str, a_parts: frozenset[str], b: str, b_parts: frozenset[str]) -> str:
@@ -65,6 +77,7 @@ def _family_level(a: str, a_parts: frozenset[str], b: str, b_parts: frozenset[st
     return "different"
 
 
+@lru_cache(maxsize=1 << 17)
 def _close(a: str, b: str) -> bool:
     # Jaro-Winkler >= 0.88 (Splink's "close" too) catches a typo late in a name of four letters or more; one
     # edit anywhere catches typos early in longer names, where Jaro-Winkler drops faster. Below five letters
@@ -114,14 +127,27 @@ def compare_exact(a: str, b: str) -> str:
 
 
 def compare_ssn(a: str, b: str) -> str:
+    """exact / one_digit (one typo: a digit changed, added or dropped, or two neighbours swapped) / different."""
     if not a or not b:
         return MISSING
     if a == b:
         return "exact"
-    return "one_digit" if sum(x != y for x, y in zip(a, b, strict=True)) == 1 else "different"
+    return "one_digit" if OSA.distance(a, b) <= 1 else "different"
 
 
-_NAME_RANK = {"exact": 4, "nickname": 3, "close": 2, "initial": 1, MISSING: 1, "different": 0}
+def compare_mrn(a: Person, b: Person) -> str:
+    """exact / different, or `MISSING` when both sources name the MRN's identifier system and the systems
+    differ: two hospitals' numbers say nothing about each other."""
+    if not a.mrn or not b.mrn:
+        return MISSING
+    if a.mrn == b.mrn:
+        return "exact"
+    if a.mrn_system and b.mrn_system and a.mrn_system != b.mrn_system:
+        return MISSING
+    return "different"
+
+
+_NAME_RANK = {"exact": 4, "nickname": 3, "close": 2, "truncated": 2, "initial": 1, MISSING: 1, "different": 0}
 
 
 def _name_rank(level: str) -> int:

@@ -48,10 +48,12 @@ def _f(name: str, *levels: Level) -> FieldModel:
 DEFAULT_FIELDS: tuple[FieldModel, ...] = (
     _f(
         "given_name",
-        Level("exact", "agree", 0.87, 0.006, 0.02),
+        Level("exact", "agree", 0.86, 0.006, 0.02),
         Level("nickname", "partial", 0.05, 0.002, 0.005),
         Level("close", "partial", 0.065, 0.006, 0.03),
         Level("initial", "partial", 0.005, 0.005, 0.005),  # one side has only an initial: no evidence either way
+        # 'Jac' for 'Jacqueline': a form's short field or a hurried agent; some evidence, less than a full name.
+        Level("truncated", "partial", 0.01, 0.002, 0.02),
         # Nicknames outside the table, or another name used: rare, and within a household this is what tells
         # twins apart, so it is kept strong.
         Level("different", "disagree", 0.01, 0.981, 0.935),
@@ -112,13 +114,88 @@ DEFAULT_FIELDS: tuple[FieldModel, ...] = (
 )
 
 
+# A name is kept in a frequency table only when at least this many records hold it: a table of common names
+# identifies no one, and a spelling seen this often is a name in its own right rather than a typo.
+MIN_NAME_COUNT = 5
+# Term-frequency adjustments are clamped to this many bits either way (a name seen once is not infinitely rare).
+TF_CLAMP_BITS = 5.0
+
+
+class NameFrequencies:
+    """How common each given and family name is in a population, for term-frequency adjustment: agreeing on a
+    common name ('smith') is weaker evidence than agreeing on a rare one ('szczepanski').
+
+    `given`/`family` map a normalised name to its share of records. Names held by fewer than `MIN_NAME_COUNT`
+    records are left out and get no adjustment: how rare they are is not known (often a typo shared by chance),
+    and a table of common names identifies no one. Compared by identity: a model carrying a table is its own."""
+
+    def __init__(self, given: dict[str, float], family: dict[str, float], records: int) -> None:
+        self.given = given
+        self.family = family
+        self.records = records
+        # Bits to add to an exact agreement's weight: log2(u / u_value) with u_value = u * f_value / c, where c
+        # (sum f^3 / sum f^2) makes the adjusted u average back to the level's u over agreeing pairs.
+        self.given_bits = self._bits(given)
+        self.family_bits = self._bits(family)
+
+    @staticmethod
+    def _bits(table: dict[str, float]) -> dict[str, float]:
+        square = sum(f * f for f in table.values())
+        cube = sum(f * f * f for f in table.values())
+        if not square:
+            return {}
+        scale = cube / square
+        return {name: _clamp(math.log2(scale / f)) for name, f in table.items()}
+
+    def given_adjustment(self, name: str) -> float:
+        return self.given_bits.get(name, 0.0)
+
+    def family_adjustment(self, name: str) -> float:
+        return self.family_bits.get(name, 0.0)
+
+    def known_given(self, name: str) -> bool:
+        """A given name held by enough records to be a name in its own right, not a typo of another."""
+        return name in self.given
+
+    @classmethod
+    def count(cls, given: list[str], family: list[str]) -> NameFrequencies:
+        """Frequencies from the names of a population's records (one entry per record; '' = no name)."""
+        return cls(_shares(given), _shares(family), max(len(given), len(family), 1))
+
+
+def _shares(names: list[str]) -> dict[str, float]:
+    counts: dict[str, int] = {}
+    for name in names:
+        if name:
+            counts[name] = counts.get(name, 0) + 1
+    present = sum(counts.values()) or 1
+    return {name: n / present for name, n in counts.items() if n >= MIN_NAME_COUNT}
+
+
+def _clamp(bits: float) -> float:
+    return max(-TF_CLAMP_BITS, min(TF_CLAMP_BITS, bits))
+
+
+@dataclass(frozen=True, slots=True)
+class FitSummary:
+    """How a model was fitted (shown by `link --report` and kept in the model file)."""
+
+    pairs: int
+    records: int
+    iterations: int
+    converged: bool
+
+
 @dataclass(frozen=True)
 class MatchModel:
-    """The m/u table, the prior, and how much a second household field adds to the first."""
+    """The m/u table, the prior, how much a second household field adds to the first, and optionally the name
+    frequencies for term-frequency adjustment and a note of how the model was fitted."""
 
     fields: tuple[FieldModel, ...] = DEFAULT_FIELDS
     prior: float = 1e-4
     household_overlap: float = 0.1
+    names: NameFrequencies | None = None
+    fitted: FitSummary | None = None
     _weights: dict[tuple[str, str, bool], float] = field(init=False, repr=False, compare=False)
     _outcomes: dict[tuple[str, str], Outcome] = field(init=False, repr=False, compare=False)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -21,7 +20,8 @@ _LETTERS = re.compile(r"[a-z]+")
 _NOT_ALNUM = re.compile(r"[\W_]+")
 _NOT_DIGIT = re.compile(r"[^0-9]+")
 _WORDS = re.compile(r"[a-z0-9]+")
-_NAME_NOISE = frozenset({"jr", "sr", "ii", "iii", "iv", "mr", "mrs", "ms", "miss", "dr", "md", "phd"})
+_GENERATIONS = {"jr": "jr", "junior": "jr", "sr": "sr", "senior": "sr", "ii": "ii", "iii": "iii", "iv": "iv"}
+_NAME_NOISE = frozenset({*_GENERATIONS, "mr", "mrs", "ms", "miss", "dr", "md", "phd"})
 # Values registration staff type when they do not know the name: never evidence of anything.
 _NAME_PLACEHOLDERS = frozenset(
     {"unknown", "unk", "baby", "babyboy", "babygirl", "infant", "newborn", "test", "patient", "none", "fnu", "lnu"}
@@ -38,6 +38,17 @@ def name_tokens(raw: str) -> tuple[str, ...]:
     if tokens and (tokens[0] in _NAME_PLACEHOLDERS or "".join(tokens) in _NAME_PLACEHOLDERS):
         return ()
     return tokens
+
+
+@lru_cache(maxsize=65536)
+def generation_suffix(raw: str) -> str:
+    """The generation suffix written in a name or suffix field ('jr', 'sr', 'ii', 'iii', 'iv'), or ''."""
+    if not raw:
+        return ""
+    for word in _LETTERS.findall(fold(raw)):
+        if word in _GENERATIONS:
+            return _GENERATIONS[word]
+    return ""
 
 
 def normalise_name(raw: str) -> str:
@@ -63,14 +74,20 @@ def normalise_sex(raw: str) -> str:
 _PLACEHOLDER_BIRTH_DATES = frozenset({"19000101", "19010101", "18000101", "00010101"})
 
 
+_TYPED_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+
+
 def normalise_birth_date(raw: str) -> str:
-    """'YYYYMMDD' for a real ISO date, '' for blanks, invalid dates and the placeholders systems default to."""
-    try:
-        parsed = date.fromisoformat(raw.strip())
-    except ValueError:
+    """'YYYYMMDD' for an ISO date, '' for blanks and the placeholders systems default to.
+
+    A date of the right shape that does not exist ('1980-02-30', a typo) keeps its digits as typed: compared
+    digit by digit it is still evidence ('near' the true date), where dropping it would lose the record's
+    strongest field."""
+    typed = _TYPED_DATE.fullmatch(raw.strip())
+    if typed is None:
         return ""
-    compact = f"{parsed.year:04d}{parsed.month:02d}{parsed.day:02d}"
-    return "" if compact in _PLACEHOLDER_BIRTH_DATES else compact
+    compact = "".join(typed.groups())
+    return "" if compact in _PLACEHOLDER_BIRTH_DATES or compact.startswith("0000") else compact
 
 
 _PHONE_SEPARATORS = re.compile(r"[\s().-]+")
@@ -173,11 +190,12 @@ def normalise_identifier(raw: str) -> str:
 
 
 def normalise_ssn(raw: str) -> str:
-    """Nine digits, or '' for blanks and the placeholders registrations use (000-00-0000, 999-99-9999, ...)."""
+    """A national identifier's digits: a US SSN as nine digits, or '' for blanks and the placeholders
+    registrations use (000-00-0000, 999-99-9999, ...); other countries' numbers (6 to 12 digits) as they are."""
     digits = _NOT_DIGIT.sub("", raw)
-    if len(digits) != 9 or len(set(digits)) == 1 or digits in ("123456789", "078051120"):
+    if not 6 <= len(digits) <= 12 or len(set(digits)) == 1 or digits in ("123456789", "078051120", "1234567"):
         return ""
-    if digits[:3] in ("000", "666") or digits[3:5] == "00" or digits[5:] == "0000":
+    if len(digits) == 9 and (digits[:3] in ("000", "666") or digits[3:5] == "00" or digits[5:] == "0000"):
         return ""
     return digits
 
@@ -205,6 +223,8 @@ class Person(NamedTuple):
     postal_code: str = ""
     mrn: str = ""
     ssn: str = ""
+    suffix: str = ""  # generation: 'jr', 'sr', 'ii', 'iii', 'iv'
+    mrn_system: str = ""  # the MRN's identifier system when the source names it ('' = not known)
 
     def __repr__(self) -> str:
         return "Person(<values hidden>)"  # a stray log line or traceback must not carry patient data
@@ -234,6 +254,12 @@ def person_from_fields(fields: Mapping[str, str], region: str = "US") -> Person:
         postal_code=normalise_postal(fields.get("postal_code", "")),
         mrn=normalise_identifier(fields.get("mrn", "")),
         ssn=normalise_ssn(fields.get("ssn", "")),
+        suffix=(
+            generation_suffix(fields.get("suffix", ""))
+            or generation_suffix(fields.get("family_name", ""))
+            or generation_suffix(fields.get("given_name", ""))
+        ),
+        mrn_system=fields.get("mrn_system", "").strip(),
     )
 
 

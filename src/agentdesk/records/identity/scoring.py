@@ -16,12 +16,14 @@ from agentdesk.records.identity.compare import (
     compare_exact,
     compare_family,
     compare_given,
+    compare_mrn,
     compare_postal,
     compare_ssn,
     compare_swapped_names,
 )
 from agentdesk.records.identity.model import DEFAULT_MODEL, MatchModel
 from agentdesk.records.identity.normalise import Person, person_from_record
+from agentdesk.records.identity.rules import RELIABLE_DISAGREEMENT, Hold, hold_reasons
 from agentdesk.records.identity.schema import HOUSEHOLD_FIELDS, MATCH_FIELDS, MISSING, Outcome, Verdict
 from agentdesk.records.model import SourceRecord
 
@@ -44,6 +46,8 @@ class MatchScore:
     decision: Verdict
     explanation: tuple[FieldComparison, ...]
     prior_weight: float = 0.0
+    # Why a pair that scored as a match is only "review" (the twin and family rule, disagreeing identifiers).
+    held: tuple[Hold, ...] = ()
 
     def comparison(self, field_name: str) -> FieldComparison:
         return next(c for c in self.explanation if c.field == field_name)
@@ -56,6 +60,7 @@ class MatchScore:
         ]
         lines.append(f"{'prior':<13} {'':<9} {'':<10} {self.prior_weight:+6.2f}")
         lines.append(f"total weight {self.weight:+.2f} -> probability {self.probability:.4f}: {self.decision}")
+        lines.extend(f"held for review: {hold.reason}" for hold in self.held)
         return "\n".join(lines)
 
 
@@ -92,6 +97,8 @@ class _Levels(NamedTuple):
         )
 
 
+Levels = _Levels  # one pair's comparison pattern: a level per field (the name fitting and tests use)
+
 _PERSON_FIELDS_IN_HOUSEHOLD = frozenset({"given_name", "family_name", "birth_date", "sex", "email", "ssn"})
 
 
@@ -108,24 +115,32 @@ class Matcher:
         self.review_threshold = review_threshold
         self._prior_weight = model.prior_weight
         self._overlap = model.household_overlap
+        self._names = model.names
+        self._ssn_reliable = model.field_model("ssn").level("different").m <= RELIABLE_DISAGREEMENT
         # (field, level, household) -> weight, with "within household" applied only to the person fields.
         self._w = {
             (name, level, household): model.weight(name, level, household and name in _PERSON_FIELDS_IN_HOUSEHOLD)
             for (name, level, household) in model.weight_keys()
         }
         # The same as one level -> weight table per field in MATCH_FIELDS order, for each household flag.
-        self._tables = {
-            household: tuple(
-                {level: w for (name, level, hh), w in self._w.items() if name == field_name and hh == household}
-                for field_name in MATCH_FIELDS
-            )
-            for household in (False, True)
-        }
+        position = {name: k for k, name in enumerate(MATCH_FIELDS)}
+        tables: dict[bool, list[dict[str, float]]] = {hh: [{} for _ in MATCH_FIELDS] for hh in (False, True)}
+        for (name, level, household), w in self._w.items():
+            tables[household][position[name]][level] = w
+        self._tables = {household: tuple(table) for household, table in tables.items()}
 
     def levels(self, a: Person, b: Person) -> _Levels:
         given, family = compare_given(a, b), compare_family(a, b)
         swapped = False
-        if "different" in (given, family) and a.given and a.family and b.given and b.family:
+        if (
+            "different" in (given, family)
+            and a.given
+            and a.family
+            and b.given
+            and b.family
+            # a cheap necessary condition first: names in the wrong boxes start with the other box's letter
+            and (a.given[0] == b.family[0] or a.family[0] == b.given[0])
+        ):
             s_given, s_family = compare_swapped_names(a, b)
             # Both names must agree once swapped: one name agreeing in the other box is a relative's
             # (a parent's given name used as a child's middle or family name), not a swap.
@@ -143,7 +158,7 @@ class Matcher:
             email=compare_exact(a.email, b.email),
             address=compare_address(a, b),
             postal=compare_postal(a.postal_code, b.postal_code),
-            mrn=compare_exact(a.mrn, b.mrn),
+            mrn=compare_mrn(a, b),
             ssn=compare_ssn(a.ssn, b.ssn),
         )
 
@@ -160,6 +175,10 @@ class Matcher:
     def weight(self, a: Person, b: Person) -> float:
         """The summed weight without building an explanation (the batch fast path; `explain` is the same sum)."""
         lv = self.levels(a, b)
+        return self.weigh_levels(lv) + self.name_adjustment(a, lv)
+
+    def weigh_levels(self, lv: _Levels) -> float:
+        """The summed weight of one comparison pattern, before term-frequency adjustment."""
         given, family, birth, sex, phone, email, address, postal, mrn, ssn = self._tables[lv.household]
         total = (
             given[lv.given]
@@ -181,6 +200,23 @@ class Matcher:
             total += strongest + self._overlap * (sum(disagree) - strongest)
         return total
 
+    def name_adjustment(self, a: Person, lv: _Levels) -> float:
+        """Term-frequency bits for exactly agreeing names (0 without name frequencies): a common name is weaker
+        evidence than a rare one. Not within a household, where a shared family name is expected anyway."""
+        names = self._names
+        if names is None or lv.household or lv.swapped:
+            return 0.0
+        bits = 0.0
+        if lv.given == "exact":
+            bits += names.given_adjustment(a.given)
+        if lv.family == "exact":
+            bits += names.family_adjustment(a.family)
+        return bits
+
+    def held(self, a: Person, b: Person, lv: _Levels) -> tuple[Hold, ...]:
+        """Reasons a pair must not be merged automatically, whatever its score (empty: none)."""
+        return hold_reasons(a, b, lv, self._names, self._ssn_reliable)
+
     def probability(self, weight: float) -> float:
         logit = weight + self._prior_weight
         if logit > 60:
@@ -196,8 +232,11 @@ class Matcher:
             return "review"
         return "distinct"
 
-    def explain(self, levels: _Levels) -> tuple[FieldComparison, ...]:
-        """One `FieldComparison` per field, with the weight as counted and the reason for any correction."""
+    def explain(
+        self, levels: _Levels, a: Person | None = None, held: tuple[Hold, ...] = ()
+    ) -> tuple[FieldComparison, ...]:
+        """One `FieldComparison` per field, with the weight as counted and the reason for any correction: the
+        household discount, swapped names, the name's frequency (with `a`) and the rules that held the pair."""
         hh = levels.household
         fields = levels.by_field()
         weights = [self._w[(name, level, hh)] for name, level in fields]
@@ -214,16 +253,31 @@ class Matcher:
             if factor != 1.0:
                 weights[i] *= factor
                 notes[i] = f"counted x{factor:g}: phone, address and postal code move together"
+        if a is not None and self._names is not None and not hh and not levels.swapped:
+            for i, (name, level) in enumerate(fields):
+                if level != "exact" or name not in ("given_name", "family_name"):
+                    continue
+                bits = self._names.given_adjustment(a.given) if i == 0 else self._names.family_adjustment(a.family)
+                weights[i] += bits
+                notes[i] = f"{'common' if bits < 0 else 'uncommon'} name: {bits:+.2f} for its frequency"
+        for hold in held:
+            i = next(i for i, (name, _) in enumerate(fields) if name == hold.field)
+            notes[i] = hold.reason + (f"; {notes[i]}" if notes[i] else "")
         return tuple(
             FieldComparison(name, self.model.outcome(name, level), level, weight, note)
             for (name, level), weight, note in zip(fields, weights, notes, strict=True)
         )
 
     def score(self, a: Person, b: Person) -> MatchScore:
-        explanation = self.explain(self.levels(a, b))
+        levels = self.levels(a, b)
+        held = self.held(a, b, levels)
+        explanation = self.explain(levels, a, held)
         total = sum(c.weight for c in explanation)
         probability = self.probability(total)
-        return MatchScore(probability, total, self.decide(probability), explanation, self._prior_weight)
+        decision = self.decide(probability)
+        if decision == "match" and held:
+            decision = "review"
+        return MatchScore(probability, total, decision, explanation, self._prior_weight, held)
 
 
 def score_records(
