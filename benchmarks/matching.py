@@ -21,7 +21,8 @@ Each tool runs as its own process on the same CSVs and is scored on its "match" 
   name blocks, pairs at match probability >= 0.97 (AgentDesk's threshold).
 
 "wall s" is the whole process (interpreter, imports, reading, writing), "CPU s" its CPU time (the fairer figure
-on a busy shared machine), "compute s" what the tool itself spent after its imports (wall clock). The libraries are not project dependencies: without them their rows say so.
+on a busy shared machine), "compute s" what the tool itself spent after its imports (wall clock). The libraries
+are not project dependencies: without them their rows say so.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -359,7 +361,8 @@ def report(name: str, results: list[Result], truth: int) -> None:
     for r in results:
         print(
             f"{r.tool:<14}{_fmt(r.precision):>10}{_fmt(r.recall):>9}{_fmt(r.f1):>9}"
-            f"{_fmt(r.wall, 2):>9}{_fmt(r.cpu, 2):>8}{_fmt(r.compute, 2):>11}{r.compared or '-':>10}{r.predicted if r.wall else '-':>11}"
+            f"{_fmt(r.wall, 2):>9}{_fmt(r.cpu, 2):>8}{_fmt(r.compute, 2):>11}"
+            f"{r.compared or '-':>10}{r.predicted if r.wall else '-':>11}"
         )
     ours = results[0]
     if ours.reviews is not None:
@@ -402,11 +405,11 @@ def main() -> int:
             prepare(name, work)
             dedupe = len(inputs(work)) == 1
             truth = read_pairs(work / "truth.csv", dedupe)
-            tools = [lambda: bench_agentdesk(work, truth)]
+            tools = [partial(bench_agentdesk, work, truth)]
             if not args.only_agentdesk:
                 tools += [
-                    lambda: bench_library("recordlinkage", work, truth),
-                    lambda: bench_library("splink", work, truth),
+                    partial(bench_library, "recordlinkage", work, truth),
+                    partial(bench_library, "splink", work, truth),
                 ]
             # Alternate the tools round by round, so a busy moment of a shared machine does not land on one tool.
             rounds = [[tool() for tool in tools] for _ in range(args.repeat)]

@@ -254,7 +254,7 @@ def test_a_broken_model_file_is_refused_naming_the_entry(tmp_path: Path, change,
 
 
 def test_an_unreadable_model_file_names_the_file(tmp_path: Path) -> None:
-    with pytest.raises(ModelFileError, match="missing.json"):
+    with pytest.raises(ModelFileError, match=r"missing\.json"):
         load_model(tmp_path / "missing.json")
     (tmp_path / "bad.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ModelFileError, match="not JSON"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import re
 import subprocess
 import sys
@@ -225,3 +226,64 @@ def test_a_record_matches_at_most_one_record_of_the_other_file(tmp_path: Path) -
     both = write_csv(tmp_path / "both.csv", ["A1,Mark,Gonzalez,2006-06-05,M,,,,,,,,", *rows])
     assert run(tmp_path, "link", str(both), "--out", "dupes.csv").returncode == 0
     assert {r["decision"] for r in read_out(tmp_path / "dupes.csv")} == {"match"}
+
+
+def _population_csv(path: Path, size: int, seed: int) -> list[str]:
+    """A synthetic extract big enough to fit a model on, and the ids of its rows."""
+    import random
+
+    rng = random.Random(seed)
+    lines, ids = [], []
+    for n in range(size):
+        record_id = f"P{n:04d}"
+        given = rng.choice(["Ava", "Liam", "Noah", "Emma", "Mia", "Lucas", "Zoe", "Owen", "Ella", "Jack"])
+        family = "".join(rng.choice("bcdfghjklmnprstvz") + rng.choice("aeiou") for _ in range(3)).title()
+        birth = f"{rng.randint(1940, 2010)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        phone = f"617-555-{rng.randint(100, 199):04d}" if n % 2 else ""
+        lines.append(f"{record_id},{given},{family},{birth},,{phone},,{n} Elm St,,,0{2100 + n % 50},,")
+        ids.append(record_id)
+    write_csv(path, lines)
+    return ids
+
+
+def test_fit_saves_a_model_that_model_reuses_and_report_shows_the_stages(tmp_path: Path) -> None:
+    _population_csv(tmp_path / "left.csv", 300, 1)
+    rows = (tmp_path / "left.csv").read_text(encoding="utf-8").splitlines()[1:]
+    copies = [row.replace("P", "C", 1).replace("Elm St", "Elm Street") for row in rows[::2]]
+    write_csv(tmp_path / "right.csv", copies)
+    truth = tmp_path / "truth.csv"
+    truth.write_text("left_id,right_id\n" + "".join(f"P{n:04d},C{n:04d}\n" for n in range(0, 300, 2)), encoding="utf-8")
+    fitted = run(
+        tmp_path, "link", "left.csv", "right.csv", "--out", "a.csv", "--fit", "model.json", "--truth", "truth.csv"
+    )
+    assert fitted.returncode == 0, fitted.stderr
+    report = fitted.stdout
+    for expected in (
+        "blocking passes",
+        "blocking recall: 1.0000",
+        "pairs compared:",
+        "model: fitted by EM",
+        "time per stage: read",
+    ):
+        assert expected in report, expected
+    assert "matches: precision 1.0000, recall 1.0000" in report
+    assert "Elm" not in report and "Ava" not in report  # no values from the files
+    model = json.loads((tmp_path / "model.json").read_text(encoding="utf-8"))
+    assert model["format"] == "agentdesk-match-model" and model["fitted"]["records"] == 450
+    reused = run(tmp_path, "link", "left.csv", "right.csv", "--out", "b.csv", "--model", "model.json", "--report")
+    assert reused.returncode == 0, reused.stderr
+    assert "model: not fitted here" in reused.stdout
+    assert read_out(tmp_path / "a.csv") == read_out(tmp_path / "b.csv")
+    (tmp_path / "broken.json").write_text('{"format": "agentdesk-match-model", "version": 1}', encoding="utf-8")
+    broken = run(tmp_path, "link", "left.csv", "right.csv", "--out", "c.csv", "--model", "broken.json")
+    assert broken.returncode == 1 and "broken.json: prior" in broken.stderr
+
+
+def test_an_impossible_birth_date_is_reported_and_linked_as_typed(tmp_path: Path) -> None:
+    left = write_csv(tmp_path / "a.csv", ["A1,Robert,Smith,1980-04-31,M,(617) 555-0123,,,,,,,"])
+    right = write_csv(tmp_path / "b.csv", ["B1,Robert,Smith,1980-04-13,M,617-555-0123,,,,,,,"])
+    result = run(tmp_path, "link", str(left), str(right), "--out", "pairs.csv")
+    assert result.returncode == 0
+    assert result.stderr.splitlines() == ["a.csv:2: birth_date: not a real date; linked with its digits as typed"]
+    assert summary(result)[1] == 0  # not a bad row
+    assert [r["decision"] for r in read_out(tmp_path / "pairs.csv")] == ["match"]

@@ -67,12 +67,15 @@ def link_report(
     if model.fitted is not None:
         fitted = model.fitted
         state = "converged" if fitted.converged else "not converged"
+        how = "fitted by EM" if result.fitted_here else "not fitted here: a saved model, fitted by EM"
         lines.append(
-            f"model: fitted by EM on {fitted.pairs} pairs ({fitted.iterations} iterations, {state}); "
-            f"share of candidate pairs that match {model.prior:.4f}"
+            f"model: {how} on {fitted.pairs} pairs of {fitted.records} records ({fitted.iterations} iterations, "
+            f"{state}); prior (two random records are one person) {model.prior:.3g}"
         )
+    elif result.fitted_here:
+        lines.append(f"model: the defaults (too few candidate pairs to fit one); prior {model.prior:.3g}")
     else:
-        lines.append(f"model: not fitted here (prior {model.prior:.6f})")
+        lines.append(f"model: not fitted here (prior {model.prior:.3g})")
     for field in model.fields:
         weights = ", ".join(f"{level.name} {model.weight(field.name, level.name):+.1f}" for level in field.levels)
         lines.append(f"  {field.name:<13} {weights}")

@@ -34,6 +34,7 @@ class BatchResult:
     blocking: Blocking
     model: MatchModel
     seconds: dict[str, float] = field(default_factory=dict)  # stage -> seconds, in stage order
+    fitted_here: bool = False  # the model was fitted in this run (not given ready)
 
     @property
     def compared(self) -> int:
@@ -72,7 +73,7 @@ def link_people(
     if right is not None:
         pairs = one_to_one(pairs)
     seconds["score"] = time.perf_counter() - started
-    return BatchResult(pairs, blocking, model, seconds)
+    return BatchResult(pairs, blocking, model, seconds, fit)
 
 
 def _score(

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -119,9 +119,9 @@ def estimate_u_from_population(
     comparer = Matcher(start)
     counts: Counter[tuple[str, str]] = Counter()
     for _ in range(pairs):
-        for name, level in comparer.levels(rng.choice(left), rng.choice(others)).by_field():
-            if level != MISSING:
-                counts[(name, level)] += 1
+        for name, level_name in comparer.levels(rng.choice(left), rng.choice(others)).by_field():
+            if level_name != MISSING:
+                counts[(name, level_name)] += 1
     fields = []
     for field_model in start.fields:
         exact = _chance_of_same_value(left, others, _VALUES[field_model.name])
@@ -156,9 +156,12 @@ def _pairs_sharing(left: Sequence[Person], right: Sequence[Person], attribute: s
     return shared, n_left * n_right
 
 
-def _normalised(levels: list[object], side: str) -> list[object]:
+def _normalised(levels: list[Level], side: str) -> list[Level]:
+    """The levels with their m (or u) scaled to add up to 1."""
     total = sum(getattr(level, side) for level in levels)
-    return [replace(level, **{side: getattr(level, side) / total}) for level in levels]  # type: ignore[call-overload]
+    if side == "m":
+        return [replace(level, m=level.m / total) for level in levels]
+    return [replace(level, u=level.u / total) for level in levels]
 
 
 def estimate_m(
@@ -181,16 +184,16 @@ def estimate_m(
     prior = 0.1
     for iteration in range(1, max_iterations + 1):
         matcher = Matcher(replace(model, prior=prior), 0.5, 0.5)
-        m_counts: Counter[tuple[str, str]] = Counter()
+        m_counts: defaultdict[tuple[str, str], float] = defaultdict(float)
         matches = 0.0
         for lv, count in items:
             p = matcher.probability(matcher.weigh_levels(lv)) * count
             matches += p
             fields = lv.by_field()
             for k in free_index:
-                name, level = fields[k]
-                if level != MISSING:
-                    m_counts[(name, level)] += p
+                name, level_name = fields[k]
+                if level_name != MISSING:
+                    m_counts[(name, level_name)] += p
         updated = tuple(
             _m_field(f, start.field_model(f.name), m_counts, pseudo) if f.name not in blocked else f
             for f in model.fields
@@ -206,7 +209,7 @@ def estimate_m(
 def _mask(lv: _Levels, blocked: frozenset[str]) -> _Levels:
     if not blocked:
         return lv
-    changes = {}
+    changes: dict[str, str] = {}
     for name, attribute in (
         ("given_name", "given"),
         ("family_name", "family"),
@@ -221,10 +224,12 @@ def _mask(lv: _Levels, blocked: frozenset[str]) -> _Levels:
     ):
         if name in blocked:
             changes[attribute] = MISSING
-    return lv._replace(**changes)
+    return lv._replace(**changes)  # type: ignore[arg-type]  # every key names a str field
 
 
-def _m_field(current: FieldModel, start: FieldModel, m_counts: Counter[tuple[str, str]], pseudo: float) -> FieldModel:
+def _m_field(
+    current: FieldModel, start: FieldModel, m_counts: defaultdict[tuple[str, str], float], pseudo: float
+) -> FieldModel:
     total = sum(m_counts[(current.name, lv.name)] for lv in current.levels)
     levels = [
         replace(level, m=(m_counts[(current.name, level.name)] + pseudo * first.m) / (total + pseudo))
@@ -255,14 +260,14 @@ def _u_from_candidates(
       them when a pass blocks on that field, so each level's u is at least its expected non-matches among the
       candidate pairs over all possible pairs."""
     matcher = Matcher(model)
-    matches: Counter[tuple[str, str]] = Counter()
-    others: Counter[tuple[str, str]] = Counter()
+    matches: defaultdict[tuple[str, str], float] = defaultdict(float)
+    others: defaultdict[tuple[str, str], float] = defaultdict(float)
     for lv, count in patterns.items():
         p = matcher.probability(matcher.weigh_levels(lv))
-        for name, level in lv.by_field():
-            if level != MISSING:
-                matches[(name, level)] += count * p
-                others[(name, level)] += count * (1.0 - p)
+        for name, level_name in lv.by_field():
+            if level_name != MISSING:
+                matches[(name, level_name)] += count * p
+                others[(name, level_name)] += count * (1.0 - p)
     fields = []
     for f in model.fields:
         levels = []
