@@ -147,3 +147,34 @@ def test_the_json_explanation_uses_the_configured_thresholds() -> None:
     assert default["decision"] == "match" and 0.5 < default["probability"] < 0.999999
     (strict,) = match_pairs(patient, MatcherRule(0.999999, 0.4))
     assert strict["decision"] == "review" and strict["probability"] == default["probability"]
+
+
+def test_the_json_names_possible_matches_with_the_reason_they_were_held() -> None:
+    """Twins at one address and phone: two people, each naming the other as a possible match, with the pairs
+    explained and the rule that held them."""
+    from agentdesk.commands.lookup import as_document
+    from agentdesk.records.merge import MatcherRule, merge_records
+    from agentdesk.records.model import LookupResult, SourceRecord
+
+    home = {
+        "family_name": "Silva",
+        "birth_date": "2011-06-14",
+        "phone": "+16175550123",
+        "address_line": "12 Elm Street",
+        "postal_code": "02134",
+    }
+    records = [
+        SourceRecord("EHR", "p1", {**home, "given_name": "Olivia"}),
+        SourceRecord("CRM", "c2", {**home, "given_name": "Olive"}),
+    ]
+    rule = MatcherRule()
+    patients = tuple(merge_records(records, same=rule))
+    document = as_document(LookupResult("call", "+16175550123", (), patients, 1.0, True), rule)
+    first, second = document["patients"]
+    assert [m["patient"] for m in first["possible_matches"]] == [second["key"]]
+    assert [m["patient"] for m in second["possible_matches"]] == [first["key"]]
+    (pair,) = first["possible_matches"][0]["pairs"]
+    assert pair["decision"] == "review" and pair["held"] and "twins rule" in pair["held"][0]
+    given = next(f for f in pair["fields"] if f["field"] == "given_name")
+    assert "twins rule" in given["note"]
+    assert "Olivia" not in str(pair) and "Olive" not in str(pair)  # outcomes only, no values

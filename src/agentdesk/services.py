@@ -71,7 +71,21 @@ def build_matcher(settings: Settings) -> MatcherRule:
     with it)."""
     from agentdesk.records.merge import MatcherRule
 
-    return MatcherRule(settings.matching.match_threshold, settings.matching.review_threshold)
+    matching = settings.matching
+    return MatcherRule(matching.match_threshold, matching.review_threshold, settings.telephony.default_region)
+
+
+async def prepare_matcher(matcher: MatcherRule, settings: Settings) -> list[str]:
+    """Import and build the matcher with the fitted model (`matching.model`) on a worker thread, before the first
+    call; a model file that cannot be used is named in the problems and the default model is used."""
+    from agentdesk.records.identity import ModelFileError
+
+    try:
+        await asyncio.to_thread(matcher.prepare, settings.matching.model)
+    except ModelFileError as exc:
+        log.warning("matching.model: %s; using the default model", exc)
+        return [f"matching.model: {exc}; using the default model"]
+    return []
 
 
 async def build_backends(entries: list[BackendSettings], region: str) -> tuple[list[RecordBackend], list[str]]:
@@ -127,7 +141,9 @@ class Services:
         """Build the backends (the configured ones, or `entries`) and hand them to the lookup; returns the
         problems, also kept for later readers (the status bar shows them for as long as they last)."""
         chosen = self.settings.backends if entries is None else entries
-        backends, self.backend_problems = await build_backends(chosen, self.settings.telephony.default_region)
+        backends, problems = await build_backends(chosen, self.settings.telephony.default_region)
+        # The matcher too is made ready here, before the first call (nothing is imported inside a lookup).
+        self.backend_problems = problems + await prepare_matcher(self.matcher, self.settings)
         self.lookup.backends = backends
         return self.backend_problems
 

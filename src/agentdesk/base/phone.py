@@ -52,6 +52,28 @@ def search_variants(e164: str) -> list[str]:
     return list(dict.fromkeys(variants))
 
 
+PHONE_SPELLINGS = ("e164", "national", "dashes", "dots", "digits", "international")
+
+
+def spell_phone(e164: str, spelling: str) -> str:
+    """One number as a system stores it: e164 '+16175550123', national '(617) 555-0123', dashes '617-555-0123',
+    dots '617.555.0123', digits '6175550123', international '+1 617-555-0123'. A spelling that does not apply
+    to the number (dashes outside North America) gives the E.164 form."""
+    variants = search_variants(e164)
+    if spelling == "national" and len(variants) > 1:
+        return variants[1]
+    if spelling == "digits" and len(variants) > 2:
+        return variants[2]
+    if spelling == "international" and len(variants) > 3:
+        return variants[3]
+    digits = e164[2:] if e164.startswith("+1") and len(e164) == 12 else ""
+    if spelling == "dashes" and digits:
+        return f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
+    if spelling == "dots" and digits:
+        return f"{digits[:3]}.{digits[3:6]}.{digits[6:]}"
+    return e164
+
+
 def display_phone(e164: str) -> str:
     """How agents read a number: national format for the home region, international otherwise."""
     phonenumbers = _lib()

@@ -14,7 +14,7 @@ from typing import Any
 from agentdesk import services
 from agentdesk.base.phone import normalise_phone
 from agentdesk.records.merge import MatcherRule
-from agentdesk.records.model import LookupResult, PatientProfile
+from agentdesk.records.model import LookupResult, PatientProfile, SourceRecord
 
 
 def run_lookup(config: Path | None, basedir: Path | None, phone: str, as_json: bool = False) -> int:
@@ -56,8 +56,11 @@ def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def patient_document(patient: PatientProfile, matcher: MatcherRule) -> dict[str, Any]:
+def patient_document(
+    patient: PatientProfile, matcher: MatcherRule, everyone: tuple[PatientProfile, ...] = ()
+) -> dict[str, Any]:
     return {
+        "key": patient.key,
         "fields": {
             name: {
                 "value": field.chosen.value,
@@ -91,33 +94,45 @@ def patient_document(patient: PatientProfile, matcher: MatcherRule) -> dict[str,
             "conflicting_fields": sorted(name for name, f in patient.fields.items() if f.conflicts),
             "pairs": match_pairs(patient, matcher),
         },
+        "possible_matches": possible_matches(patient, {p.key: p for p in everyone}, matcher),
     }
 
 
 def match_pairs(patient: PatientProfile, matcher: MatcherRule) -> list[dict[str, Any]]:
     """Why the records were merged: the matcher's explained score for each pair (no values, only outcomes), with
-    the configured thresholds the merge itself used."""
-    from agentdesk.records.identity import score_records
-
-    pairs = []
+    the configured model and thresholds the merge itself used."""
     records = patient.records
-    for index, left in enumerate(records):
-        for right in records[index + 1 :]:
-            score = score_records(
-                left, right, match_threshold=matcher.match_threshold, review_threshold=matcher.review_threshold
-            )
-            pairs.append(
-                {
-                    "records": [left.ref, right.ref],
-                    "probability": round(score.probability, 6),
-                    "decision": str(score.decision),
-                    "fields": [
-                        {"field": c.field, "outcome": c.outcome, "level": c.level, "weight": round(c.weight, 2)}
-                        for c in score.explanation
-                    ],
-                }
-            )
-    return pairs
+    return [
+        explained_pair(matcher, left, right) for index, left in enumerate(records) for right in records[index + 1 :]
+    ]
+
+
+def explained_pair(matcher: MatcherRule, left: SourceRecord, right: SourceRecord) -> dict[str, Any]:
+    score = matcher.score(left, right)
+    return {
+        "records": [left.ref, right.ref],
+        "probability": round(score.probability, 6),
+        "decision": str(score.decision),
+        "held": [hold.reason for hold in score.held],
+        "fields": [
+            {"field": c.field, "outcome": c.outcome, "level": c.level, "weight": round(c.weight, 2)}
+            | ({"note": c.note} if c.note else {})
+            for c in score.explanation
+        ],
+    }
+
+
+def possible_matches(patient: PatientProfile, others: dict[str, PatientProfile], matcher: MatcherRule) -> list[Any]:
+    """The people the matcher was unsure are this one ("review"), each with the explained pairs between their
+    records, for someone to decide."""
+    found = []
+    for key in patient.possible_matches:
+        other = others.get(key)
+        if other is None:
+            continue
+        pairs = [explained_pair(matcher, a, b) for a in patient.records for b in other.records]
+        found.append({"patient": key, "pairs": [pair for pair in pairs if pair["decision"] == "review"] or pairs})
+    return found
 
 
 def as_document(result: LookupResult, matcher: MatcherRule) -> dict[str, Any]:
@@ -134,7 +149,7 @@ def as_document(result: LookupResult, matcher: MatcherRule) -> dict[str, Any]:
             }
             for s in result.sources
         ],
-        "patients": [patient_document(p, matcher) for p in result.patients],
+        "patients": [patient_document(p, matcher, result.patients) for p in result.patients],
     }
 
 

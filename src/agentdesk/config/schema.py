@@ -203,6 +203,13 @@ class BackendBase(Section):
         "(appointments, touches) are governed by the source's own options.",
     )
 
+    mrn_system: str = Field(
+        "",
+        description="The identifier system of this source's MRNs, e.g. 'urn:mrn' or 'urn:oid:1.2.3.4': MRNs are "
+        "compared only within one system, and a FHIR source reads the identifier with this system as the MRN "
+        "(empty: FHIR reads the identifier coded 'MR', and the system is not known).",
+    )
+
     @field_validator("supplies")
     @classmethod
     def _known_profile_fields(cls, value: list[str]) -> list[str]:
@@ -277,6 +284,13 @@ class FhirBackendSettings(BackendBase, HttpAuthSettings):
         default_factory=_all_related,
         description="Related resources fetched for each matched patient (minimum necessary: list only what "
         "agents need): appointments, encounters, referrals, coverage, practitioner.",
+    )
+    phone_format: Literal["", "e164", "national", "dashes", "dots", "digits", "international"] = Field(
+        "",
+        description="How this EHR stores phone numbers, so one search finds the caller: e164 (+16175550123), "
+        "national ((617) 555-0123), dashes (617-555-0123), dots, digits (6175550123), international "
+        "(+1 617-555-0123). The other spellings are searched only when this one finds no one. Empty: E.164 "
+        "first, then the others.",
     )
 
     @field_validator("base_url")
@@ -403,6 +417,11 @@ class MatchingSettings(Section):
     )
     review_threshold: float = Field(
         0.60, gt=0, lt=1, description="Probability at or above which a pair goes to review (below: distinct)."
+    )
+    model: str = Field(
+        "",
+        description="A match model fitted offline (`agentdesk link --fit MODEL.json` on an extract of this "
+        "deployment's records); empty = the built-in defaults.",
     )
     cache_seconds: float = Field(
         300, ge=0, le=3600, description="A caller looked up again within this many seconds is not refetched."

@@ -11,12 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentdesk.base.fields import PROFILE_FIELDS
 from agentdesk.base.text import fold
 from agentdesk.base.time import as_utc
 from agentdesk.records.decisions import Decision, DecisionBook
 from agentdesk.records.model import FieldValue, PatientProfile, ProfileField, SourceRecord
+
+if TYPE_CHECKING:
+    from agentdesk.records.identity import Matcher, MatchScore
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
@@ -38,18 +43,42 @@ def same_person(a: SourceRecord, b: SourceRecord) -> bool:
 
 class MatcherRule:
     """The probabilistic identity matcher as a grouping rule: only a 'match' groups two records; a 'review' keeps
-    them as separate candidates, flagged for the agent to confirm or not. Imported on first use: it is not needed
-    before a call."""
+    them as separate candidates, flagged for the agent to confirm or not.
 
-    def __init__(self, match_threshold: float = 0.97, review_threshold: float = 0.60) -> None:
+    `prepare` (on a worker thread at startup: it imports the matcher and reads the fitted model, config
+    `matching.model`) makes it ready before the first call, so nothing is imported or built inside a lookup;
+    without it the matcher with the default model is built on first use."""
+
+    def __init__(self, match_threshold: float = 0.97, review_threshold: float = 0.60, region: str = "US") -> None:
         self.match_threshold = match_threshold
         self.review_threshold = review_threshold
+        self.region = region
+        self._matcher: Matcher | None = None
+
+    def prepare(self, model_path: str = "") -> None:
+        """Import the matcher and build it with the model in `model_path` ('' = the defaults). Raises
+        ModelFileError naming the file and the entry; the default model is then in use."""
+        from agentdesk.records.identity import DEFAULT_MODEL, Matcher, load_model
+
+        self._matcher = Matcher(DEFAULT_MODEL, self.match_threshold, self.review_threshold)
+        if model_path:
+            self._matcher = Matcher(load_model(Path(model_path)), self.match_threshold, self.review_threshold)
+
+    @property
+    def matcher(self) -> Matcher:
+        if self._matcher is None:
+            self.prepare()
+        assert self._matcher is not None
+        return self._matcher
+
+    def score(self, a: SourceRecord, b: SourceRecord) -> MatchScore:
+        """The explained score of two records with the configured model and thresholds."""
+        from agentdesk.records.identity import person_from_record
+
+        return self.matcher.score(person_from_record(a, self.region), person_from_record(b, self.region))
 
     def verdict(self, a: SourceRecord, b: SourceRecord) -> str:
-        from agentdesk.records.identity import score_records
-
-        score = score_records(a, b, match_threshold=self.match_threshold, review_threshold=self.review_threshold)
-        return str(score.decision)
+        return str(self.score(a, b).decision)
 
     def __call__(self, a: SourceRecord, b: SourceRecord) -> bool:
         return self.verdict(a, b) == "match"

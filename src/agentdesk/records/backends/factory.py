@@ -35,26 +35,38 @@ class BackendUnavailable(Exception):
 def build_backend(settings: BackendSettings, region: str) -> RecordBackend:
     """The adapter for one [[backends]] entry, answering only with the fields it is configured to supply."""
     backend = _build(settings, region)
-    if settings.supplies:
-        return SuppliedFields(backend, frozenset(settings.supplies))
+    if settings.supplies or settings.mrn_system:
+        supplies = frozenset(settings.supplies) if settings.supplies else None
+        return SuppliedFields(backend, supplies, settings.mrn_system)
     return backend
 
 
 class SuppliedFields:
-    """Minimum necessary: a source's records keep only the fields the deployment lets agents see from it.
+    """Minimum necessary: a source's records keep only the fields the deployment lets agents see from it (all
+    when `supplies` is None), and an MRN carries the identifier system the deployment named for this source
+    (`mrn_system`), so the matcher compares MRNs only within one system.
 
     Applied at the boundary, before anything is merged, shown, cached or logged."""
 
-    def __init__(self, backend: RecordBackend, supplies: frozenset[str]) -> None:
+    def __init__(self, backend: RecordBackend, supplies: frozenset[str] | None, mrn_system: str = "") -> None:
         self._backend = backend
         self.supplies = supplies
+        self.mrn_system = mrn_system
         self.name = backend.name
         self.priority = backend.priority
         self.timeout_seconds = backend.timeout_seconds
         self.search_keys: frozenset[str] = getattr(backend, "search_keys", frozenset())
 
     def _keep(self, records: list[SourceRecord]) -> list[SourceRecord]:
-        return [replace(r, fields={k: v for k, v in r.fields.items() if k in self.supplies}) for r in records]
+        return [replace(r, fields=self._fields(r.fields)) for r in records]
+
+    def _fields(self, fields: dict[str, str]) -> dict[str, str]:
+        kept = dict(fields) if self.supplies is None else {k: v for k, v in fields.items() if k in self.supplies}
+        if kept.get("mrn") and self.mrn_system:
+            kept["mrn_system"] = fields.get("mrn_system") or self.mrn_system
+        else:
+            kept.pop("mrn_system", None)
+        return kept
 
     async def find_by_phone(self, e164: str) -> list[SourceRecord]:
         return self._keep(await self._backend.find_by_phone(e164))
@@ -130,6 +142,8 @@ def _fhir(settings: FhirBackendSettings, region: str) -> FhirBackend:
         auth=build_auth(settings, settings.timeout_seconds),
         region=region,
         related=settings.related,
+        mrn_system=settings.mrn_system,
+        phone_format=settings.phone_format,
     )
 
 

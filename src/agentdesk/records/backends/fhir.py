@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from agentdesk.base.phone import search_variants
+from agentdesk.base.phone import search_variants, spell_phone
 from agentdesk.base.text import clean_text
 from agentdesk.base.time import as_utc, parse_timestamp
 from agentdesk.records.backends import BackendError
@@ -83,6 +83,8 @@ class FhirBackend:
         region: str = "US",
         transport: httpx.AsyncBaseTransport | None = None,
         related: Iterable[str] = (),
+        mrn_system: str = "",
+        phone_format: str = "",
     ) -> None:
         self.name = name
         self.priority = priority
@@ -93,6 +95,8 @@ class FhirBackend:
         if unknown:
             raise ValueError(f"unknown related kind(s) {', '.join(unknown)}; use {', '.join(RELATED_KINDS)}")
         self._region = region
+        self._mrn_system = mrn_system  # the identifier system of the MRN ('' = the identifier coded MR)
+        self._phone_format = phone_format  # how this EHR stores numbers ('' = not known: E.164 first)
         self._base = base_url.rstrip("/")
         self._auth = auth
         # TLS is verified against the OS trust store (truststore), so a hospital's own CA works without
@@ -115,8 +119,12 @@ class FhirBackend:
     async def find_by_phone(self, e164: str) -> list[SourceRecord]:
         """Every patient whose phone matches one of the usual spellings of `e164`, with their related items."""
         deadline = self._deadline()
-        first, *others = search_variants(e164)
-        found = await self._search_patients({"phone": first})  # E.164: what most systems store
+        variants = search_variants(e164)
+        # The spelling this EHR stores (config `phone_format`), else E.164 (what most systems store): one search
+        # finds a known caller; the other spellings are the fallback.
+        first = spell_phone(e164, self._phone_format) if self._phone_format else variants[0]
+        others = [v for v in variants if v != first]
+        found = await self._search_patients({"phone": first})
         if not found and others:
             # The other spellings at once (the request slots bound the load on the EHR): a caller stored in
             # another spelling, or a new caller, costs two round trips instead of one per spelling.
@@ -129,12 +137,14 @@ class FhirBackend:
         return await self._complete(found, deadline) if found else []
 
     async def find_by_identifier(self, mrn: str) -> list[SourceRecord]:
-        """Patients holding the identifier `mrn` (any identifier system), with their related items."""
+        """Patients holding the identifier `mrn` (in the MRN's system when configured, else any system), with
+        their related items."""
         deadline = self._deadline()
         value = clean_text(mrn)
         if not value:
             raise BackendError("an identifier search needs a value")
-        return await self._complete(await self._search_patients({"identifier": _escape(value)}), deadline)
+        token = f"{_escape(self._mrn_system)}|{_escape(value)}" if self._mrn_system else _escape(value)
+        return await self._complete(await self._search_patients({"identifier": token}), deadline)
 
     async def find_by_name(self, given: str, family: str, birth_date: str) -> list[SourceRecord]:
         """Patients with this family name (and given name, when not empty) born on `birth_date` (YYYY-MM-DD).
@@ -189,8 +199,14 @@ class FhirBackend:
             if key and key not in raw:
                 raw[key] = telecom.get("value")
         for identifier in _dicts(patient.get("identifier")):
+            if "mrn" in raw:
+                break
+            if self._mrn_system:
+                if identifier.get("system") == self._mrn_system:
+                    raw["mrn"] = identifier.get("value")
+                continue
             codes = [c.get("code") for c in _dicts(_dict(identifier.get("type")).get("coding"))]
-            if "MR" in codes and "mrn" not in raw:
+            if "MR" in codes:
                 raw["mrn"] = identifier.get("value")
         address = _first(patient.get("address"), prefer=lambda a: a.get("use") == "home")
         if address:
@@ -214,6 +230,8 @@ class FhirBackend:
         meta = patient.get("meta")
         updated: datetime | None = parse_timestamp(meta.get("lastUpdated")) if isinstance(meta, dict) else None
         fields = clean_fields(raw, self._region)
+        if self._mrn_system and "mrn" in fields:
+            fields["mrn_system"] = self._mrn_system  # MRNs are compared only within one system
         return SourceRecord(self.name, record_id, fields, updated, self.priority)
 
     # ---------------------------------------------------------------------------------------------- related
