@@ -32,22 +32,7 @@ from agentdesk.records.identity import (
     save_model,
 )
 from agentdesk.records.identity.model_file import model_to_document
-
-ROBERT = {
-    "given_name": "Robert",
-    "family_name": "O'Brien",
-    "birth_date": "1980-04-12",
-    "sex": "male",
-    "phone": "(617) 555-0123",
-    "email": "robert.obrien@example.org",
-    "address_line": "12 North Main Street Apt 4",
-    "postal_code": "02134",
-}
-
-
-def person(**changes: str):  # type: ignore[no-untyped-def]
-    return person_from_fields({**ROBERT, **changes})
-
+from tests.test_identity import ROBERT, person
 
 # --------------------------------------------------------------------------------------------------------------
 # Blocking passes

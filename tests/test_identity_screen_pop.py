@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -102,24 +102,22 @@ def _ehr(systems: Systems, transport: Counting, **options: str) -> FhirBackend:
     return FhirBackend("EHR", systems.engine.base_url, priority=10, timeout_seconds=5, transport=transport, **options)
 
 
-def by_phone(backend: FhirBackend, e164: str) -> list[SourceRecord]:
+def closing(backend: FhirBackend, search: Callable[[FhirBackend], Awaitable[list[SourceRecord]]]) -> list[SourceRecord]:
     async def run() -> list[SourceRecord]:
         try:
-            return await backend.find_by_phone(e164)
+            return await search(backend)
         finally:
             await backend.aclose()
 
     return asyncio.run(run())
+
+
+def by_phone(backend: FhirBackend, e164: str) -> list[SourceRecord]:
+    return closing(backend, lambda b: b.find_by_phone(e164))
 
 
 def by_mrn(backend: FhirBackend, mrn: str) -> list[SourceRecord]:
-    async def run() -> list[SourceRecord]:
-        try:
-            return await backend.find_by_identifier(mrn)
-        finally:
-            await backend.aclose()
-
-    return asyncio.run(run())
+    return closing(backend, lambda b: b.find_by_identifier(mrn))
 
 
 def _lookup(systems: Systems, transport: Counting, phone: str) -> LookupResult:
