@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def dumps(data: Mapping[str, Any]) -> str:
@@ -27,7 +27,8 @@ def _string(text: str) -> str:
 
 
 def _key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else _string(name)
+    # fullmatch: `$` would also match before a trailing newline and write "y\n" as a bare key
+    return name if _BARE_KEY.fullmatch(name) else _string(name)
 
 
 def _is_table_array(value: Any) -> bool:
