@@ -63,7 +63,9 @@ class Lines:
         return found
 
 
-def test_two_hundred_kills_while_saving_and_syncing_lose_and_duplicate_nothing(central_url: str, tmp_path: Path) -> None:
+def test_two_hundred_kills_while_saving_and_syncing_lose_and_duplicate_nothing(
+    central_url: str, tmp_path: Path
+) -> None:
     database = tmp_path / "desk.sqlite3"
     rng = random.Random(20261206)
     acked: dict[str, int] = {}  # call id -> highest acknowledged version
@@ -141,7 +143,7 @@ def test_two_hundred_kills_while_saving_and_syncing_lose_and_duplicate_nothing(c
         assert central_versions == {call_id: version for call_id, (version, _) in local.items()}
         for detail in ("bookings", "referrals"):
             current = one(
-                f"SELECT count(*) FROM {detail} t JOIN dispositions d ON d.id = t.disposition_id "  # noqa: S608
+                f"SELECT count(*) FROM {detail} t JOIN dispositions d ON d.id = t.disposition_id "
                 "AND t.version = d.version WHERE d.call_id LIKE 'k%'"
             )
             assert current == len(local)
