@@ -14,6 +14,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from agentdesk.desk import Desk
 from agentdesk.store.central import CentralStore, CentralStoreError
 from agentdesk.store.dispositions import Disposition
 from agentdesk.store.local import LocalStore
@@ -94,5 +95,43 @@ def zygote(database: Path, central_url: str) -> None:
         os.waitpid(child, 0)
 
 
+def build_desk(store: LocalStore) -> Desk:
+    from agentdesk.campaigns.resolver import CampaignResolver
+    from agentdesk.config.schema import Settings
+    from agentdesk.records.lookup import ProfileLookup
+    from agentdesk.telephony.agent_state import AgentStateMachine
+    from agentdesk.telephony.calls import CallTracker
+
+    settings = Settings()
+    return Desk(
+        "dana",
+        CallTracker(),
+        ProfileLookup([]),
+        CampaignResolver(settings.campaigns, settings.dispositions),
+        store,
+        AgentStateMachine(settings.agent.not_ready_reasons),
+        time_zone="UTC",
+    )
+
+
+async def draft_then_hang(database: Path) -> None:
+    """A call, half a wrap-up typed (a draft on disk), then the process waits to be killed."""
+    from agentdesk.telephony.events import CallEvent, CallEventKind
+
+    store = LocalStore(database)
+    await store.open()
+    desk = build_desk(store)
+    for kind in (CallEventKind.OFFERED, CallEventKind.ANSWERED, CallEventKind.ENDED):
+        desk.ingest(CallEvent(kind, "draft-call-1", ani="+16175550142", dnis="+18005550143", source="test"))
+    assert desk.current is not None
+    desk.save_draft(desk.current, FORM)
+    await desk.drain()
+    say("DRAFTED")
+    await asyncio.sleep(3600)
+
+
 if __name__ == "__main__":
-    zygote(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "")
+    if sys.argv[1] == "draft":
+        asyncio.run(draft_then_hang(Path(sys.argv[2])))
+    else:
+        zygote(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "")

@@ -152,3 +152,41 @@ def test_two_hundred_kills_while_saving_and_syncing_lose_and_duplicate_nothing(
     engine.dispose()
     with sqlite3.connect(database) as db:
         assert events == distinct == db.execute("SELECT count(*) FROM call_events").fetchone()[0]
+
+
+def test_a_draft_survives_a_killed_process_and_reopens_with_its_call(tmp_path: Path) -> None:
+    from tests.outcome_child import FORM, build_desk
+
+    database = tmp_path / "desk.sqlite3"
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tests.outcome_child", "draft", str(database)],
+        stdout=subprocess.PIPE,
+        cwd=Path(__file__).parent.parent,
+    )
+    try:
+        output = Lines(child)
+        assert output.next(timeout=60) == "DRAFTED"
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        assert child.stdout is not None
+        child.stdout.close()
+
+    async def restart() -> None:
+        store = LocalStore(database)
+        await store.open()
+        desk = build_desk(store)
+        (context,) = await desk.reopen_drafts()
+        assert desk.current is context
+        assert (context.call.call_id, context.call.ani) == ("draft-call-1", "+16175550142")
+        assert context.draft == FORM  # every field of every form, as typed
+        assert context.call.answered_at is not None and not context.wrapped_up
+        saved = await desk.save_disposition(context, FORM.code, FORM.notes, "", context.draft)
+        assert saved.version == 1
+        assert await desk.reopen_drafts() == [] and await store.open_drafts("dana") == []
+        await store.close()
+
+    asyncio.run(restart())
