@@ -96,6 +96,13 @@ def build_parser() -> argparse.ArgumentParser:
     machine.add_argument("--webhook-port", default="", metavar="PORT", help="webhook.port")
     machine.add_argument("--target", type=Path, help="default: the OS's machine-wide config file")
     machine.add_argument("--remove", action="store_true", help="remove the machine-wide config folder")
+    export = command("export", "dispositions with their referrals, bookings and callbacks, as CSV or JSON (no GUI)")
+    export.add_argument("--from", dest="start", required=True, metavar="DATE", help="first day, e.g. 2026-12-01")
+    export.add_argument("--to", dest="end", required=True, metavar="DATE", help="last day (included)")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--out", type=Path, metavar="FILE", help="write here instead of standard output")
+    export.add_argument("--with-notes", action="store_true", help="include the agents' notes")
+    export.add_argument("--central", action="store_true", help="every desk's, from the central store")
 
     metrics = command("metrics", "operations and growth figures per campaign and agent over a time range (no GUI)")
     metrics.add_argument(
@@ -162,6 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agentdesk.commands.metrics import run_metrics
 
         return run_metrics(args.start, args.end, args.json, args.config, args.basedir)
+    if args.command == "export":
+        from agentdesk.commands.export import export
+
+        return export(
+            args.start, args.end, args.format, args.out, args.with_notes, args.central, args.config, args.basedir
+        )
     if args.command == "lookup":
         from agentdesk.commands.lookup import run_lookup
 

@@ -130,5 +130,15 @@ class CentralStore:
         except sa.exc.SQLAlchemyError as exc:
             raise failure("pull failed", exc) from None
 
+    def wrapups_between(self, start: datetime, end: datetime, with_notes: bool = False) -> list[dict[str, Any]]:
+        """Every desk's dispositions wrapped up in [start, end), with their current details (for export)."""
+        from agentdesk.store.wrapups import wrapups_between
+
+        try:
+            with self._engine.connect() as connection:
+                return wrapups_between(connection, start, end, with_notes)
+        except sa.exc.SQLAlchemyError as exc:
+            raise CentralStoreError(f"read failed ({type(exc).__name__})") from None
+
     def dispose(self) -> None:
         self._engine.dispose()

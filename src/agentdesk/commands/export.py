@@ -1,0 +1,162 @@
+"""`agentdesk export --from DATE --to DATE [--format csv|json] [--out FILE] [--with-notes] [--central]`:
+dispositions wrapped up in those days with their referrals, bookings and callbacks (their latest version), from
+this desk's local store or the central one. Notes only with --with-notes (they may hold what the caller said).
+
+Dates are whole days in the workstation's time zone, both included; a date and time (ISO 8601) is taken as is.
+Exit 0 with the file written, 1 when the store cannot be read, 2 for bad arguments or configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from agentdesk import services
+from agentdesk.config import ConfigError, Settings
+
+DETAILS = ("bookings", "referrals", "callbacks")
+# A spreadsheet runs a cell starting with these as a formula: exported text must stay text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ExportError(ValueError):
+    pass
+
+
+def parse_bound(text: str, name: str, end: bool) -> datetime:
+    """A day (YYYY-MM-DD: its start, or for --to the start of the next day) or an ISO date-time, as aware UTC."""
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text) + (timedelta(days=1) if end else timedelta())
+            return datetime(day.year, day.month, day.day).astimezone()
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ExportError(f"--{name}: '{text[:30]}' is not a date like 2026-12-01 (or 2026-12-01T08:00)") from None
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def export(
+    start_text: str,
+    end_text: str,
+    fmt: str = "csv",
+    out: Path | None = None,
+    with_notes: bool = False,
+    central: bool = False,
+    config: Path | None = None,
+    basedir: Path | None = None,
+) -> int:
+    try:
+        start, end = parse_bound(start_text, "from", False), parse_bound(end_text, "to", True)
+        if end <= start:
+            raise ExportError("--to: must not be before --from")
+        settings = services.read_settings(services.app_paths(basedir), config)
+    except (ExportError, ConfigError) as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
+        rows = (
+            _central_rows(settings, start, end, with_notes)
+            if central
+            else _local_rows(settings, basedir, start, end, with_notes)
+        )
+    except ExportError as exc:
+        print(exc, file=sys.stderr)
+        return 1 if "central_url" not in str(exc) else 2
+    text = to_json(rows) if fmt == "json" else to_csv(rows, with_notes)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8", newline="")
+        print(f"{len(rows)} disposition(s) written to {out}", file=sys.stderr)
+    return 0
+
+
+def _local_rows(
+    settings: Settings, basedir: Path | None, start: datetime, end: datetime, with_notes: bool
+) -> list[dict[str, Any]]:
+    from agentdesk.store.local import LocalStore
+
+    path = services.local_store_path(settings, services.app_paths(basedir))
+    if not path.is_file():
+        raise ExportError(f"no local store at {path}: nothing was saved on this desk yet")
+
+    async def read() -> list[dict[str, Any]]:
+        store = LocalStore(path)
+        await store.open()
+        try:
+            return await store.wrapups_between(start, end, with_notes)
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(read())
+    except Exception as exc:  # a locked or damaged file: say which kind, never its content
+        raise ExportError(f"cannot read the local store ({type(exc).__name__})") from None
+
+
+def _central_rows(settings: Settings, start: datetime, end: datetime, with_notes: bool) -> list[dict[str, Any]]:
+    from agentdesk.config.credentials import CredentialMissing
+    from agentdesk.store.central import CentralStoreError
+
+    if not settings.store.central_url:
+        raise ExportError("store.central_url: not set; --central needs the central store")
+    try:
+        central = services.open_central(settings)
+        try:
+            return central.wrapups_between(start, end, with_notes)
+        finally:
+            central.dispose()
+    except (CredentialMissing, CentralStoreError) as exc:
+        raise ExportError(f"central store: {exc}") from None
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    text = str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def to_csv(rows: list[dict[str, Any]], with_notes: bool) -> str:
+    """One line per disposition; its details as JSON lists in the last columns (nothing lost, one file)."""
+    columns = [
+        "id",
+        "call_id",
+        "version",
+        "agent_id",
+        "campaign_code",
+        "disposition_code",
+        "outcome",
+        "patient_key",
+        "offered_at",
+        "answered_at",
+        "ended_at",
+        "wrapup_done_at",
+        *(["notes"] if with_notes else []),
+        *DETAILS,
+    ]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            [_cell(json.dumps(row[c], default=_json_default)) if c in DETAILS else _cell(row.get(c)) for c in columns]
+        )
+    return buffer.getvalue()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def to_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=_json_default, indent=2) + "\n"
