@@ -5,7 +5,7 @@
 1. A disposition with a booking and a referral saved through LocalStore (one transaction on the writer thread,
    WAL, synchronous=FULL, idempotent per call): p50/p99 of the await. Baseline, interleaved in the same run: the
    same three rows inserted with the sqlite3 module and committed, on a file with the same pragmas.
-2. The outbox pushing N dispositions (client UUIDs, ON CONFLICT DO NOTHING, batches of 500, each batch marked
+2. The outbox pushing N dispositions (client UUIDs, ON CONFLICT DO NOTHING, batches of 2,000, each batch marked
    synced locally) to a throwaway PostgreSQL: rows/s. Baselines in the same run: psycopg `executemany` of the
    same rows (one transaction) and `COPY`, into a table of the same shape.
 """
@@ -166,7 +166,10 @@ def main() -> None:
         folder = Path(name)
         timings = asyncio.run(local_saves(folder, args.saves))
         print(f"local durable save of a disposition + booking + referral ({args.saves} saves, interleaved):")
-        for label, values in (("bare sqlite3 insert x3 + commit", timings["bare"]), ("AgentDesk", timings["agentdesk"])):
+        for label, values in (
+            ("bare sqlite3 insert x3 + commit", timings["bare"]),
+            ("AgentDesk", timings["agentdesk"]),
+        ):
             print(f"  {label:34s} p50 {statistics.median(values):6.2f} ms  p99 {percentile(values, 0.99):6.2f} ms")
         ratio = statistics.median(timings["agentdesk"]) / statistics.median(timings["bare"])
         print(f"  ratio p50 {ratio:.2f}; target p99 < 10 ms")
@@ -181,8 +184,10 @@ def main() -> None:
         print(f"outbox to PostgreSQL ({args.rows} dispositions):")
         print(f"  psycopg COPY              {args.rows / copied:9.0f} rows/s")
         print(f"  psycopg executemany       {args.rows / many:9.0f} rows/s")
-        print(f"  AgentDesk outbox          {rate:9.0f} rows/s  ({rate / (args.rows / many):.0%} of executemany, "
-              f"{rate / (args.rows / copied):.0%} of COPY; target >= 70%)")
+        print(
+            f"  AgentDesk outbox          {rate:9.0f} rows/s  ({rate / (args.rows / many):.0%} of executemany, "
+            f"{rate / (args.rows / copied):.0%} of COPY; target >= 70%)"
+        )
 
 
 if __name__ == "__main__":

@@ -58,7 +58,9 @@ class FaultProxy:
             try:
                 client, _ = self._server.accept()
             except OSError:
-                return
+                if self._stopped:
+                    return
+                continue  # a client that reset before we accepted it: keep serving the others
             if self.mode == "down":
                 self._reset(client)
                 continue

@@ -8,7 +8,7 @@ it into validated records or raises DispositionInvalid("booking.start", "...").
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -77,10 +77,14 @@ class Outcomes:
     def rows(self) -> dict[str, list[dict[str, Any]]]:
         """Table name -> rows (without the disposition link, version and timestamps the store adds)."""
         return {
-            "referrals": [asdict(r) for r in self.referrals],
-            "bookings": [asdict(b) for b in self.bookings],
-            "callbacks": [asdict(c) for c in self.callbacks],
+            "referrals": [_plain_fields(r) for r in self.referrals],
+            "bookings": [_plain_fields(b) for b in self.bookings],
+            "callbacks": [_plain_fields(c) for c in self.callbacks],
         }
+
+
+def _plain_fields(item: Referral | Booking | Callback) -> dict[str, Any]:
+    return {f.name: getattr(item, f.name) for f in fields(item)}  # flat: asdict's deep copy costs more
 
 
 @dataclass

@@ -71,7 +71,7 @@ class OutboxSync:
         on_status: Callable[[SyncStatus], None] | None = None,
         interval_seconds: float = 10.0,
         tables: tuple[OutboxTable, ...] = OUTBOX_TABLES,
-        batch_size: int = 500,
+        batch_size: int = 2000,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
     ) -> None:

@@ -49,15 +49,16 @@ def save_wrapup(
         "ended_at": disposition.ended_at,
         "wrapup_done_at": disposition.wrapup_done_at,
     }
+    # Statements without inline values, parameters apart: SQLAlchemy compiles each once and reuses it (a save
+    # built fresh statements each time and spent more in SQLAlchemy than in SQLite).
     if existing is None:
         saved = replace(disposition, version=1)
-        connection.execute(table.insert().values(id=saved.id, version=1, created_at=now, **values))
+        connection.execute(table.insert(), [{"id": saved.id, "version": 1, "created_at": now, **values}])
     else:
         saved = replace(disposition, id=str(existing.id), version=int(existing.version) + 1)
         connection.execute(
-            table.update()
-            .where(table.c.id == saved.id)
-            .values(version=saved.version, updated_at=now, synced_at=None, **values)
+            table.update().where(table.c.id == sa.bindparam("b_id")),
+            [{"b_id": saved.id, "version": saved.version, "updated_at": now, "synced_at": None, **values}],
         )
     for name, rows in outcomes.rows().items():
         if rows:
@@ -68,7 +69,9 @@ def save_wrapup(
     for name, row in extra_rows or []:
         connection.execute(schema.metadata.tables[name].insert(), [row])
     drafts = schema.wrapup_drafts
-    connection.execute(drafts.delete().where(drafts.c.call_id == disposition.call_id))
+    connection.execute(
+        drafts.delete().where(drafts.c.call_id == sa.bindparam("b_call")), {"b_call": disposition.call_id}
+    )
     return saved
 
 
