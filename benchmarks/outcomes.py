@@ -26,12 +26,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.postgres: a throwaway server
 
+from tests.postgres import run_postgres
+
 from agentdesk.store.central import CentralStore
 from agentdesk.store.dispositions import Disposition
 from agentdesk.store.local import LocalStore
 from agentdesk.store.outcomes import WrapUpForm, read_outcomes
 from agentdesk.store.sync import OutboxSync
-from tests.postgres import run_postgres
 
 START = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%d 10:30")
 FORM = WrapUpForm(
