@@ -50,6 +50,10 @@ class FaultProxy:
         # SO_LINGER 0: the peer sees a reset, as when a network path or a server dies, not a polite close.
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        # shutdown first: close() alone does not wake a thread blocked in recv() on the socket, and the socket
+        # (with its peer waiting) would live on half dead.
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             sock.close()
 

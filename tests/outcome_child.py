@@ -107,7 +107,7 @@ def build_desk(store: LocalStore) -> Desk:
         "dana",
         CallTracker(),
         ProfileLookup([]),
-        CampaignResolver(settings.campaigns, settings.dispositions),
+        CampaignResolver((), settings.dispositions),
         store,
         AgentStateMachine(settings.agent.not_ready_reasons),
         time_zone="UTC",

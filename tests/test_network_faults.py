@@ -35,7 +35,7 @@ def test_outages_slowness_and_dropped_connections_lose_and_duplicate_nothing(cen
         await store.open()
         sync = OutboxSync(
             store,
-            CentralStore(through_proxy),
+            CentralStore(through_proxy, deadline_seconds=3),  # a zombie transaction is ended after 6 s
             lambda _: None,
             on_status=statuses.append,
             interval_seconds=0.05,
@@ -62,7 +62,7 @@ def test_outages_slowness_and_dropped_connections_lose_and_duplicate_nothing(cen
                 await asyncio.sleep(0.06)
         proxy.set_mode("up")
         # Nobody calls sync_once: the running sync must come back by itself and drain the outbox.
-        for _ in range(600):
+        for _ in range(1200):
             if statuses and statuses[-1] == SyncStatus(0):
                 break
             await asyncio.sleep(0.05)

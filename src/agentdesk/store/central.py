@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from agentdesk.config.transport import sql_connect_args, tls_failure
+from agentdesk.config.transport import merge_connect_args, sql_connect_args, tls_failure
 from agentdesk.store import schema
 from agentdesk.store.local import MIGRATIONS, upgrade_schema
 from agentdesk.store.outbox import OutboxTable, outbox_table
@@ -45,13 +45,19 @@ class CentralStore:
         self.unverified = link.unverified
         if link.unverified:
             log.warning("central store: %s", link.unverified)
+        connect_args = dict(link.connect_args)
+        if address.get_backend_name() == "postgresql":
+            # A desk whose network dies mid-push leaves its transaction open on the server, holding the locks of
+            # the keys it inserted: the retry (same keys) would wait on them until the server noticed, hours later.
+            idle = f"-c idle_in_transaction_session_timeout={int(deadline_seconds * 2000)}"
+            connect_args = merge_connect_args(connect_args, {"options": idle})
         try:
-            self._engine = sa.create_engine(address, pool_pre_ping=True, pool_size=2, connect_args=link.connect_args)
+            self._engine = sa.create_engine(address, pool_pre_ping=True, pool_size=2, connect_args=connect_args)
         except ModuleNotFoundError as exc:  # the driver is an extra: the demo and local-only desks do without it
             raise CentralStoreError(
                 f"the database driver '{exc.name}' is not installed: pip install 'agentdesk[central]'"
             ) from None
-        self._address, self._connect_args = address, link.connect_args
+        self._address, self._connect_args = address, connect_args
 
     @property
     def engine(self) -> sa.Engine:

@@ -21,6 +21,7 @@ from agentdesk.store.outbox import OUTBOX_TABLES, OutboxTable
 log = logging.getLogger("agentdesk.store")
 # Transactions commit out of the order their now() gave them: look back this far and skip what is known.
 PULL_OVERLAP = timedelta(seconds=60)
+STOP_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class OutboxSync:
         self._wake = asyncio.Event()
         self.failures = 0
         self.status = SyncStatus(0)
+        self._stopping = False
 
     async def sync_once(self) -> SyncReport:
         """Push every unsynced row (parents first, in batches), then pull other desks' decisions.
@@ -121,12 +123,21 @@ class OutboxSync:
         self._wake.set()
 
     async def stop(self) -> None:
+        """Let the round in flight finish (cancelling it would leave its worker thread holding a connection past
+        the dispose), push once more on the way out, then close the connections. The outbox keeps the rest."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), STOP_WAIT_SECONDS)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            except Exception:  # the loop's own failures were reported as they happened
+                log.debug("outbox loop ended with an error", exc_info=True)
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.sync_once(), 5)  # last push on the way out; the outbox keeps the rest
+            await asyncio.wait_for(self.sync_once(), STOP_WAIT_SECONDS)
         await asyncio.to_thread(self._central.dispose)
 
     async def _run(self) -> None:
@@ -134,7 +145,7 @@ class OutboxSync:
             await asyncio.to_thread(self._central.check_schema)
         except CentralStoreError as exc:
             await self._report(str(exc))
-        while True:
+        while not self._stopping:
             await self._round()
             delay = self._interval if self.failures == 0 else self._backoff.delay(self.failures, self._rng)
             with contextlib.suppress(TimeoutError):
