@@ -228,7 +228,10 @@ def test_each_record_shown_is_audited_once_per_call(tmp_path: Path) -> None:
         desk.profile_viewed(desk.contexts["c2"], (await looked_up(desk, "c2")).lookup.patients[0])  # type: ignore[union-attr]
 
     path = run_desk(tmp_path, scenario)
-    audited = rows(path, "SELECT agent_id, patient_key, call_id FROM audit_events ORDER BY call_id, patient_key")
+    audited = rows(
+        path,
+        "SELECT agent_id, patient_key, call_id FROM audit_events WHERE action = 'profile_view' ORDER BY call_id, patient_key",
+    )
     assert audited == [
         (ME, "CRM:c9", "c1"),
         (ME, "EHR:p1", "c1"),

@@ -95,7 +95,12 @@ def test_simulated_call_fills_profile_and_saves_disposition(qtbot, run_async, tm
     assert f"EHR:{caller.key.lower()}" in patient_key and "CRM:C-" in patient_key
     assert answered_at and ended_at
     # Every source record the agent saw is audited once, whatever order the sources answered in.
-    assert sorted(audits) == sorted(("profile_view", ref) for ref in patient_key.split(";"))
+    views = sorted(a for a in audits if a[0] == "profile_view")
+    assert views == sorted(("profile_view", ref) for ref in patient_key.split(";"))
+    # ...and, before it reached the screen, as records shown; the wrap-up has its own row.
+    shown = {ref for action, key in audits if action == "records_shown" for ref in key.split(";")}
+    assert set(patient_key.split(";")) <= shown
+    assert ("wrap_up", patient_key) in audits
     assert kinds == ["offered", "answered", "ended"]
     assert bookings == [("Dr. Ada Quill", "Screening")]
 

@@ -103,6 +103,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, metavar="FILE", help="write here instead of standard output")
     export.add_argument("--with-notes", action="store_true", help="include the agents' notes")
     export.add_argument("--central", action="store_true", help="every desk's, from the central store")
+    audit = command("audit", "the audit trail: verify its hash chains, or list who viewed a patient")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    verify = audit_commands.add_parser(
+        "verify",
+        help="check every workstation's hash chain; exit 1 if a row was deleted, edited or reordered",
+        parents=[common],
+    )
+    viewed = audit_commands.add_parser(
+        "who-viewed", help="who was shown a patient's record (supervisor or admin only)", parents=[common]
+    )
+    viewed.add_argument("--patient", required=True, metavar="REF", help="a record reference, e.g. EHR:12345")
+    viewed.add_argument("--from", dest="start", default="", metavar="DATE", help="from this day/time (UTC)")
+    viewed.add_argument("--to", dest="end", default="", metavar="DATE", help="until this day/time (UTC)")
+    for sub in (verify, viewed):
+        sub.add_argument("--central", action="store_true", help="read the central store instead of this desk's")
 
     metrics = command("metrics", "operations and growth figures per campaign and agent over a time range (no GUI)")
     metrics.add_argument(
@@ -174,6 +189,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return export(
             args.start, args.end, args.format, args.out, args.with_notes, args.central, args.config, args.basedir
+        )
+    if args.command == "audit":
+        from agentdesk.commands.audit import run_audit
+
+        return run_audit(
+            args.audit_command,
+            args.config,
+            args.basedir,
+            central=args.central,
+            patient=getattr(args, "patient", ""),
+            start=getattr(args, "start", ""),
+            end=getattr(args, "end", ""),
         )
     if args.command == "lookup":
         from agentdesk.commands.lookup import run_lookup

@@ -24,6 +24,8 @@ from agentdesk.config.schema import DispositionType
 from agentdesk.records.decisions import Decision, DecisionBook, IdentityDecision, decisions_for
 from agentdesk.records.lookup import ProfileLookup, parse_search
 from agentdesk.records.model import CareItem, ItemKind, LookupResult, PatientProfile
+from agentdesk.store import audit
+from agentdesk.store.audit import AuditEntry
 from agentdesk.store.dispositions import Disposition, DispositionInvalid
 from agentdesk.store.outcomes import WrapUpForm, call_from_snapshot, call_snapshot, local_zone_name, read_outcomes
 from agentdesk.telephony.agent_state import AgentState, AgentStateMachine, AgentStatus
@@ -54,6 +56,7 @@ class CallContext:
     manual: bool = False  # an agent's search with no call (e.g. before calling a patient back)
     history: list[CareItem] = field(default_factory=list)  # earlier wrap-ups with this caller, from the store
     viewed: set[str] = field(default_factory=set)
+    audited: set[str] = field(default_factory=set)  # records already audited as shown for this call
     draft: WrapUpForm | None = None  # what the agent typed so far, kept across a crash
     campaign_reason: str = ""  # why this campaign: "matched by dialed number (800) 555-0142"
     script: ScriptRun | None = None  # the run of the campaign's script for this conversation
@@ -301,11 +304,7 @@ class Desk:
                         self._spawn(self._store_run(context, context.script), what="storing the script run")
 
     async def _look_up(self, context: CallContext) -> None:
-        def progress(result: LookupResult) -> None:
-            context.lookup = result
-            self.on.lookup(context)
-
-        result = await self.lookup.lookup(context.call.call_id, context.call.ani, progress)
+        result = await self.lookup.lookup(context.call.call_id, context.call.ani, self._shown_after_audit(context))
         refs = [r.ref for r in result.records]
         if refs:
             labels = {d.code: d.label for d in self.campaigns.dispositions}
@@ -327,6 +326,11 @@ class Desk:
                 self.on.lookup(context)
 
     # -- what the agent does ------------------------------------------------------------------------------------
+    async def audit(self, action: str, patient_key: str = "", call_id: str = "", detail: str = "") -> None:
+        """Chain one audit row (e.g. a campaign switch or an export) and return once it is on disk: call it before
+        the data it describes is shown or written out."""
+        await self.store.audit([AuditEntry(self.agent_id, action, patient_key, call_id, detail)])
+
     def profile_viewed(self, context: CallContext, patient: PatientProfile) -> None:
         """Audit what the agent was shown: each source record once per call (a profile grows as sources answer).
         The script reads the same person: its text uses what the profile says."""
@@ -348,12 +352,32 @@ class Desk:
         query = parse_search(text)
         if context is None or (context.call.state is CallState.ENDED and context.wrapped_up):
             context = self._manual_context()
+        by = "mrn" if query.mrn else "name and birth date"  # what was searched by, never the text itself
+        await self.store.audit([AuditEntry(self.agent_id, audit.SEARCH, call_id=context.call.call_id, detail=by)])
+        return await self.lookup.search(context.call.call_id, query, self._shown_after_audit(context))
+
+    def _shown_after_audit(self, context: CallContext) -> Callable[[LookupResult], None]:
+        """The lookup's progress callback: records new to this call are audited (durably) before any listener
+        (panels, candidate list, the tray notification) gets them."""
+        pending: list[LookupResult] = []
+
+        async def audit_then_show() -> None:
+            while pending:
+                result = pending.pop(0)
+                fresh = [r.ref for r in result.records if r.ref not in context.audited]
+                if fresh:
+                    context.audited.update(fresh)
+                    entry = AuditEntry(self.agent_id, audit.RECORDS_SHOWN, ";".join(fresh), context.call.call_id)
+                    await self.store.audit([entry])
+                context.lookup = result
+                self.on.lookup(context)
 
         def progress(result: LookupResult) -> None:
-            context.lookup = result
-            self.on.lookup(context)
+            pending.append(result)
+            if len(pending) == 1:  # one writer per call keeps the results in order
+                self._spawn(audit_then_show(), what="auditing the records shown")
 
-        return await self.lookup.search(context.call.call_id, query, progress)
+        return progress
 
     def _manual_context(self) -> CallContext:
         now = self.clock()
@@ -382,7 +406,9 @@ class Desk:
         items = decisions_for(refs, decision)
         if not items:
             raise ValueError("records: choose records from at least two different sources")
-        await self.store.record_identity_decisions(items, self.agent_id, context.call.call_id)
+        action = audit.MATCH_CONFIRM if decision is Decision.SAME else audit.MATCH_SPLIT
+        entry = AuditEntry(self.agent_id, action, ";".join(sorted(set(refs))), context.call.call_id, decision.value)
+        await self.store.record_identity_decisions(items, self.agent_id, context.call.call_id, audit=[entry])
         self._learn(items, context.call.ani)
         if context.lookup is not None:
             context.lookup = replace(context.lookup, patients=tuple(self.lookup.merge(context.lookup.records)))
@@ -432,7 +458,8 @@ class Desk:
         )
         self._draft_pending.discard(call.call_id)
         try:
-            saved = await self.store.save_disposition(disposition, outcomes)
+            entry = AuditEntry(self.agent_id, audit.WRAP_UP, patient_key, call.call_id, code)
+            saved = await self.store.save_disposition(disposition, outcomes, audit=[entry])
         except Exception as exc:
             self._store_health(False, f"save failed ({type(exc).__name__})")
             raise

@@ -146,5 +146,26 @@ class CentralStore:
         except sa.exc.SQLAlchemyError as exc:
             raise CentralStoreError(f"read failed ({type(exc).__name__})") from None
 
+    def audit_rows(self) -> list[dict[str, Any]]:
+        """Every audit row sent by every desk, by workstation and sequence (for `agentdesk audit verify`)."""
+        from agentdesk.store import audit
+
+        try:
+            with self._engine.connect() as connection:
+                return audit.chain_rows(connection)
+        except sa.exc.SQLAlchemyError as exc:
+            raise failure("audit read failed", exc) from None
+
+    def who_viewed(
+        self, patient_ref: str, start: datetime | None = None, end: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        from agentdesk.store import audit
+
+        try:
+            with self._engine.connect() as connection:
+                return audit.who_viewed(connection, patient_ref, start, end)
+        except sa.exc.SQLAlchemyError as exc:
+            raise failure("audit read failed", exc) from None
+
     def dispose(self) -> None:
         self._engine.dispose()

@@ -19,6 +19,7 @@ from agentdesk.base.ids import new_row_id
 from agentdesk.base.listeners import Listeners
 from agentdesk.base.time import utc_now
 from agentdesk.records.decisions import Decision, IdentityDecision
+from agentdesk.store.audit import AuditEntry
 from agentdesk.store.dispositions import Disposition
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 # the main window is on screen before they load.
 
 log = logging.getLogger("agentdesk.store")
+AUDIT_FIELDS = ("id", "agent_id", "action", "patient_key", "call_id", "detail", "at")
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -56,6 +58,7 @@ class LocalStore:
         self.path = path
         self._key_credential = key_credential  # keychain entry of the SQLCipher passphrase; "" = plain SQLite
         self.moved_aside: Path | None = None  # an unreadable earlier store, kept under this name
+        self.workstation = ""  # the audit chain's name (store/audit.py), read when the store opens
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-store")
         self._queued: list[tuple[str, dict[str, Any]]] = []
         self._batch_done: asyncio.Future[None] | None = None
@@ -85,6 +88,10 @@ class LocalStore:
                 raise StoreUnusable(f"store.encryption_credential: {exc}") from None
         opened = open_store(self.path, key, upgrade_schema)
         self._engine, self.moved_aside = opened.engine, opened.moved_aside
+        from agentdesk.store.audit import workstation_id
+
+        with self._engine.begin() as connection:
+            self.workstation = workstation_id(connection)
         log.info("local store ready%s", " (encrypted)" if key else "")
 
     async def flush(self) -> None:
@@ -115,15 +122,20 @@ class LocalStore:
         disposition: Disposition,
         outcomes: Outcomes | None = None,
         extra_rows: list[tuple[str, dict[str, Any]]] | None = None,
+        audit: list[AuditEntry] | None = None,
     ) -> Disposition:
         """Returns once the disposition and its details are committed to disk, as stored: saving the same call's
-        wrap-up again updates that disposition as its next version (see wrapups.save_wrapup)."""
+        wrap-up again updates that disposition as its next version (see wrapups.save_wrapup). `audit` rows are
+        chained in the same transaction: no wrap-up without its audit row, even after a kill."""
+        from agentdesk.store import audit as audit_trail
         from agentdesk.store.outcomes import Outcomes
         from agentdesk.store.wrapups import save_wrapup
 
         def save() -> Disposition:
             with self.engine.begin() as connection:
-                return save_wrapup(connection, disposition, outcomes or Outcomes(), utc_now(), extra_rows)
+                saved = save_wrapup(connection, disposition, outcomes or Outcomes(), utc_now(), extra_rows)
+                audit_trail.append(connection, self.workstation, audit or [])
+                return saved
 
         return await self._run(save)
 
@@ -241,8 +253,39 @@ class LocalStore:
         with self.engine.connect() as connection:
             return read_run_facts(connection, start, end)
 
+    async def audit_rows(self) -> list[dict[str, Any]]:
+        from agentdesk.store import audit as audit_trail
+
+        def read() -> list[dict[str, Any]]:
+            with self.engine.connect() as connection:
+                return audit_trail.chain_rows(connection)
+
+        return await self._run(read)
+
+    async def who_viewed(
+        self, patient_ref: str, start: datetime | None = None, end: datetime | None = None
+    ) -> list[dict[str, Any]]:
+        from agentdesk.store import audit as audit_trail
+
+        def read() -> list[dict[str, Any]]:
+            with self.engine.connect() as connection:
+                return audit_trail.who_viewed(connection, patient_ref, start, end)
+
+        return await self._run(read)
+
+    async def audit(self, entries: list[AuditEntry]) -> None:
+        """Chain audit rows in their own transaction; returns once they are on disk (call it before showing)."""
+        from agentdesk.store import audit as audit_trail
+
+        def write() -> None:
+            with self.engine.begin() as connection:
+                audit_trail.append(connection, self.workstation, entries)
+
+        if entries:
+            await self._run(write)
+
     async def record_identity_decisions(
-        self, decisions: list[IdentityDecision], agent_id: str, call_id: str = ""
+        self, decisions: list[IdentityDecision], agent_id: str, call_id: str = "", audit: list[AuditEntry] | None = None
     ) -> None:
         """Durable before it returns: later lookups (here and, once synced, on other desks) honour it."""
         at = utc_now()
@@ -258,7 +301,8 @@ class LocalStore:
             }
             for d in decisions
         ]
-        await self._run(self._insert_many, [("identity_decisions", row) for row in rows])
+        # The match confirm/split and its audit rows: one transaction.
+        await self._run(self._insert_many, [("identity_decisions", row) for row in rows], audit)
 
     async def interactions_for(self, refs: list[str], limit: int = 20) -> list[dict[str, Any]]:
         """Earlier wrap-ups of calls that showed any of these source records, newest first."""
@@ -406,15 +450,21 @@ class LocalStore:
             raise last
         return dropped
 
-    def _insert_many(self, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    def _insert_many(self, rows: list[tuple[str, dict[str, Any]]], audit: list[AuditEntry] | None = None) -> None:
+        from agentdesk.store import audit as audit_trail
         from agentdesk.store import schema
 
         by_table: dict[str, list[dict[str, Any]]] = {}
+        entries = list(audit or [])
         for table_name, row in rows:
-            by_table.setdefault(table_name, []).append(row)
+            if table_name == "audit_events":  # queued audit rows join the chain like every other
+                entries.append(audit_trail.AuditEntry(**{k: row[k] for k in AUDIT_FIELDS if k in row}))
+            else:
+                by_table.setdefault(table_name, []).append(row)
         with self.engine.begin() as connection:
             for table_name, table_rows in by_table.items():
                 connection.execute(schema.metadata.tables[table_name].insert(), table_rows)
+            audit_trail.append(connection, self.workstation, entries)
 
     def _agent_state(self, agent_id: str, state: str, reason: str, started_at: datetime) -> None:
         from agentdesk.store import schema

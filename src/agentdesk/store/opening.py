@@ -98,7 +98,10 @@ def _connected(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _begin(connection: sa.Connection) -> None:
-    connection.exec_driver_sql("BEGIN")  # DDL included: a migration commits whole or not at all
+    # DDL included: a migration commits whole or not at all. IMMEDIATE: the write lock is taken at the start, so
+    # a reader cannot turn writer mid-way and fail (another process, e.g. `agentdesk lookup`, may share the file)
+    # and two writers never chain an audit row to the same predecessor. Readers are not blocked (WAL).
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _is_plain_sqlite(path: Path) -> bool:

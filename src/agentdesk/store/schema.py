@@ -84,6 +84,21 @@ audit_events = sa.Table(
     sa.Column("call_id", sa.String(200), nullable=False, server_default=""),
     sa.Column("at", Timestamp, nullable=False),
     sa.Column("synced_at", Timestamp, nullable=True, index=True),
+    # The per-workstation hash chain (store/audit.py): seq 1, 2, 3 ... each row linked to the one before.
+    sa.Column("workstation", sa.String(64), nullable=False, server_default=""),
+    sa.Column("seq", sa.Integer, nullable=True),
+    sa.Column("detail", sa.String(200), nullable=False, server_default=""),
+    sa.Column("prev_hash", sa.String(64), nullable=False, server_default=""),
+    sa.Column("hash", sa.String(64), nullable=False, server_default=""),
+    sa.Index("ix_audit_events_chain", "workstation", "seq", unique=True),
+    sa.Index("ix_audit_events_patient_key", "patient_key"),
+)
+
+workstation = sa.Table(
+    "workstation",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),  # names this store's audit chain, here and centrally
+    sa.Column("created_at", Timestamp, nullable=False),
 )
 
 identity_decisions = sa.Table(
