@@ -13,14 +13,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from agentdesk.base.time import utc_now
 from agentdesk.config.operator import os_login
 from agentdesk.store.audit import AuditEntry
 from agentdesk.store.central import CentralStore
-from agentdesk.store.dispositions import Disposition
 from agentdesk.store.local import LocalStore
 from tests.conftest import wait_until
 from tests.test_call_flow import name_of, single_callers
+from tests.test_store_safety import disposition
 from tests.test_thin_path import make_app
 
 AGENTDESK = [sys.executable, "-m", "agentdesk"]
@@ -28,22 +27,6 @@ AGENTDESK = [sys.executable, "-m", "agentdesk"]
 
 def agentdesk(basedir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*AGENTDESK, "--basedir", str(basedir), *args], capture_output=True, text=True, timeout=60)
-
-
-def disposition(call_id: str) -> Disposition:
-    now = utc_now()
-    return Disposition(
-        call_id=call_id,
-        agent_id="agent",
-        disposition_code="information_provided",
-        outcome="info",
-        campaign_code="",
-        notes="",
-        patient_key="EHR:p1",
-        offered_at=now,
-        answered_at=now,
-        ended_at=now,
-    )
 
 
 def seed(store_path: Path, count: int = 6) -> None:
