@@ -163,3 +163,28 @@ def test_records_are_audited_before_any_panel_or_notification_gets_them(qtbot, r
 
     run_async(scenario())
     assert checked and unaudited == []
+
+
+def test_a_role_kept_in_the_central_store_opens_who_viewed(tmp_path: Path, central_url: str) -> None:
+    store_path = tmp_path / "data" / "agentdesk.sqlite3"
+    seed(store_path)
+    with sqlite3.connect(store_path) as db:
+        db.row_factory = sqlite3.Row
+        rows = [dict(r) for r in db.execute("SELECT * FROM audit_events WHERE patient_key = 'EHR:p3'")]
+    central = CentralStore(central_url)
+    central.push("audit_events", rows)
+    central.dispose()
+    config = tmp_path / "central.toml"
+    config.write_text(f'[store]\ncentral_url = "{central_url}"\n', encoding="utf-8")
+    ask = ("--config", str(config), "audit", "who-viewed", "--patient", "EHR:p3", "--central")
+    assert agentdesk(tmp_path, *ask).returncode == 1  # no role anywhere yet
+    engine = sa.create_engine(central_url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("INSERT INTO agent_roles (login, role) VALUES (:l, 'supervisor')"), {"l": os_login()}
+        )
+    engine.dispose()
+    allowed = agentdesk(tmp_path, *ask)
+    assert allowed.returncode == 0, allowed.stderr
+    # (the module's central store also holds the verify test's rows: the same seeded references)
+    assert {line.split()[3] for line in allowed.stdout.splitlines()} == {"records_shown"}

@@ -3,7 +3,7 @@
 verify: every workstation's hash chain, in the local store (default) or the central store (--central): a
 deleted, edited or reordered row is named by workstation and sequence number; exit 1 when any is found.
 who-viewed: who was shown a patient's record, when, for which call; supervisors and admins only (roles come
-from the machine-wide config).
+from the machine-wide config or the central store's agent_roles).
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ def run_audit(
         return 2
     if action == "who-viewed":
         login = os_login()
-        if role_of(login, settings.security) < Role.SUPERVISOR:
+        if role_of(login, settings.security, _central_role(settings, login)) < Role.SUPERVISOR:
             print(
                 f"audit who-viewed: '{login}' is not a supervisor or admin (IT sets roles in the machine-wide "
-                "config's [security] table)",
+                "config's [security] table or in the central store's agent_roles)",
                 file=sys.stderr,
             )
             return 1
@@ -65,6 +65,21 @@ def run_audit(
         print(f"audit: {exc if isinstance(exc, CentralStoreError) else type(exc).__name__}", file=sys.stderr)
         return 1
     return _report_verify(rows, central) if action == "verify" else _report_viewers(found, patient)
+
+
+def _central_role(settings: Any, login: str) -> str:
+    """The role IT keeps for `login` in the central store, when there is one and it answers ('' otherwise)."""
+    if not settings.store.central_url:
+        return ""
+    try:
+        central = services.open_central(settings)
+        try:
+            return central.role_of(login)
+        finally:
+            central.dispose()
+    except Exception as exc:  # unreachable: the machine-wide config alone decides
+        print(f"central store: roles not read ({type(exc).__name__})", file=sys.stderr)
+        return ""
 
 
 def _day(text: str, option: str) -> datetime | None:

@@ -34,7 +34,13 @@ class Role(enum.IntEnum):
     ADMIN = 3
 
 
-def role_of(login: str, security: SecuritySettings) -> Role:
+def role_of(login: str, security: SecuritySettings, central_role: str = "") -> Role:
+    """The higher of what the machine-wide config and the central store's agent_roles say."""
+    granted = {"supervisor": Role.SUPERVISOR, "admin": Role.ADMIN}.get(central_role.lower(), Role.AGENT)
+    return max(granted, _configured_role(login, security))
+
+
+def _configured_role(login: str, security: SecuritySettings) -> Role:
     folded = login.casefold()
     if folded in {name.casefold() for name in security.admins}:
         return Role.ADMIN

@@ -146,6 +146,16 @@ class CentralStore:
         except sa.exc.SQLAlchemyError as exc:
             raise CentralStoreError(f"read failed ({type(exc).__name__})") from None
 
+    def role_of(self, login: str) -> str:
+        """The role IT gave `login` in the central store ('' when none)."""
+        table = schema.agent_roles
+        query = sa.select(table.c.role).where(sa.func.lower(table.c.login) == login.lower())
+        try:
+            with self._engine.connect() as connection:
+                return str(connection.execute(query).scalar() or "")
+        except sa.exc.SQLAlchemyError as exc:
+            raise failure("role read failed", exc) from None
+
     def audit_rows(self) -> list[dict[str, Any]]:
         """Every audit row sent by every desk, by workstation and sequence (for `agentdesk audit verify`)."""
         from agentdesk.store import audit

@@ -94,6 +94,13 @@ audit_events = sa.Table(
     sa.Index("ix_audit_events_patient_key", "patient_key"),
 )
 
+agent_roles = sa.Table(
+    "agent_roles",
+    metadata,
+    sa.Column("login", sa.String(200), primary_key=True),  # OS login, compared case-insensitively
+    sa.Column("role", sa.String(16), nullable=False),  # supervisor or admin (IT maintains it centrally)
+)
+
 workstation = sa.Table(
     "workstation",
     metadata,
