@@ -59,6 +59,7 @@ COMMANDS = {
     "metrics": ["--from", "2026-03-02", "--to", "2026-03-03"],
     "simulate": ["--agents", "2", "--hours", "1"],
     "export": ["--from", "2026-12-01", "--to", "2026-12-02"],
+    "audit": ["verify"],
 }
 
 
