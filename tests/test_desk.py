@@ -230,7 +230,8 @@ def test_each_record_shown_is_audited_once_per_call(tmp_path: Path) -> None:
     path = run_desk(tmp_path, scenario)
     audited = rows(
         path,
-        "SELECT agent_id, patient_key, call_id FROM audit_events WHERE action = 'profile_view' ORDER BY call_id, patient_key",
+        "SELECT agent_id, patient_key, call_id FROM audit_events WHERE action = 'profile_view'"
+        " ORDER BY call_id, patient_key",
     )
     assert audited == [
         (ME, "CRM:c9", "c1"),
