@@ -47,6 +47,18 @@ def seed(store_path: Path, count: int = 6) -> None:
     asyncio.run(write())
 
 
+def seed_and_send(basedir: Path, central_url: str, which: str = "") -> None:
+    """A desk's audit rows, seeded, then (those `which` selects) pushed as the outbox sends them."""
+    store_path = basedir / "data" / "agentdesk.sqlite3"
+    seed(store_path)
+    with sqlite3.connect(store_path) as db:
+        db.row_factory = sqlite3.Row
+        rows = [dict(r) for r in db.execute(f"SELECT * FROM audit_events {which}")]
+    central = CentralStore(central_url)
+    central.push("audit_events", rows)
+    central.dispose()
+
+
 def test_a_wrapup_and_its_audit_row_commit_together(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite3"
 
@@ -92,14 +104,7 @@ def test_verify_finds_a_deleted_an_edited_and_a_reordered_row(tmp_path: Path) ->
 
 
 def test_the_central_copy_is_verified_too(tmp_path: Path, central_url: str) -> None:
-    store_path = tmp_path / "data" / "agentdesk.sqlite3"
-    seed(store_path)
-    with sqlite3.connect(store_path) as db:
-        db.row_factory = sqlite3.Row
-        rows = [dict(r) for r in db.execute("SELECT * FROM audit_events")]
-    central = CentralStore(central_url)
-    central.push("audit_events", rows)  # what the outbox sends
-    central.dispose()
+    seed_and_send(tmp_path, central_url)
     config = tmp_path / "central.toml"
     config.write_text(f'[store]\ncentral_url = "{central_url}"\n', encoding="utf-8")
     intact = agentdesk(tmp_path, "--config", str(config), "audit", "verify", "--central")
@@ -166,14 +171,7 @@ def test_records_are_audited_before_any_panel_or_notification_gets_them(qtbot, r
 
 
 def test_a_role_kept_in_the_central_store_opens_who_viewed(tmp_path: Path, central_url: str) -> None:
-    store_path = tmp_path / "data" / "agentdesk.sqlite3"
-    seed(store_path)
-    with sqlite3.connect(store_path) as db:
-        db.row_factory = sqlite3.Row
-        rows = [dict(r) for r in db.execute("SELECT * FROM audit_events WHERE patient_key = 'EHR:p3'")]
-    central = CentralStore(central_url)
-    central.push("audit_events", rows)
-    central.dispose()
+    seed_and_send(tmp_path, central_url, "WHERE patient_key = 'EHR:p3'")
     config = tmp_path / "central.toml"
     config.write_text(f'[store]\ncentral_url = "{central_url}"\n', encoding="utf-8")
     ask = ("--config", str(config), "audit", "who-viewed", "--patient", "EHR:p3", "--central")
