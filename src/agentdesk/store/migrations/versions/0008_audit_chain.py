@@ -2,16 +2,16 @@
 own hash (SHA-256 over its content and that link), so a deleted, edited or reordered row shows; the store's
 workstation id names the chain.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
