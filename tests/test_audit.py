@@ -18,9 +18,8 @@ from agentdesk.store.audit import AuditEntry
 from agentdesk.store.central import CentralStore
 from agentdesk.store.local import LocalStore
 from tests.conftest import wait_until
-from tests.test_call_flow import name_of, single_callers
+from tests.support import make_app, name_of, single_callers
 from tests.test_store_safety import disposition
-from tests.test_thin_path import make_app
 
 AGENTDESK = [sys.executable, "-m", "agentdesk"]
 
