@@ -160,7 +160,7 @@ def test_records_are_audited_before_any_panel_or_notification_gets_them(qtbot, r
     async def scenario() -> None:
         app.window.show()
         await app.start()
-        app.desk.on.lookup.insert(0, check)  # runs before the panels and the notifier
+        app.desk.on.lookup.append(check)  # called with the panels and the notifier: the rows must be there
         app.simulator.simulate_call(ani=caller.phone_e164, dnis="+18005550142")
         await wait_until(lambda: app.window.profile.name_label.text() == name_of(caller), what="the pop")
         await app.stop()
