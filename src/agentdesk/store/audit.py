@@ -133,7 +133,7 @@ class ChainProblem:
 @dataclass
 class ChainReport:
     rows: int = 0
-    unchained: int = 0  # rows written before the chain existed (migration 0008)
+    unchained: int = 0  # rows written before the chain existed (migration 0009)
     workstations: int = 0
     problems: list[ChainProblem] = field(default_factory=list)
 

@@ -2,16 +2,16 @@
 own hash (SHA-256 over its content and that link), so a deleted, edited or reordered row shows; the store's
 workstation id names the chain.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,16 +1,16 @@
 """Roles kept by IT in the central store (agent_roles: OS login -> supervisor or admin), besides the machine-wide
 config's [security] lists. Desks only read it; nobody's own file can write it.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
