@@ -91,6 +91,7 @@ def test_json_report_merges_sources_and_marks_the_failing_one(systems: tuple[Dem
     sources = {s["name"]: s for s in report["sources"]}
     assert sources["EHR"]["status"] == "ok" and sources["CRM"]["status"] == "ok"
     assert sources["Down"]["status"] == "error" and sources["Down"]["reason"]
+    assert report["failed_sources"] == [{"source": "Down", "reason": sources["Down"]["reason"]}]
     (patient,) = report["patients"]
     assert patient["fields"]["family_name"]["value"] == person.family_name
     assert patient["fields"]["birth_date"] == {
@@ -178,3 +179,79 @@ def test_the_json_names_possible_matches_with_the_reason_they_were_held() -> Non
     given = next(f for f in pair["fields"] if f["field"] == "given_name")
     assert "twins rule" in given["note"]
     assert "Olivia" not in str(pair) and "Olive" not in str(pair)  # outcomes only, no values
+
+
+def run_agentdesk(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "agentdesk", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_every_backend_failing_exits_non_zero_with_each_failure_in_the_json(tmp_path: Path) -> None:
+    """One backend cannot even be built (its credential is not in the keychain), the other does not answer:
+    the lookup did not do its job, and the report says which source failed and why."""
+    config = tmp_path / "agentdesk.toml"
+    config.write_text(
+        """
+[[backends]]
+name = "Locked"
+kind = "fhir"
+base_url = "http://127.0.0.1:9/fhir"
+auth = "bearer"
+credential = "agentdesk-test-absent-secret"
+
+[[backends]]
+name = "Down"
+kind = "fhir"
+base_url = "http://127.0.0.1:9/fhir"
+timeout_seconds = 0.5
+""",
+        encoding="utf-8",
+    )
+    base = ["--config", str(config), "--basedir", str(tmp_path), "lookup", "--phone", "+16175550123"]
+    result = run_agentdesk(*base, "--json")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "agentdesk lookup: every record backend failed (Locked, Down); nothing was looked up"
+    )
+    failed = {f["source"]: f["reason"] for f in json.loads(result.stdout)["failed_sources"]}
+    assert failed.keys() == {"Locked", "Down"}
+    assert "agentdesk-test-absent-secret" in failed["Locked"] and "connection failed" in failed["Down"]
+    text = run_agentdesk(*base)
+    assert text.returncode == 1 and "source Locked: unavailable (credential" in text.stdout
+
+
+def test_no_backend_configured_exits_non_zero_naming_the_fix(tmp_path: Path) -> None:
+    config = tmp_path / "agentdesk.toml"
+    config.write_text("", encoding="utf-8")
+    result = run_agentdesk("--config", str(config), "--basedir", str(tmp_path), "lookup", "--phone", "6175550123")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "agentdesk lookup: no record backend is configured ([[backends]] in the config file; or try --demo)"
+    )
+    assert (
+        json.loads(
+            run_agentdesk(
+                "--config", str(config), "--basedir", str(tmp_path), "lookup", "--phone", "6175550123", "--json"
+            ).stdout
+        )["sources"]
+        == []
+    )
+
+
+@pytest.mark.parametrize("demo_first", [True, False], ids=["--demo lookup", "lookup --demo"])
+def test_demo_looks_up_the_synthetic_population(tmp_path: Path, demo_first: bool) -> None:
+    """`--demo` before or after the command: the demo's EHR, CRM and marketing systems answer, as in the window's
+    demo (a small population from --config, to keep the test short)."""
+    config = tmp_path / "agentdesk.toml"
+    config.write_text("[demo]\npopulation = 40\nseed = 7\n", encoding="utf-8")
+    data = write_demo_data(tmp_path / "data" / "demo", count=40, seed=7)  # what the command finds and reuses
+    counts = Counter(p.phone_e164 for p in data.people)
+    person = next(p for p in data.people if p.in_ehr and p.in_crm and counts[p.phone_e164] == 1)
+    command = ["lookup", "--phone", person.phone_e164, "--json"]
+    options = ["--demo", "--config", str(config), "--basedir", str(tmp_path)]
+    result = run_agentdesk(*options, *command) if demo_first else run_agentdesk(*command, *options)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {s["name"]: s["status"] for s in report["sources"]}.items() >= {"EHR": "ok", "CRM": "ok"}.items()
+    assert report["failed_sources"] == []
+    (patient,) = report["patients"]
+    assert patient["fields"]["family_name"]["value"] == person.family_name

@@ -401,15 +401,13 @@ class AgentDeskApp:
             self.intake.accept(pop_event(pop.ani, pop.dnis, pop.campaign))
 
     async def _start_demo(self) -> None:
-        from agentdesk.demo.fhir_server import DemoFhirServer
-        from agentdesk.demo.population import write_demo_data
-        from agentdesk.demo.setup import demo_overrides
+        from agentdesk.demo.setup import demo_overrides, start_demo_systems
 
         demo = self.settings.demo
         self.window.show_busy("Preparing the synthetic demo population…")
-        data = await asyncio.to_thread(write_demo_data, self.paths.demo_dir, demo.population, demo.seed)
-        self._demo_server = await asyncio.to_thread(DemoFhirServer, data.fhir_file, data.related_file, data.people)
-        self._demo_server.start()
+        data, self._demo_server = await asyncio.to_thread(
+            start_demo_systems, self.paths.demo_dir, demo.population, demo.seed
+        )
         # The settings stay those read at start (the desk and the window were built from them); only the backends
         # change: the demo's, pointing at the server just started, unless a --config names its own.
         with_servers = load_app_settings(self.options, self.paths, demo_overrides(data, self._demo_server.base_url))

@@ -57,7 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     pop.add_argument("--dnis", default="", help="the number the caller dialed")
     pop.add_argument("--campaign", default="", help="a campaign code")
 
-    lookup = command("lookup", "fetch, match and merge a caller's records from every configured backend (no GUI)")
+    lookup = command(
+        "lookup",
+        "fetch, match and merge a caller's records from every configured backend (no GUI); with --demo, from the "
+        "demo's synthetic systems. Exit 1 when no backend is configured or every one failed.",
+    )
     lookup.add_argument("--phone", required=True, help="the caller's number, any common format")
     lookup.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -205,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "lookup":
         from agentdesk.commands.lookup import run_lookup
 
-        return run_lookup(args.config, args.basedir, args.phone, as_json=args.json)
+        return run_lookup(args.config, args.basedir, args.phone, as_json=args.json, demo=args.demo)
     if args.command == "link":
         from agentdesk.commands.link import run_link
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from agentdesk.campaigns.resolver import CampaignResolver
     from agentdesk.config.schema import BackendSettings, Settings
     from agentdesk.records.backends import RecordBackend
+    from agentdesk.records.backends.factory import BackendUnavailable
     from agentdesk.records.decisions import DecisionBook
     from agentdesk.records.lookup import ProfileLookup
     from agentdesk.records.merge import MatcherRule
@@ -88,13 +89,15 @@ async def prepare_matcher(matcher: MatcherRule, settings: Settings) -> list[str]
     return []
 
 
-async def build_backends(entries: list[BackendSettings], region: str) -> tuple[list[RecordBackend], list[str]]:
+async def build_backends(
+    entries: list[BackendSettings], region: str
+) -> tuple[list[RecordBackend], list[BackendUnavailable]]:
     """An adapter for every enabled entry. One that cannot be built (a missing credential, a bad certificate) is
-    left out and named in the problems; the others still work."""
+    left out and returned with its name and reason; the others still work."""
     from agentdesk.records.backends.factory import BackendUnavailable, build_backend
 
     backends: list[RecordBackend] = []
-    problems: list[str] = []
+    problems: list[BackendUnavailable] = []
     for entry in entries:
         if not entry.enabled:
             continue
@@ -103,7 +106,7 @@ async def build_backends(entries: list[BackendSettings], region: str) -> tuple[l
             backends.append(await asyncio.to_thread(build_backend, entry, region))
         except BackendUnavailable as exc:
             log.warning("%s", exc)
-            problems.append(str(exc))
+            problems.append(exc)
     return backends, problems
 
 
@@ -130,6 +133,7 @@ class Services:
     matcher: MatcherRule
     lookup: ProfileLookup
     backend_problems: list[str] = field(default_factory=list)
+    unavailable_backends: list[BackendUnavailable] = field(default_factory=list)  # the same, by name and reason
 
     async def open_store(self) -> None:
         """Open (and migrate) the local store and load the identity decisions agents made before."""
@@ -141,7 +145,8 @@ class Services:
         """Build the backends (the configured ones, or `entries`) and hand them to the lookup; returns the
         problems, also kept for later readers (the status bar shows them for as long as they last)."""
         chosen = self.settings.backends if entries is None else entries
-        backends, problems = await build_backends(chosen, self.settings.telephony.default_region)
+        backends, self.unavailable_backends = await build_backends(chosen, self.settings.telephony.default_region)
+        problems = [str(problem) for problem in self.unavailable_backends]
         # The matcher too is made ready here, before the first call (nothing is imported inside a lookup).
         self.backend_problems = problems + await prepare_matcher(self.matcher, self.settings)
         self.lookup.backends = backends

@@ -1,6 +1,11 @@
 """`agentdesk lookup`: the real fetch, match and merge without Qt, for IT diagnostics and data-quality work.
 
-Every profile it prints is audited in the local store, like a profile shown in the window.
+Every profile it prints is audited in the local store, like a profile shown in the window. With `--demo` it
+looks up the demo's synthetic population (its EHR, CRM and marketing systems), as the window's demo does.
+
+Exit codes: 0 at least one record backend answered (a failed one is listed in the report, with its reason), 1 no
+backend is configured or every one failed (a one-line reason on stderr; the report is still printed), 2 a usage
+error (a bad phone number, a broken config).
 """
 
 from __future__ import annotations
@@ -8,39 +13,71 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentdesk import services
 from agentdesk.base.phone import normalise_phone
 from agentdesk.records.merge import MatcherRule
-from agentdesk.records.model import LookupResult, PatientProfile, SourceRecord
+from agentdesk.records.model import LookupResult, PatientProfile, SourceRecord, SourceState
+
+if TYPE_CHECKING:
+    from agentdesk.config import Settings
+    from agentdesk.paths import AppPaths
+
+# A source in one of these states did not answer now (a stale one shows an earlier answer).
+FAILED_STATES = frozenset({SourceState.ERROR, SourceState.TIMEOUT, SourceState.STALE})
 
 
-def run_lookup(config: Path | None, basedir: Path | None, phone: str, as_json: bool = False) -> int:
+def run_lookup(config: Path | None, basedir: Path | None, phone: str, as_json: bool = False, demo: bool = False) -> int:
     from agentdesk.config import ConfigError
 
     paths = services.app_paths(basedir)
-    try:
-        settings = services.read_settings(paths, config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
-        return 2
-    e164 = normalise_phone(phone, settings.telephony.default_region)
-    if e164 is None:
-        print("phone: not a phone number (try +16175550123 or (617) 555-0123)", file=sys.stderr)
-        return 2
-    paths.create()
-    desk = services.build(settings, paths, cache_seconds=0)
-    result, problems = asyncio.run(_lookup(desk, e164))
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    print(json.dumps(as_document(result, desk.matcher), indent=2) if as_json else as_text(result))
+    with ExitStack() as running:
+        try:
+            settings = _settings(paths, config, demo, running)
+        except ConfigError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        e164 = normalise_phone(phone, settings.telephony.default_region)
+        if e164 is None:
+            print("phone: not a phone number (try +16175550123 or (617) 555-0123)", file=sys.stderr)
+            return 2
+        paths.create()
+        desk = services.build(settings, paths, cache_seconds=0)
+        result, failed = asyncio.run(_lookup(desk, e164))
+    print(json.dumps(as_document(result, desk.matcher, failed), indent=2) if as_json else as_text(result, failed))
+    if not any(entry.enabled for entry in settings.backends):
+        print(
+            "agentdesk lookup: no record backend is configured ([[backends]] in the config file; or try --demo)",
+            file=sys.stderr,
+        )
+        return 1
+    if not any(status.state not in FAILED_STATES for status in result.sources):
+        names = ", ".join(source for source, _ in failed)
+        print(f"agentdesk lookup: every record backend failed ({names}); nothing was looked up", file=sys.stderr)
+        return 1
     return 0
 
 
-async def _lookup(desk: services.Services, e164: str) -> tuple[LookupResult, list[str]]:
-    problems = await desk.connect_backends()
+def _settings(paths: AppPaths, config: Path | None, demo: bool, running: ExitStack) -> Settings:
+    """The settings the lookup uses; with `demo`, the demo's systems are started (stopped when `running` closes)
+    and its backends sit under any `--config`, as in the window's demo."""
+    if not demo:
+        return services.read_settings(paths, config)
+    from agentdesk.demo.setup import demo_overrides, demo_static_overrides, start_demo_systems
+
+    population = services.read_settings(paths, config, demo=True, overrides=demo_static_overrides()).demo
+    data, server = start_demo_systems(paths.demo_dir, population.population, population.seed)
+    running.callback(server.stop)
+    return services.read_settings(paths, config, demo=True, overrides=demo_overrides(data, server.base_url))
+
+
+async def _lookup(desk: services.Services, e164: str) -> tuple[LookupResult, list[tuple[str, str]]]:
+    """The result and every source that failed, by name, with its reason (never patient data)."""
+    await desk.connect_backends()
+    failed = [(problem.name, problem.reason) for problem in desk.unavailable_backends]
     try:
         await desk.open_store()
         result = await desk.lookup.lookup("cli-lookup", e164)
@@ -49,7 +86,8 @@ async def _lookup(desk: services.Services, e164: str) -> tuple[LookupResult, lis
                 desk.store.log_profile_view(desk.agent_id, record.ref, "cli-lookup")
     finally:
         await desk.close()
-    return result, problems
+    failed += [(s.name, s.reason or s.state.value) for s in result.sources if s.state in FAILED_STATES]
+    return result, failed
 
 
 def _iso(value: Any) -> str | None:
@@ -135,7 +173,9 @@ def possible_matches(patient: PatientProfile, others: dict[str, PatientProfile],
     return found
 
 
-def as_document(result: LookupResult, matcher: MatcherRule) -> dict[str, Any]:
+def as_document(
+    result: LookupResult, matcher: MatcherRule, failed: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
     return {
         "phone": result.phone,
         "elapsed_ms": round(result.elapsed_ms, 1),
@@ -149,12 +189,15 @@ def as_document(result: LookupResult, matcher: MatcherRule) -> dict[str, Any]:
             }
             for s in result.sources
         ],
+        "failed_sources": [{"source": source, "reason": reason} for source, reason in failed or []],
         "patients": [patient_document(p, matcher, result.patients) for p in result.patients],
     }
 
 
-def as_text(result: LookupResult) -> str:
+def as_text(result: LookupResult, failed: list[tuple[str, str]] | None = None) -> str:
     lines = [f"{result.phone}: {len(result.patients)} person(s) in {result.elapsed_ms:.0f} ms"]
+    answered = {status.name for status in result.sources}
+    lines += [f"  source {source}: unavailable ({reason})" for source, reason in failed or [] if source not in answered]
     for status in result.sources:
         reason = f" ({status.reason})" if status.reason else ""
         lines.append(

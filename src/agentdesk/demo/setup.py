@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agentdesk.demo.population import DemoData
+
+if TYPE_CHECKING:
+    from agentdesk.demo.fhir_server import DemoFhirServer
 
 CRM_QUERY = (
     "SELECT contact_id AS record_id, first_name, last_name, dob, gender, phone, email, street, city, state, zip,"
@@ -75,3 +79,15 @@ def demo_overrides(data: DemoData, fhir_base_url: str) -> dict[str, Any]:
             },
         ],
     }
+
+
+def start_demo_systems(folder: Path, population: int, seed: int) -> tuple[DemoData, DemoFhirServer]:
+    """The demo's population written under `folder` (reused when already there) and its EHR and marketing server
+    started on a free loopback port; the caller stops the server. Blocking: run it off the GUI thread."""
+    from agentdesk.demo.fhir_server import DemoFhirServer
+    from agentdesk.demo.population import write_demo_data
+
+    data = write_demo_data(folder, population, seed)
+    server = DemoFhirServer(data.fhir_file, data.related_file, data.people)
+    server.start()
+    return data, server
