@@ -16,6 +16,15 @@ from agentdesk.demo.fhir_server import DemoFhirServer
 from agentdesk.demo.population import DemoData, write_demo_data
 from agentdesk.demo.setup import CRM_QUERY
 
+# A backend nothing listens for (the discard port): it fails fast with a connection error.
+DOWN = """
+[[backends]]
+name = "Down"
+kind = "fhir"
+base_url = "http://127.0.0.1:9/fhir"
+timeout_seconds = 0.5
+"""
+
 
 @pytest.fixture(scope="module")
 def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DemoData, Path]]:
@@ -45,13 +54,8 @@ birth_date = "dob"
 sex = "gender"
 address_line = "street"
 postal_code = "zip"
-
-[[backends]]
-name = "Down"
-kind = "fhir"
-base_url = "http://127.0.0.1:9/fhir"
-timeout_seconds = 0.5
-""",
+"""
+        + DOWN,
         encoding="utf-8",
     )
     yield data, config
@@ -197,13 +201,8 @@ kind = "fhir"
 base_url = "http://127.0.0.1:9/fhir"
 auth = "bearer"
 credential = "agentdesk-test-absent-secret"
-
-[[backends]]
-name = "Down"
-kind = "fhir"
-base_url = "http://127.0.0.1:9/fhir"
-timeout_seconds = 0.5
-""",
+"""
+        + DOWN,
         encoding="utf-8",
     )
     base = ["--config", str(config), "--basedir", str(tmp_path), "lookup", "--phone", "+16175550123"]
