@@ -76,3 +76,24 @@ def test_every_command_takes_the_global_options_before_or_after_it() -> None:
         for args in (before, after):
             assert (args.config, args.basedir, args.demo, args.smoke) == (Path("c.toml"), Path("b"), True, True)
         assert (neither.config, neither.basedir, neither.demo, neither.smoke) == (None, None, False, False), command
+
+
+def test_pop_refuses_a_caller_number_that_is_no_number(tmp_path: Path) -> None:
+    """Before, `pop --ani notaphone` started (or reached) the desk with a call nobody could look up."""
+    result = run("pop", "--ani", "notaphone", "--basedir", str(tmp_path), timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "agentdesk pop: --ani: not a phone number; give the caller's number (e.g. +16175550123 or (617) 555-0123)"
+    )
+    assert "notaphone" not in result.stderr and not (tmp_path / "data").exists()  # no desk was started
+    link = run("agentdesk:pop?ani=%2B16175550123&dnis=call%20me", "--basedir", str(tmp_path), timeout=30)
+    assert link.returncode == 2 and link.stderr.startswith("agentdesk pop: --dnis: not a phone number")
+    blank = run("pop", "--ani", " ", "--basedir", str(tmp_path), timeout=30)
+    assert blank.returncode == 2 and "--ani: empty" in blank.stderr
+
+
+def test_pop_takes_numbers_extensions_and_withheld_caller_ids() -> None:
+    from agentdesk.commands.gui import PopRequest, pop_problem
+
+    for ani in ("6175550123", "+1 (617) 555-0123", "1001", "anonymous", "Restricted"):
+        assert pop_problem(PopRequest(ani, "8005550142")) == "", ani

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from agentdesk import __version__
-from agentdesk.commands.gui import LaunchOptions, PopRequest, expand_uri
+from agentdesk.commands.gui import LaunchOptions, PopRequest, expand_uri, pop_problem
 
 
 def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
@@ -228,7 +228,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         demo=args.demo, config=args.config, basedir=args.basedir, smoke=args.smoke, monitor=args.monitor
     )
     if args.command == "pop":
-        options = replace(options, pop=PopRequest(args.ani, args.dnis, args.campaign))
+        pop = PopRequest(args.ani, args.dnis, args.campaign)
+        if problem := pop_problem(pop):
+            print(f"agentdesk pop: {problem}", file=sys.stderr)
+            return 2
+        options = replace(options, pop=pop)
     from agentdesk.app import run_gui  # Qt is imported only on this path
 
     return run_gui(options)

@@ -19,6 +19,21 @@ class PopRequest:
     campaign: str = ""
 
 
+def pop_problem(pop: PopRequest) -> str:
+    """Why this pop cannot be a call ('' when it can), naming the option; never quoting the value (a number).
+    A withheld caller id ('anonymous') and an extension are calls; text that is no number is not."""
+    from agentdesk.telephony.caller_id import NOT_A_NUMBER, read_caller_id
+
+    if not pop.ani.strip():
+        return "--ani: empty; give the caller's number (e.g. +16175550123 or (617) 555-0123)"
+    # The region only decides how a number is written, not whether the text is one.
+    if read_caller_id(pop.ani, "US")[1] == NOT_A_NUMBER:
+        return "--ani: not a phone number; give the caller's number (e.g. +16175550123 or (617) 555-0123)"
+    if pop.dnis.strip() and read_caller_id(pop.dnis, "US")[1] == NOT_A_NUMBER:
+        return "--dnis: not a phone number; give the number the caller dialed (e.g. 8005550142)"
+    return ""
+
+
 @dataclass(frozen=True)
 class LaunchOptions:
     """How the GUI was asked to start."""
