@@ -181,7 +181,11 @@ def test_lookup_against_a_database_that_never_answers_ends_at_its_deadline(tmp_p
             text=True,
             timeout=45,
         )
-    assert result.returncode == 0, result.stderr
+    # Ends at the deadline; its only backend failed, so the lookup did not do its job (exit 1, issue 15).
+    assert result.returncode == 1, result.stderr
+    assert (
+        result.stderr.splitlines()[-1] == "agentdesk lookup: every record backend failed (crm); nothing was looked up"
+    )
     assert "crm" in result.stdout + result.stderr and "+16175550123" not in result.stderr
 
 
