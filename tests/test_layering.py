@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("agentdesk.paths", "agentdesk.logs"),  # both create user-only files and folders (base.private)
     ("agentdesk.config",),
     ("agentdesk.telephony", "agentdesk.records", "agentdesk.campaigns"),
-    ("agentdesk.store", "agentdesk.metrics", "agentdesk.caller_facts"),
+    ("agentdesk.store", "agentdesk.metrics"),
     ("agentdesk.desk", "agentdesk.services", "agentdesk.demo", "agentdesk.instance"),
     ("agentdesk.commands", "agentdesk.ui"),
     ("agentdesk.app",),
