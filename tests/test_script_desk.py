@@ -64,7 +64,9 @@ def test_runs_across_new_calls_transfers_switches_and_forgotten_calls(tmp_path: 
         desk.ingest(CallEvent(CallEventKind.OFFERED, "c3", ani="+16175550999", dnis="+18005550143", source="test"))
         assert desk.contexts["c3"].script is not None and desk.contexts["c3"].script.path == ["greet"]
         await desk.drain()
-        desk.expire_calls(desk.monotonic() + 2 * 3600)  # c2 was never wrapped up: forgotten, its run kept
+        desk.expire_calls(desk.monotonic() + 2 * 3600)
+        assert desk.contexts["c2"] in desk.needs_wrapup  # never wrapped up: still listed, however old
+        await desk.discard_wrapup(desk.contexts["c2"], "caller hung up at once")  # its run is kept as it stands
         await desk.drain()
         async with asyncio.timeout(5):
             runs = await store._run(_rows, store, "script_runs")

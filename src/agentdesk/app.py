@@ -428,7 +428,15 @@ class AgentDeskApp:
             for number in campaign.match.dnis
         ]
         phones = self._demo_data.phones()
-        self.simulator = CallSimulator(self.intake.accept, phones, dialed, demo.answer_after_seconds, demo.seed)
+        self.simulator = CallSimulator(
+            self.intake.accept,
+            phones,
+            dialed,
+            demo.answer_after_seconds,
+            demo.seed,
+            may_answer=self.desk.may_answer_by_itself,
+        )
+        self.desk.phone = self.simulator  # Answer, Hold and Hang up drive the demo's phone through the desk
         if demo.auto_call_seconds > 0:
             self.window.auto_call_seconds.setValue(int(demo.auto_call_seconds))
             self.window.auto_call_action.setChecked(True)  # starts the automatic caller through the slot

@@ -1,4 +1,6 @@
-"""Simulated calls: offered -> answered (after a ring) -> ended, sent through the same intake as real calls."""
+"""Simulated calls: offered -> answered (after a ring) -> held / resumed -> ended, sent through the same intake as
+real calls. The demo's phone answers by itself only when the desk says the agent is free (not on another call):
+otherwise the call rings until the agent takes it, as on a real phone."""
 
 from __future__ import annotations
 
@@ -24,17 +26,20 @@ class CallSimulator:
         dialed_numbers: Sequence[str],
         answer_after_seconds: float = 3.0,
         seed: int | None = None,
+        may_answer: Callable[[str], bool] = lambda _call_id: True,
     ) -> None:
         self._intake = intake
         self._callers = list(caller_numbers)
         self._dialed = list(dialed_numbers) or ["+18005550100"]
         self._answer_after = answer_after_seconds
+        self._may_answer = may_answer  # asked when the ring is over: is the agent free for this call?
         self._rng = random.Random(seed)
         self._pending: set[asyncio.Handle] = set()
         self._auto: asyncio.Task[None] | None = None
 
     def simulate_call(self, ani: str | None = None, dnis: str | None = None) -> str:
-        """Offer a call (a known caller unless told otherwise); the demo phone answers it after a ring."""
+        """Offer a call (a known caller unless told otherwise); the demo phone answers it after a ring when the
+        agent is free then."""
         if ani is None:
             if self._callers and self._rng.random() > UNKNOWN_CALLER_SHARE:
                 ani = self._rng.choice(self._callers)
@@ -44,12 +49,22 @@ class CallSimulator:
         self._send(CallEventKind.OFFERED, call_id, ani, dnis or self._rng.choice(self._dialed))
         if self._answer_after >= 0:
             loop = asyncio.get_running_loop()
-            handle = loop.call_later(self._answer_after, self._send, CallEventKind.ANSWERED, call_id, ani, "")
+            handle = loop.call_later(self._answer_after, self._answer_if_free, call_id, ani)
             self._pending.add(handle)
         return call_id
 
+    def _answer_if_free(self, call_id: str, ani: str) -> None:
+        if self._may_answer(call_id):
+            self._send(CallEventKind.ANSWERED, call_id, ani, "")
+
     def answer(self, call_id: str) -> None:
         self._send(CallEventKind.ANSWERED, call_id, "", "")
+
+    def hold(self, call_id: str) -> None:
+        self._send(CallEventKind.HELD, call_id, "", "")
+
+    def resume(self, call_id: str) -> None:
+        self._send(CallEventKind.RESUMED, call_id, "", "")
 
     def hang_up(self, call_id: str) -> None:
         self._send(CallEventKind.ENDED, call_id, "", "")

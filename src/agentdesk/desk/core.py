@@ -20,6 +20,7 @@ from agentdesk.records.lookup import ProfileLookup
 from agentdesk.store.audit import AuditEntry
 from agentdesk.telephony.agent_state import AgentStateMachine
 from agentdesk.telephony.calls import CallTracker
+from agentdesk.telephony.control import CallControl
 
 if TYPE_CHECKING:
     from agentdesk.store.local import LocalStore
@@ -42,6 +43,8 @@ class DeskCore:
     contexts: dict[str, CallContext]
     _by_caller: dict[str, CallContext]  # the latest context per caller number (transfers)
     current: CallContext | None
+    _unwrapped: dict[str, CallContext]  # ended calls whose wrap-up is neither saved nor discarded (listed)
+    phone: CallControl | None  # a phone this desk can drive (the demo's), else None
     tasks: TaskKeeper  # the desk's own background work and what the agent asked of it
     _draft_pending: set[str]
     time_zone: str
@@ -57,9 +60,6 @@ class DeskCore:
 
     async def _store_run(self, context: CallContext, run: ScriptRun, code: str = "", outcome: str = "") -> None:
         await self.store.save_script_run(run, context.call.call_id, self.agent_id, code, outcome)
-
-    def _talking(self) -> bool:
-        return self.tracker.on_line
 
     def _store_health(self, ok: bool, detail: str) -> None:
         self.on.store(ok, detail)

@@ -73,9 +73,14 @@ class CurrentCall(DeskCore):
     def active_contexts(self) -> list[CallContext]:
         return [context for call in self.tracker.active_calls if (context := self.contexts.get(call.call_id))]
 
-    def _release_view(self) -> None:
-        """Show the next live call (a ringing one held back by a mandatory wrap-up)."""
-        live = [c for c in self.contexts.values() if c.call.state is not CallState.ENDED]
-        if live and self.current is not live[0]:
-            self.current = live[0]
-            self.on.call(live[0])
+    def _release_view(self, next_wrapup: bool = False) -> None:
+        """Show the next call: the one the agent talks on, else the longest-waiting live one (a ringing call held
+        back by a mandatory wrap-up), else (`next_wrapup`) the next ended call waiting for its wrap-up."""
+        talking = self.tracker.talking()
+        first = talking[0] if talking else self.tracker.first_active()
+        following = self.contexts.get(first.call_id) if first is not None else None
+        if following is None and next_wrapup:
+            following = next(iter(self._unwrapped.values()), None)
+        if following is not None and self.current is not following:
+            self.current = following
+            self.on.call(following)

@@ -1,5 +1,5 @@
 """The desk's housekeeping: calls that rang too long end, a view held past its wrap-up limit is released, old
-ended calls are forgotten (their unfinished script runs stored as they stand)."""
+ended calls are forgotten; never one whose wrap-up is still due (only the agent closes that)."""
 
 from __future__ import annotations
 
@@ -33,11 +33,11 @@ class Housekeeping(CurrentCall):
         ):
             self._release_view()
         if self.tracker.forget_ended(now - FORGET_AFTER.total_seconds()):
-            for call_id in [cid for cid, c in self.contexts.items() if c.call.state is CallState.ENDED]:
+            ended = [cid for cid, c in self.contexts.items() if c.call.state is CallState.ENDED]
+            for call_id in ended:
+                if call_id in self._unwrapped:
+                    continue  # still listed, however old
                 if self.contexts[call_id] is not self.current and self.tracker.get(call_id) is None:
                     context = self.contexts.pop(call_id)
                     if self._by_caller.get(context.call.ani) is context:
                         del self._by_caller[context.call.ani]
-                    if context.script is not None and context.call.answered_at is not None:
-                        # Never wrapped up: the run is stored as it stands (the funnel counts where it stopped).
-                        self._spawn(self._store_run(context, context.script), what="storing the script run")

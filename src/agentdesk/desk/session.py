@@ -71,6 +71,8 @@ class Desk(Housekeeping, WrapUp, CallerLookup, IdentityDecisions):
         self.contexts = {}
         self._by_caller = {}
         self.current = None
+        self._unwrapped = {}
+        self.phone = None
         self.tasks = TaskKeeper()
         self._draft_pending = set()
         self.time_zone = time_zone or local_zone_name()
@@ -96,6 +98,8 @@ class Desk(Housekeeping, WrapUp, CallerLookup, IdentityDecisions):
         outbound = context.campaign is not None and context.campaign.direction == "outbound"
         if call.state is CallState.ENDED and call.answered_at is None and not outbound:
             context.wrapped_up = True  # abandoned, missed or taken elsewhere: nothing to wrap up
+        if call.state is CallState.ENDED and not context.wrapped_up and not context.manual:
+            self._unwrapped[call.call_id] = context
         self._choose_current(context)
         self.store.log_call_event(
             call.call_id,
@@ -110,9 +114,11 @@ class Desk(Housekeeping, WrapUp, CallerLookup, IdentityDecisions):
         )
         if event.kind is CallEventKind.ANSWERED and call.state is CallState.TALKING:
             self.agent_state.call_started()
-        elif call.state is CallState.ENDED and call.answered_at is not None and not self._talking():
-            self.agent_state.call_ended()
+        elif call.state is CallState.ENDED:
+            self._settle_agent_state()
         self.on.call(context)
+        if call.state is CallState.TALKING:
+            self._hold_others(call)
 
     def _new_context(self, call: Call) -> CallContext:
         resolution = self.campaigns.resolve(call.dnis, call.queue, call.campaign)

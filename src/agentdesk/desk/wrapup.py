@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from agentdesk.desk.context import CallContext
-from agentdesk.desk.current import CurrentCall
+from agentdesk.desk.phone import PhoneCalls
 from agentdesk.store import audit
 from agentdesk.store.audit import AuditEntry
 from agentdesk.store.dispositions import Disposition
@@ -16,7 +16,7 @@ from agentdesk.telephony.calls import CallState
 log = logging.getLogger("agentdesk.app")
 
 
-class WrapUp(CurrentCall):
+class WrapUp(PhoneCalls):
     async def save_disposition(
         self, context: CallContext, code: str, notes: str, patient_key: str, form: WrapUpForm | None = None
     ) -> Disposition:
@@ -61,14 +61,39 @@ class WrapUp(CurrentCall):
             )
             context.script = None
         self._store_health(True, "saved")
-        context.wrapped_up = True
-        context.draft = None
-        if call.state is CallState.ENDED:
-            self.agent_state.wrap_up_done()
-            if self.current is context:
-                self._release_view()
+        self._wrapped(context)
         log.info("disposition %s saved for call %s (version %d)", code, call.call_id, saved.version)
         return saved
+
+    async def discard_wrapup(self, context: CallContext, reason: str = "") -> None:
+        """The agent decides an ended call needs no wrap-up (a wrong number, a silent line): audited, durably,
+        before the call leaves the list; its draft is dropped and its script run stored as it stands. Raises
+        ValueError while the call is still in progress."""
+        if context.manual or context.wrapped_up:
+            return
+        call_id = context.call.call_id
+        if context.call.state is not CallState.ENDED:
+            raise ValueError("call: still in progress; its wrap-up can be discarded once it has ended")
+        detail = " ".join(reason.split())[:200]
+        await self.store.audit([AuditEntry(self.agent_id, audit.WRAP_UP_DISCARD, call_id=call_id, detail=detail)])
+        self._draft_pending.discard(call_id)
+        await self.store.discard_draft(call_id)
+        if context.script is not None:
+            self._spawn(self._store_run(context, context.script), what="storing the script run")
+            context.script = None
+        self._wrapped(context)
+        log.info("wrap-up discarded for call %s", call_id)
+
+    def _wrapped(self, context: CallContext) -> None:
+        """The wrap-up is saved or discarded: the call leaves the list; the agent's state and view move on."""
+        context.wrapped_up = True
+        context.draft = None
+        self._unwrapped.pop(context.call.call_id, None)
+        if context.call.state is CallState.ENDED:
+            self._settle_agent_state()
+            if self.current is context:
+                self._release_view(next_wrapup=True)
+        self.on.call(context)
 
     # -- drafts: an unfinished wrap-up survives a crash ------------------------------------------------------------
     def save_draft(self, context: CallContext, form: WrapUpForm) -> None:
@@ -96,6 +121,7 @@ class WrapUp(CurrentCall):
             context = CallContext(call, campaign, self.campaigns.dispositions_for(campaign), draft=form)
             context.campaign_reason = resolution.reason  # no script run: the conversation is over
             self.contexts[call.call_id] = context
+            self._unwrapped[call.call_id] = context
             reopened.append(context)
         if reopened:
             self.current = reopened[0]

@@ -34,6 +34,7 @@ MATCH_SPLIT = "match_split"
 CAMPAIGN_SWITCH = "campaign_switch"
 EXPORT = "export"
 WRAP_UP = "wrap_up"
+WRAP_UP_DISCARD = "wrap_up_discard"  # the agent closed an ended call without a disposition (detail: their reason)
 VIEWING = (PROFILE_VIEW, RECORDS_SHOWN)
 
 

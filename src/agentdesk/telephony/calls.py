@@ -127,6 +127,10 @@ class CallTracker:
         """Whether the agent is talking on (or holding) any call."""
         return bool(self._on_line)
 
+    def talking(self) -> list[Call]:
+        """The calls the agent is talking on (normally at most one: see Desk, which holds the others)."""
+        return [call for call_id in self._on_line if (call := self._calls[call_id]).state is CallState.TALKING]
+
     def first_active(self) -> Call | None:
         """The longest-known call that has not ended."""
         return next(iter(self._active.values()), None)

@@ -33,8 +33,10 @@ class AgentActions:
         window.script_action_requested.connect(self.script_action)
         window.agent_state_requested.connect(self.agent_state_requested)
         window.simulate_action.triggered.connect(self.simulate_call)
-        window.answer_action.triggered.connect(lambda: self.demo_call_action("answer"))
-        window.hangup_action.triggered.connect(lambda: self.demo_call_action("hang_up"))
+        window.answer_action.triggered.connect(lambda: self.call_action(self.desk.answer))
+        window.hold_action.triggered.connect(lambda: self.call_action(self.desk.hold))
+        window.hangup_action.triggered.connect(lambda: self.call_action(self.desk.hang_up))
+        window.wrapup.discard_requested.connect(self.discard_wrapup)
         window.auto_call_action.toggled.connect(self.auto_call)
         window.auto_call_seconds.valueChanged.connect(lambda _v: self.auto_call(window.auto_call_action.isChecked()))
 
@@ -50,10 +52,28 @@ class AgentActions:
         if simulator is not None:
             simulator.start_auto(self.window.auto_call_seconds.value() if on else 0)
 
-    def demo_call_action(self, action: str) -> None:
-        simulator, current = self._simulator(), self.desk.current
-        if simulator is not None and current is not None:
-            getattr(simulator, action)(current.call.call_id)
+    def call_action(self, action: Callable[[str], None]) -> None:
+        """Answer (or resume), hold or hang up the call on screen, on a phone the desk drives (the demo's)."""
+        current = self.desk.current
+        if current is not None and not current.manual:
+            action(current.call.call_id)
+
+    def discard_wrapup(self, reason: str) -> None:
+        context = self.desk.current
+        if context is None or context.manual:
+            return
+
+        def failed(error: BaseException) -> None:
+            message = (
+                str(error) if isinstance(error, ValueError) else f"the local store failed ({type(error).__name__})"
+            )
+            self.window.wrapup.show_error(f"Not discarded: {message}")
+
+        def done(_: object) -> None:
+            if self.desk.current is context:
+                self.window.wrapup.show_discarded(time.strftime("%H:%M"))
+
+        self.desk.tasks.spawn(self.desk.discard_wrapup(context, reason), done, failed)
 
     def patient_shown(self, patient: Any) -> None:
         if self.desk.current is not None:

@@ -13,7 +13,7 @@ from agentdesk.ui.coalesce import Coalesced
 
 
 class DeskSignals(QObject):
-    call_changed = Signal(object, object)  # the desk's current CallContext, the list of live ones
+    call_changed = Signal(object, object)  # the desk's current CallContext, the live calls and the wrap-ups due
     call_updated = Signal(object)  # the CallContext that just changed (may not be the current one)
     lookup_updated = Signal(object)  # CallContext
     agent_state_changed = Signal(object)  # AgentStatus
@@ -38,7 +38,7 @@ class DeskSignals(QObject):
 
     def _emit_current(self) -> None:
         if self._desk.current is not None:
-            self.call_changed.emit(self._desk.current, self._desk.active_contexts)
+            self.call_changed.emit(self._desk.current, self._desk.open_contexts)
 
     def _lookup(self, context: CallContext) -> None:
         self.lookup_updated.emit(context)

@@ -50,7 +50,7 @@ class CallBar(QFrame):
         self.other_calls = QComboBox()
         self.other_calls.setObjectName("OtherCalls")
         self.other_calls.setAccessibleName("Other active calls")
-        self.other_calls.setToolTip("Another call is ringing or on hold: choose it to switch")
+        self.other_calls.setToolTip("Calls ringing, on hold or waiting for their wrap-up: choose one to switch")
         self.other_calls.setStyleSheet("color:#b45309; font-weight:600;")
         self.other_calls.hide()
         self.other_calls.activated.connect(self._other_call_chosen)
@@ -135,11 +135,13 @@ class CallBar(QFrame):
                 self._labels.clear()
             number = caller_label(call.ani, call.ani_note)
             campaign = f" · {other.campaign.name}" if other.campaign else ""
-            label = self._labels[key] = f"{STATE_STYLE[call.state][0]}: {number}{campaign}"
+            state = "Needs wrap-up" if call.state is CallState.ENDED else STATE_STYLE[call.state][0]
+            label = self._labels[key] = f"{state}: {number}{campaign}"
         return label
 
     def _show_other_calls(self, current: CallContext, active: list[CallContext]) -> None:
-        """A second call ringing while the agent talks is listed here, never silently dropped."""
+        """A second call ringing (or held) while the agent talks is listed here, never silently dropped; so is
+        an ended call until its wrap-up is saved or discarded."""
         others = [(c.call.call_id, self._other_label(c)) for c in active if c.call.call_id != current.call.call_id]
         if others == self._others:
             return  # nothing the agent would see changed: the list keeps its state (and its open popup)
@@ -147,7 +149,11 @@ class CallBar(QFrame):
         self.other_calls.blockSignals(True)
         self.other_calls.clear()
         if others:
-            self.other_calls.addItem(f"{len(others)} other call(s)…", "")
+            due = sum(label.startswith("Needs wrap-up") for _, label in others)
+            live = len(others) - due
+            parts = [f"{live} other call{'s' * (live != 1)}"] if live else []
+            parts += [f"{due} wrap-up{'s' * (due != 1)} due"] if due else []
+            self.other_calls.addItem(" · ".join(parts) + "…", "")
             for call_id, label in others:
                 self.other_calls.addItem(label, call_id)
         self.other_calls.setVisible(bool(others))

@@ -128,10 +128,12 @@ class MainWindow(QMainWindow):
         self.simulate_action.setShortcut(QKeySequence("Ctrl+Shift+I"))
         self.answer_action = QAction("Answer", self)
         self.answer_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        self.hold_action = QAction("Hold", self)
+        self.hold_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
         self.hangup_action = QAction("Hang up", self)
         self.hangup_action.setShortcut(QKeySequence("Ctrl+Shift+H"))
-        for action in (self.answer_action, self.hangup_action):
-            action.setEnabled(False)  # nothing to answer or hang up until a call arrives
+        for action in (self.answer_action, self.hold_action, self.hangup_action):
+            action.setEnabled(False)  # nothing to answer, hold or hang up until a call arrives
         self.lock_action = QAction("Lock", self)
         self.lock_action.setShortcut(QKeySequence("Ctrl+L"))
         self.lock_action.setToolTip("Hide patient data now, e.g. before leaving the desk (Ctrl+L)")
@@ -179,7 +181,7 @@ class MainWindow(QMainWindow):
         self.auto_call_seconds.setSuffix(" s")
         self.auto_call_seconds.setAccessibleName("Seconds between automatic calls")
         if demo:
-            for action in (self.simulate_action, self.answer_action, self.hangup_action):
+            for action in (self.simulate_action, self.answer_action, self.hold_action, self.hangup_action):
                 action.setToolTip(f"{action.text()} ({action.shortcut().toString()})")
                 self.toolbar.addAction(action)
             self.toolbar.addSeparator()
@@ -256,14 +258,22 @@ class MainWindow(QMainWindow):
         if not switched and campaign != self._shown_campaign:
             self.wrapup.replace_dispositions(context.dispositions)  # the agent switched campaign
         self._shown_campaign = campaign
-        self.answer_action.setEnabled(context.call.state is CallState.RINGING)
-        self.hangup_action.setEnabled(context.call.state is not CallState.ENDED)
+        self._show_call_actions(context.call.state)
         if switched:
             if context.lookup is None:
                 self.profile.clear("Searching…" if context.manual else "Looking up the caller…")
             else:
                 self.profile.show_lookup(context.lookup)
         self._show_script(context)
+
+    def _show_call_actions(self, state: CallState) -> None:
+        """The phone's buttons (the demo's): Answer a ringing call or Resume a held one, Hold the one talking."""
+        resume = state is CallState.HELD
+        self.answer_action.setText("Resume" if resume else "Answer")
+        self.answer_action.setToolTip(f"{self.answer_action.text()} ({self.answer_action.shortcut().toString()})")
+        self.answer_action.setEnabled(state in (CallState.RINGING, CallState.HELD))
+        self.hold_action.setEnabled(state is CallState.TALKING)
+        self.hangup_action.setEnabled(state is not CallState.ENDED)
 
     def show_lookup(self, context: CallContext) -> None:
         if self.is_locked:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -40,6 +41,7 @@ def _clock(seconds: float) -> str:
 class WrapUpPanel(QWidget):
     save_requested = Signal(object)  # WrapUpForm
     draft_changed = Signal(object)  # WrapUpForm, after the agent paused typing
+    discard_requested = Signal(str)  # the agent's reason: an ended call closed without a disposition
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,6 +67,29 @@ class WrapUpPanel(QWidget):
         self.feedback = QLabel("")
         self.feedback.setObjectName("WrapUpFeedback")
         self.feedback.setWordWrap(True)
+        # Closing an ended call without a disposition: a deliberate, audited step behind a confirmation.
+        self.discard_button = QPushButton("No wrap-up needed…")
+        self.discard_button.setObjectName("DiscardWrapUp")
+        self.discard_button.setToolTip("Close this ended call without a disposition (logged in the audit trail)")
+        self.discard_button.clicked.connect(self._discard_clicked)
+        self.discard_reason = QLineEdit()
+        self.discard_reason.setObjectName("DiscardReason")
+        self.discard_reason.setPlaceholderText("Why (optional): wrong number, silent line…")
+        self.discard_reason.setMaxLength(200)
+        self.discard_confirm = QPushButton("Close without disposition")
+        self.discard_confirm.setObjectName("ConfirmDiscard")
+        self.discard_confirm.clicked.connect(self._discard_confirmed)
+        self.discard_keep = QPushButton("Keep")
+        self.discard_keep.setObjectName("KeepWrapUp")
+        self.discard_keep.clicked.connect(lambda: self._show_discard(False))
+        self.discard_row = QWidget()
+        self.discard_row.setObjectName("DiscardRow")
+        confirm = QHBoxLayout(self.discard_row)
+        confirm.setContentsMargins(0, 0, 0, 0)
+        confirm.addWidget(self.discard_reason, 1)
+        confirm.addWidget(self.discard_confirm)
+        confirm.addWidget(self.discard_keep)
+        self.discard_row.hide()
 
         body = QWidget()
         form = QFormLayout()
@@ -93,7 +118,11 @@ class WrapUpPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(scroll, 1)
-        layout.addWidget(self.save_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.save_button, 1)
+        buttons.addWidget(self.discard_button)
+        layout.addLayout(buttons)
+        layout.addWidget(self.discard_row)
         layout.addWidget(self.feedback)
 
         self._draft_timer = QTimer(self)
@@ -155,9 +184,12 @@ class WrapUpPanel(QWidget):
         self.notes.moveCursor(QTextCursor.MoveOperation.End)  # the agent carries on where the draft stopped
 
     def set_ended(self, ended_at: datetime | None, limit_seconds: float = 0.0) -> None:
-        """The call hung up at `ended_at`: the wrap-up timer runs from then until the save."""
+        """The call hung up at `ended_at`: the wrap-up timer runs from then until the save (or the discard).
+        None: nothing waits for a wrap-up (a live call, or one already saved)."""
         self._ended_at, self._limit_seconds = ended_at, limit_seconds
+        self.discard_button.setVisible(ended_at is not None)
         if ended_at is None:
+            self._show_discard(False)
             self._tick.stop()
             self.timer_label.clear()
         else:
@@ -237,6 +269,26 @@ class WrapUpPanel(QWidget):
         self.feedback.setText("Saving…")
         self.feedback.setStyleSheet("")
         self.save_requested.emit(form)
+
+    def _discard_clicked(self) -> None:
+        self._show_discard(True)
+        self.discard_reason.setFocus()
+
+    def _show_discard(self, shown: bool) -> None:
+        self.discard_row.setVisible(shown)
+        self.discard_button.setEnabled(not shown)
+        if not shown:
+            self.discard_reason.clear()
+
+    def _discard_confirmed(self) -> None:
+        self._draft_timer.stop()
+        self.discard_requested.emit(self.discard_reason.text().strip())
+
+    def show_discarded(self, at: str) -> None:
+        self._tick.stop()
+        self.set_ended(None)
+        self.feedback.setStyleSheet("color:#475569; font-weight:600;")
+        self.feedback.setText(f"Closed without a disposition at {at} (logged)")
 
     def show_saved(self, label: str, at: str, version: int = 1) -> None:
         self.save_button.setEnabled(True)
