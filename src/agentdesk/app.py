@@ -258,6 +258,7 @@ class AgentDeskApp:
         self._housekeeping: asyncio.Task[None] | None = None
         self.simulator: Any = None
         self._demo_data: Any = None
+        self._demo_showcase: str | None = None  # the demo's first caller (see demo/showcase.py)
         self._demo_server: Any = None
         self._finished: asyncio.Future[int] | None = None
         self.ready = asyncio.Event()
@@ -402,6 +403,7 @@ class AgentDeskApp:
 
     async def _start_demo(self) -> None:
         from agentdesk.demo.setup import demo_overrides, start_demo_systems
+        from agentdesk.demo.showcase import showcase_phone
 
         demo = self.settings.demo
         self.window.show_busy("Preparing the synthetic demo population…")
@@ -413,11 +415,13 @@ class AgentDeskApp:
         with_servers = load_app_settings(self.options, self.paths, demo_overrides(data, self._demo_server.base_url))
         self.backend_entries = with_servers.backends
         self._demo_data = data
+        self._demo_showcase = await asyncio.to_thread(showcase_phone, data)
         log.info("demo ready: %d synthetic people", len(data.people))
 
     def _start_simulator(self) -> None:
         """The demo's phone: callers from the population, dialing the inbound campaigns' numbers."""
         from agentdesk.base.phone import normalise_phone
+        from agentdesk.demo.showcase import SHOWCASE_CAMPAIGN
         from agentdesk.demo.simulator import CallSimulator
 
         demo, region = self.settings.demo, self.settings.telephony.default_region
@@ -428,6 +432,9 @@ class AgentDeskApp:
             for number in campaign.match.dnis
         ]
         phones = self._demo_data.phones()
+        showcase = next((c for c in self.desk.campaigns.campaigns if c.code == SHOWCASE_CAMPAIGN), None)
+        first_dialed = normalise_phone(showcase.match.dnis[0], region) if showcase and showcase.match.dnis else ""
+        first_call = (self._demo_showcase, first_dialed or "") if self._demo_showcase else None
         self.simulator = CallSimulator(
             self.intake.accept,
             phones,
@@ -435,11 +442,16 @@ class AgentDeskApp:
             demo.answer_after_seconds,
             demo.seed,
             may_answer=self.desk.may_answer_by_itself,
+            first_call=first_call,
         )
         self.desk.phone = self.simulator  # Answer, Hold and Hang up drive the demo's phone through the desk
         if demo.auto_call_seconds > 0:
             self.window.auto_call_seconds.setValue(int(demo.auto_call_seconds))
             self.window.auto_call_action.setChecked(True)  # starts the automatic caller through the slot
+        from agentdesk.telephony.agent_state import AgentState
+
+        # The demo's agent is signed in and ready: the first call is what a trial is about.
+        self.desk.set_agent_state(AgentState.AVAILABLE)
 
     async def _start_campaigns(self) -> None:
         """Campaign files are read on a worker thread; a bad file is skipped and shown, never fatal."""

@@ -27,12 +27,14 @@ class CallSimulator:
         answer_after_seconds: float = 3.0,
         seed: int | None = None,
         may_answer: Callable[[str], bool] = lambda _call_id: True,
+        first_call: tuple[str, str] | None = None,
     ) -> None:
         self._intake = intake
         self._callers = list(caller_numbers)
         self._dialed = list(dialed_numbers) or ["+18005550100"]
         self._answer_after = answer_after_seconds
         self._may_answer = may_answer  # asked when the ring is over: is the agent free for this call?
+        self._first_call = first_call  # (caller, dialed) of the first call (the demo's showcase), then chance
         self._rng = random.Random(seed)
         self._pending: set[asyncio.Handle] = set()
         self._auto: asyncio.Task[None] | None = None
@@ -40,6 +42,9 @@ class CallSimulator:
     def simulate_call(self, ani: str | None = None, dnis: str | None = None) -> str:
         """Offer a call (a known caller unless told otherwise); the demo phone answers it after a ring when the
         agent is free then."""
+        if ani is None and self._first_call is not None:
+            (ani, first_dnis), self._first_call = self._first_call, None
+            dnis = dnis or first_dnis
         if ani is None:
             if self._callers and self._rng.random() > UNKNOWN_CALLER_SHARE:
                 ani = self._rng.choice(self._callers)

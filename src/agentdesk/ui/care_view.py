@@ -52,10 +52,15 @@ class CareView(QTreeWidget):
         self.setHeaderLabels(["When", "What", "Status", "Details", "Source"])
         self.setRootIsDecorated(True)
         self.setUniformRowHeights(True)
+        # Every column as wide as its longest text and the last one takes what is left, so nothing is cut while
+        # the panel has room (a narrow panel scrolls sideways instead). "When" has a fixed width: sized to its
+        # contents it would take the width of the section titles spanning the row.
         header = self.header()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for column in (0, 2, 3, 4):
+        header.setStretchLastSection(True)
+        for column in (1, 2, 3):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
+        self.setColumnWidth(0, self.fontMetrics().horizontalAdvance("2026-12-31 23:59") + 2 * self.indentation() + 12)
 
     def show_items(self, items: list[CareItem]) -> None:
         self.clear()
@@ -67,8 +72,8 @@ class CareView(QTreeWidget):
             font = group.font(0)
             font.setBold(True)
             group.setFont(0, font)
-            group.setFirstColumnSpanned(True)
             self.addTopLevelItem(group)
+            group.setFirstColumnSpanned(True)  # only takes effect once the item is in the tree
             for item in section_items:
                 row = QTreeWidgetItem([_when(item), item.title, item.status, item.detail, item.source])
                 row.setToolTip(1, item.title)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QLabel,
     QMainWindow,
@@ -180,12 +181,18 @@ class MainWindow(QMainWindow):
         self.auto_call_seconds.setValue(30)
         self.auto_call_seconds.setSuffix(" s")
         self.auto_call_seconds.setAccessibleName("Seconds between automatic calls")
+        # A check box, not a bare toolbar action: it must look like the on/off switch it is.
+        self.auto_call_box = QCheckBox("Auto-call every")
+        self.auto_call_box.setObjectName("AutoCall")
+        self.auto_call_box.setToolTip(self.auto_call_action.toolTip())
+        self.auto_call_box.toggled.connect(self.auto_call_action.setChecked)
+        self.auto_call_action.toggled.connect(self.auto_call_box.setChecked)
         if demo:
             for action in (self.simulate_action, self.answer_action, self.hold_action, self.hangup_action):
                 action.setToolTip(f"{action.text()} ({action.shortcut().toString()})")
                 self.toolbar.addAction(action)
             self.toolbar.addSeparator()
-            self.toolbar.addAction(self.auto_call_action)
+            self.toolbar.addWidget(self.auto_call_box)
             self.toolbar.addWidget(self.auto_call_seconds)
 
         self._unavailable_sources: list[str] = []  # backends that could not be built at start
@@ -260,10 +267,14 @@ class MainWindow(QMainWindow):
         self._shown_campaign = campaign
         self._show_call_actions(context.call.state)
         if switched:
+            if not context.manual:  # a new call starts with an empty search box (a search shows what was typed)
+                self.profile.search.clear()
+                self.profile.show_search_problem(None)
             if context.lookup is None:
                 self.profile.clear("Searching…" if context.manual else "Looking up the caller…")
             else:
                 self.profile.show_lookup(context.lookup)
+                self.profile.show_history(context.history)  # found while another call was on screen
         self._show_script(context)
 
     def _show_call_actions(self, state: CallState) -> None:

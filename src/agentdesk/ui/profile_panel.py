@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from agentdesk.base.phone import display_phone
+from agentdesk.records.lookup import parse_search
 from agentdesk.records.model import (
     FIELD_LABELS,
     CareItem,
@@ -119,7 +120,14 @@ class ProfilePanel(QWidget):
         self.same_as_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.same_as_menu = QMenu(self.same_as_button)
         self.same_as_button.setMenu(self.same_as_menu)
-        actions = QHBoxLayout()
+        # The row keeps the buttons' height while they are hidden: the tabs below do not jump when a second
+        # source answers and "Confirm match" appears.
+        actions_row = QWidget()
+        actions_row.setMinimumHeight(
+            max(self.confirm_button.sizeHint().height(), self.same_as_button.sizeHint().height())
+        )
+        actions = QHBoxLayout(actions_row)
+        actions.setContentsMargins(0, 0, 0, 0)
         actions.addWidget(self.badges, 1)
         for button in (self.confirm_button, self.not_same_button, self.same_as_button):
             actions.addWidget(button)
@@ -155,7 +163,7 @@ class ProfilePanel(QWidget):
         layout.addWidget(self.candidates)
         layout.addWidget(self.name_label)
         layout.addWidget(self.summary_label)
-        layout.addLayout(actions)
+        layout.addWidget(actions_row)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("ProfileTabs")
         self.tabs.addTab(self.table, "&Profile")
@@ -164,11 +172,13 @@ class ProfilePanel(QWidget):
         self._patients: tuple[PatientProfile, ...] = ()
         self._shown_key = ""
         self._history: list[CareItem] = []
+        self._searched = ""  # the agent's last search, named when it finds no one
         self.clear()
 
     # -- public -----------------------------------------------------------------------------------------------
     def clear(self, message: str = "No call yet.") -> None:
         self._patients = ()
+        self._history = []
         self._shown_key = ""
         self.message.setText(message)
         self.message.show()
@@ -190,6 +200,7 @@ class ProfilePanel(QWidget):
     def _search_entered(self) -> None:
         text = self.search.text().strip()
         if text:
+            self._searched = text
             self.show_search_problem(None)
             self.search_requested.emit(text)
 
@@ -205,12 +216,7 @@ class ProfilePanel(QWidget):
         patients = result.patients
         if not patients:
             self._patients = ()
-            waiting = not result.done
-            self.clear(
-                f"Looking up {display_phone(result.phone)}…"
-                if waiting
-                else f"No record for {display_phone(result.phone)}: a new caller, or ask for name and birth date."
-            )
+            self.clear(self._nobody_message(result))
             return
         keys_before = [p.key for p in self._patients]
         self._patients = patients
@@ -231,6 +237,41 @@ class ProfilePanel(QWidget):
             self.message.hide()
             self.candidates.hide()
             self._show_patient(patients[0])
+
+    def _nobody_message(self, result: LookupResult) -> str:
+        """Why nobody is shown, and what the agent can do about it: the advice depends on whether the sources
+        answered, and on what was looked up (the caller's number, or the agent's search)."""
+        searched = not result.phone
+        what = f"“{self._searched}”" if searched else display_phone(result.phone)
+        if not result.sources:
+            return (
+                "No record system is connected to this desk (none configured, or none could start): nothing to look up."
+            )
+        if not result.done:
+            return f"Looking up {what}…"
+        # A source that could not search this way answered "empty" with its reason: it did not look.
+        looked = [s for s in result.sources if not (s.state is SourceState.EMPTY and s.reason)]
+        if not looked:
+            return f"No record system here can search for {what} this way: try an MRN, or a name and birth date."
+        failed = [s.name for s in looked if s.state in (SourceState.ERROR, SourceState.TIMEOUT)]
+        answered = [s.name for s in looked if s.name not in failed]
+        if not answered:
+            silent = ", ".join(failed)
+            return f"No answer for {what}: {silent} did not respond, so the caller may well be known. Search again."
+        where = f" in {', '.join(answered)}" + (f" ({', '.join(failed)} did not respond)" if failed else "")
+        if not searched:
+            advice = "a new caller, or one calling from another number: ask for their name and birth date and search"
+            return f"No record for {what}{where}: {advice}."
+        if self._is_mrn(self._searched):
+            return f"No record with MRN {what}{where}: check the number, or search by name and birth date."
+        return f"No record matches {what}{where}: check the spelling and the birth date, or search by MRN."
+
+    @staticmethod
+    def _is_mrn(text: str) -> bool:
+        try:
+            return bool(parse_search(text).mrn)
+        except ValueError:
+            return False
 
     @property
     def shown_patient(self) -> PatientProfile | None:
