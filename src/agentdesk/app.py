@@ -253,6 +253,7 @@ class AgentDeskApp:
         self._unlocking: asyncio.Task[None] | None = None
         self.webhook: Any = None
         self.sync: Any = None
+        self.write_back: Any = None
         self.call_sources: list[Any] = []
         self.backend_entries = settings.backends  # the demo points its own at the servers it starts
         self._housekeeping: asyncio.Task[None] | None = None
@@ -387,6 +388,7 @@ class AgentDeskApp:
                         True, f"ready; {len(reopened)} unfinished wrap-up(s) reopened" if reopened else "ready"
                     )
                 await self._start_central_sync()
+                await self._start_write_back()
             except Exception as exc:
                 log.exception("local store failed to open")
                 self.window.show_store_health(False, f"cannot open ({type(exc).__name__})")
@@ -501,6 +503,24 @@ class AgentDeskApp:
         self.window.sync_now_requested.connect(self.sync.sync_now)
         self.sync.start()
 
+    async def _start_write_back(self) -> None:
+        """Bookings and referrals to the FHIR backends with `write_back` (their HTTP on a thread of its own)."""
+        writer, problems = await asyncio.to_thread(
+            services.build_write_back, self.settings, self.store, self._show_write_back
+        )
+        for problem in problems:
+            self.window.show_link("write-back", "off", problem)
+        if writer is not None:
+            self.write_back = writer
+            writer.start()
+
+    def _show_write_back(self, result: Any) -> None:
+        self.window.wrapup.show_write_back(result.call_id, (result.kind, result.backend), result.state, result.text)
+        if result.state != "written":
+            self.window.show_link(f"{result.backend} write-back", result.state, result.text)
+        elif result.backend + " write-back" in self.window.links:
+            self.window.show_link(f"{result.backend} write-back", "up", result.text)
+
     async def _start_telephony(self) -> None:
         """The webhook (and the single-instance file), the configured call sources, the ring-timeout sweep."""
         from agentdesk.config.credentials import CredentialMissing, ensure_token
@@ -577,6 +597,8 @@ class AgentDeskApp:
             remove_instance(self.paths.data_dir)
         if self.sync is not None:
             await self.sync.stop()
+        if self.write_back is not None:
+            await self.write_back.stop()
         try:
             await asyncio.wait_for(self.desk.drain(), 5)
         except TimeoutError:

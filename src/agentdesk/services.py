@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -19,7 +20,7 @@ from agentdesk.paths import AppPaths
 
 if TYPE_CHECKING:
     from agentdesk.campaigns.resolver import CampaignResolver
-    from agentdesk.config.schema import BackendSettings, Settings
+    from agentdesk.config.schema import BackendSettings, FhirBackendSettings, Settings
     from agentdesk.records.backends import RecordBackend
     from agentdesk.records.backends.factory import BackendUnavailable
     from agentdesk.records.decisions import DecisionBook
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from agentdesk.records.merge import MatcherRule
     from agentdesk.store.central import CentralStore
     from agentdesk.store.local import LocalStore
+    from agentdesk.store.writeback import WriteBack, WriteResult
 
 log = logging.getLogger("agentdesk.services")
 
@@ -175,15 +177,44 @@ def build(settings: Settings, paths: AppPaths, *, cache_seconds: float | None = 
         breaker_seconds=matching.breaker_seconds,
         merge=partial(merge_records, decisions=decisions, same=matcher),
     )
+    store = LocalStore(local_store_path(settings, paths), settings.store.encryption_credential)
+    store.write_back = tuple(entry.name for entry in write_back_entries(settings))
     return Services(
         settings=settings,
         paths=paths,
         agent_id=agent_id(settings),
-        store=LocalStore(local_store_path(settings, paths), settings.store.encryption_credential),
+        store=store,
         decisions=decisions,
         matcher=matcher,
         lookup=lookup,
     )
+
+
+def write_back_entries(settings: Settings) -> list[FhirBackendSettings]:
+    from agentdesk.config.schema import FhirBackendSettings
+
+    return [b for b in settings.backends if isinstance(b, FhirBackendSettings) and b.enabled and b.write_back]
+
+
+def build_write_back(
+    settings: Settings, store: LocalStore, on_result: Callable[[WriteResult], None]
+) -> tuple[WriteBack | None, list[str]]:
+    """The FHIR write-back (None when no backend has `write_back`), and the backends it cannot write to now (a
+    missing credential: their writes wait in the queue). Blocking (the keychain): call it on a worker thread."""
+    from agentdesk.records.backends.factory import BackendUnavailable, build_writer
+    from agentdesk.store.writeback import WriteBack
+
+    entries = write_back_entries(settings)
+    if not entries:
+        return None, []
+    writers, problems = {}, []
+    for entry in entries:
+        try:
+            writers[entry.name] = build_writer(entry)
+        except BackendUnavailable as exc:
+            problems.append(str(exc))
+    minutes = {entry.name: entry.appointment_minutes for entry in entries}
+    return WriteBack(store, writers, on_result, appointment_minutes=minutes), problems
 
 
 def metrics_engine(settings: Settings, paths: AppPaths) -> tuple[Any, str]:

@@ -71,7 +71,8 @@ const LOG = process.env.FHIR_ENGINE_LOG === '1';
 
 /**
  * MemoryRepository as the engine's store, plus what the Medplum server does and MemoryRepository does not:
- * - validation on every write (StructureDefinitions + invariants), like the server (FHIR_ENGINE_VALIDATE=0: off);
+ * - validation on every write, conditional creates included (StructureDefinitions + invariants), like the server
+ *   (FHIR_ENGINE_VALIDATE=0: off);
  * - atomic transactions: MemoryRepository.withTransaction just runs the callback, so a transaction that fails
  *   half-way would keep its first writes. Here the store is snapshotted first and restored on failure, and a
  *   transaction-response with any entry status >= 400 counts as a failure. Writes are serialized by the HTTP
@@ -83,6 +84,13 @@ class EngineRepository extends MemoryRepository {
   async createResource(resource, options, update) {
     if (VALIDATE) validateResource(resource);
     return super.createResource(resource, options, update);
+  }
+
+  // MemoryRepository's conditional create (If-None-Exist) calls createResourceSync, which skips the override
+  // above: validate here too, like the server, so a resource it would refuse is refused either way.
+  conditionalCreate(resource, search, options) {
+    if (VALIDATE) validateResource(resource);
+    return super.conditionalCreate(resource, search, options);
   }
 
   async updateResource(resource, options) {

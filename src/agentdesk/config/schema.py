@@ -292,6 +292,20 @@ class FhirBackendSettings(BackendBase, HttpAuthSettings):
         "(+1 617-555-0123). The other spellings are searched only when this one finds no one. Empty: E.164 "
         "first, then the others.",
     )
+    write_back: bool = Field(
+        False,
+        description="Write each saved booking to this server as an Appointment and each referral as a "
+        "ServiceRequest (conditional creates keyed by the outcome's id: never twice), retried until the server "
+        "takes or refuses it; the credential needs write scopes, e.g. 'system/Appointment.write "
+        "system/ServiceRequest.write'.",
+    )
+    appointment_minutes: int = Field(
+        30,
+        ge=5,
+        le=480,
+        description="Length given to a written-back Appointment (FHIR needs an end with a start; the booking form "
+        "has no length).",
+    )
 
     @field_validator("base_url")
     @classmethod

@@ -33,7 +33,7 @@ class CallerLookup(DeskCore):
                     "AgentDesk",
                     as_utc(row["wrapup_done_at"]) if isinstance(row["wrapup_done_at"], datetime) else None,
                     str(row["outcome"]),
-                    " · ".join(p for p in (str(row["campaign_code"]), str(row["notes"])[:80]) if p),
+                    " · ".join(p for p in (str(row["campaign_code"]), str(row["notes"])[:80], row["written"]) if p),
                     str(row["id"]),
                 )
                 for row in rows

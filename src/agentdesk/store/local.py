@@ -65,6 +65,10 @@ class LocalStore:
         self.on_write_error: Listeners[[BaseException]] = Listeners()
         self._flushing: asyncio.Task[None] | None = None
         self._engine: sa.Engine | None = None
+        # FHIR backends that get each saved booking and referral (store/writeback.py): queued in the save's own
+        # transaction, so a booking is never saved without its write.
+        self.write_back: tuple[str, ...] = ()
+        self.on_saved: Listeners[[Disposition]] = Listeners()  # a wrap-up is on disk (told on the event loop)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     async def open(self) -> None:
@@ -112,6 +116,24 @@ class LocalStore:
             raise RuntimeError("the local store is not open")
         return self._engine
 
+    async def transact(self, fn: Callable[[sa.Connection], T]) -> T:
+        """Run `fn` in one transaction on the writer thread; returns once committed."""
+
+        def run() -> T:
+            with self.engine.begin() as connection:
+                return fn(connection)
+
+        return await self._run(run)
+
+    async def read(self, fn: Callable[[sa.Connection], T]) -> T:
+        """Run `fn` over a connection on the writer thread (reads in the order of the writes before them)."""
+
+        def run() -> T:
+            with self.engine.connect() as connection:
+                return fn(connection)
+
+        return await self._run(run)
+
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._writer, fn, *args)
@@ -128,16 +150,23 @@ class LocalStore:
         wrap-up again updates that disposition as its next version (see wrapups.save_wrapup). `audit` rows are
         chained in the same transaction: no wrap-up without its audit row, even after a kill."""
         from agentdesk.store import audit as audit_trail
+        from agentdesk.store.fhir_queue import enqueue
         from agentdesk.store.outcomes import Outcomes
         from agentdesk.store.wrapups import save_wrapup
 
+        details = outcomes or Outcomes()
+
         def save() -> Disposition:
+            now = utc_now()
             with self.engine.begin() as connection:
-                saved = save_wrapup(connection, disposition, outcomes or Outcomes(), utc_now(), extra_rows)
+                saved = save_wrapup(connection, disposition, details, now, extra_rows)
+                enqueue(connection, saved, details, self.write_back, now)
                 audit_trail.append(connection, self.workstation, audit or [])
                 return saved
 
-        return await self._run(save)
+        stored = await self._run(save)
+        self.on_saved(stored)
+        return stored
 
     async def save_draft(self, call_id: str, agent_id: str, call: dict[str, Any], form: WrapUpForm) -> None:
         from agentdesk.store.wrapups import save_draft
@@ -320,8 +349,19 @@ class LocalStore:
         wrapped = sa.literal(";") + table.c.patient_key + sa.literal(";")
         condition = sa.or_(*(wrapped.contains(f";{ref};", autoescape=True) for ref in refs))
         query = sa.select(table).where(condition).order_by(table.c.wrapup_done_at.desc()).limit(limit)
+        writes = schema.fhir_writes
         with self.engine.connect() as connection:
-            return [dict(row) for row in connection.execute(query).mappings().all()]
+            rows = [dict(row) for row in connection.execute(query).mappings().all()]
+            # What the EHR made of each call's bookings and referrals (FHIR write-back), for the timeline.
+            done = sa.select(writes.c.disposition_id, writes.c.backend, writes.c.resource_ref).where(
+                writes.c.disposition_id.in_([row["id"] for row in rows]), writes.c.state == "written"
+            )
+            written: dict[str, list[str]] = {}
+            for found in connection.execute(done.order_by(writes.c.created_at)):
+                written.setdefault(str(found.disposition_id), []).append(f"{found.resource_ref} in {found.backend}")
+        for row in rows:
+            row["written"] = ", ".join(written.get(str(row["id"]), []))
+        return rows
 
     # -- the outbox: rows still to push to the central store, and decisions pulled from it ---------------------
     async def unsynced(self, table: OutboxTable | str, limit: int = 500) -> list[dict[str, Any]]:

@@ -223,3 +223,27 @@ script_run_events = sa.Table(
     sa.Column("at", Timestamp, nullable=False),
     sa.Column("synced_at", Timestamp, nullable=True, index=True),
 )
+
+# The FHIR write-back queue (local only): one row per booking or referral per FHIR backend with `write_back`.
+# It is the durable queue itself: a row waits while `state` is 'pending' and `next_attempt_at` has not come, so a
+# restart or an outage loses nothing (store/writeback.py).
+fhir_writes = sa.Table(
+    "fhir_writes",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("outcome_id", sa.String(36), nullable=False),  # the booking's or referral's client UUID
+    sa.Column("kind", sa.String(16), nullable=False),  # booking | referral
+    sa.Column("backend", sa.String(100), nullable=False),
+    sa.Column("disposition_id", sa.String(36), nullable=False, index=True),
+    sa.Column("call_id", sa.String(200), nullable=False),
+    sa.Column("patient_ref", sa.String(200), nullable=False, server_default=""),  # 'Patient/<id>' when known
+    sa.Column("state", sa.String(16), nullable=False),  # pending | written | refused
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("last_error", sa.String(300), nullable=False, server_default=""),
+    sa.Column("resource_ref", sa.String(200), nullable=False, server_default=""),  # e.g. 'Appointment/abc'
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=True),
+    sa.Index("ix_fhir_writes_outcome", "outcome_id", "backend", unique=True),
+    sa.Index("ix_fhir_writes_due", "state", "next_attempt_at"),
+)

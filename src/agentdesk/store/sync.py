@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from agentdesk.base.backoff import Backoff
 from agentdesk.base.time import utc_now
 from agentdesk.records.decisions import IdentityDecision
 from agentdesk.store.central import CentralStore, CentralStoreError
@@ -48,19 +49,6 @@ class SyncStatus:
             since = self.offline_since.astimezone().strftime("%H:%M")
             return f"offline since {since}" + (f", {self.pending} pending" if self.pending else "")
         return f"{self.pending} pending" if self.pending else "synced"
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Capped exponential backoff with jitter: the n-th failure in a row waits up to base * 2**(n-1), at most
-    `cap`, and at least half of that (so a floor of desks that lost the server together do not return together)."""
-
-    base: float = 1.0
-    cap: float = 300.0
-
-    def delay(self, failures: int, rng: random.Random) -> float:
-        ceiling = min(self.cap, self.base * 2 ** min(max(failures - 1, 0), 30))
-        return rng.uniform(ceiling / 2, ceiling)
 
 
 class OutboxSync:

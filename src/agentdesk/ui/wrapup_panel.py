@@ -90,6 +90,10 @@ class WrapUpPanel(QWidget):
         confirm.addWidget(self.discard_confirm)
         confirm.addWidget(self.discard_keep)
         self.discard_row.hide()
+        self.written = QLabel("")  # the EHR's answer to this call's bookings and referrals (FHIR write-back)
+        self.written.setObjectName("WrapUpWritten")
+        self.written.setWordWrap(True)
+        self._written: dict[tuple[str, str], tuple[str, str]] = {}
 
         body = QWidget()
         form = QFormLayout()
@@ -124,6 +128,7 @@ class WrapUpPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.discard_row)
         layout.addWidget(self.feedback)
+        layout.addWidget(self.written)
 
         self._draft_timer = QTimer(self)
         self._draft_timer.setSingleShot(True)
@@ -164,6 +169,8 @@ class WrapUpPanel(QWidget):
             detail.clear(callback_defaults if detail.kind == "callback" else None)
         self.notes.clear()
         self.feedback.clear()
+        self.written.clear()
+        self._written.clear()
         self.disposition.setStyleSheet("")
         self.notes.setStyleSheet("")
         if draft is not None:
@@ -296,6 +303,17 @@ class WrapUpPanel(QWidget):
         self.feedback.setStyleSheet("color:#15803d; font-weight:600;")
         again = f" (updated, version {version})" if version > 1 else ""
         self.feedback.setText(f"Saved: {label} at {at}{again}")
+
+    def show_write_back(self, call_id: str, key: tuple[str, str], state: str, text: str) -> None:
+        """What the EHR made of this call's booking or referral (`key`: kind, backend): its id, or why not yet."""
+        if call_id != self._call_id:
+            return
+        self._written[key] = (state, text)
+        lines = [line for _, (_, line) in sorted(self._written.items())]
+        self.written.setText("\n".join(lines))
+        states = {state for state, _ in self._written.values()}
+        colour = "#b91c1c" if "refused" in states else ("#b45309" if "pending" in states else "#15803d")
+        self.written.setStyleSheet(f"color:{colour};")
 
     def show_error(self, message: str, field: str = "") -> None:
         """Keep everything the agent typed; say what is wrong and point at the field."""

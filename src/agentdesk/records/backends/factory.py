@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -21,6 +22,9 @@ from agentdesk.records.backends.oauth import BearerToken, OAuth2ClientCredential
 from agentdesk.records.backends.rest import RestBackend
 from agentdesk.records.backends.sql import SqlBackend
 from agentdesk.records.model import SourceRecord
+
+if TYPE_CHECKING:
+    from agentdesk.records.backends.fhir_write import FhirWriter
 
 log = logging.getLogger("agentdesk.records")
 
@@ -145,6 +149,19 @@ def _fhir(settings: FhirBackendSettings, region: str) -> FhirBackend:
         mrn_system=settings.mrn_system,
         phone_format=settings.phone_format,
     )
+
+
+def build_writer(settings: FhirBackendSettings) -> FhirWriter:
+    """The FHIR write-back client of a backend with `write_back = true` (its own auth: the lookups' client lives
+    on the GUI loop, this one on the write-back's thread). Raises BackendUnavailable (a missing credential)."""
+    from agentdesk.records.backends.fhir_write import FhirWriter
+
+    try:
+        # Writes are not on a caller's clock: a slow EHR gets longer than a lookup's deadline before a retry.
+        timeout = max(10.0, settings.timeout_seconds)
+        return FhirWriter(settings.name, settings.base_url, timeout, auth=build_auth(settings, timeout))
+    except (CredentialMissing, ValueError) as exc:
+        raise BackendUnavailable(settings.name, f"write-back: {exc}") from None
 
 
 def _rest(settings: RestBackendSettings, region: str) -> RestBackend:
