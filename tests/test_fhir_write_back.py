@@ -114,6 +114,14 @@ def run(scenario: Callable[[], Any]) -> Any:
     return asyncio.run(scenario())
 
 
+async def open_store(tmp_path: Path) -> LocalStore:
+    """A desk's store whose bookings and referrals go to the backend 'ehr'."""
+    store = LocalStore(tmp_path / "s.sqlite3")
+    await store.open()
+    store.write_back = ("ehr",)
+    return store
+
+
 def test_a_booking_and_a_referral_become_an_appointment_and_a_service_request(
     engine: tuple[FhirEngine, str], tmp_path: Path
 ) -> None:
@@ -121,9 +129,7 @@ def test_a_booking_and_a_referral_become_an_appointment_and_a_service_request(
     results: list[WriteResult] = []
 
     async def scenario() -> None:
-        store = LocalStore(tmp_path / "s.sqlite3")
-        await store.open()
-        store.write_back = ("ehr",)
+        store = await open_store(tmp_path)
         await save(store, f"ehr:{patient};crm:77", {"booking": BOOKING, "referral": REFERRAL})
         sender = write_back(store, fhir.base_url, Clock(), results)
         assert {r.state for r in await sender.run_once()} == {"written"}
@@ -160,9 +166,7 @@ def test_a_retry_after_a_lost_answer_creates_no_second_appointment(
     clock = Clock()
 
     async def scenario() -> None:
-        store = LocalStore(tmp_path / "s.sqlite3")
-        await store.open()
-        store.write_back = ("ehr",)
+        store = await open_store(tmp_path)
         await save(store, f"ehr:{patient}", {"booking": BOOKING})
         sender = write_back(store, fhir.base_url, clock, results, LosesFirstAnswers(1))
         (first,) = await sender.run_once()
@@ -187,9 +191,7 @@ def test_a_refusal_names_the_field_and_is_not_retried(engine: tuple[FhirEngine, 
     clock = Clock()
 
     async def scenario() -> None:
-        store = LocalStore(tmp_path / "s.sqlite3")
-        await store.open()
-        store.write_back = ("ehr",)
+        store = await open_store(tmp_path)
         # A caller the EHR does not know: an appointment can name no patient, a referral must.
         await save(store, "crm:77", {"booking": BOOKING, "referral": REFERRAL})
         sender = write_back(store, fhir.base_url, clock, results)
@@ -220,9 +222,7 @@ def test_an_outage_is_retried_with_backoff_and_survives_a_restart(
     clock = Clock()
 
     async def outage() -> list[float]:
-        store = LocalStore(tmp_path / "s.sqlite3")
-        await store.open()
-        store.write_back = ("ehr",)
+        store = await open_store(tmp_path)
         await save(store, f"ehr:{patient}", {"booking": BOOKING})
         sender = write_back(store, url, clock, results)
         waits = []
@@ -266,9 +266,7 @@ def test_saving_the_wrap_up_again_does_not_write_an_unchanged_booking_twice(
     results: list[WriteResult] = []
 
     async def scenario() -> None:
-        store = LocalStore(tmp_path / "s.sqlite3")
-        await store.open()
-        store.write_back = ("ehr",)
+        store = await open_store(tmp_path)
         await save(store, f"ehr:{patient}", {"booking": BOOKING})
         sender = write_back(store, fhir.base_url, Clock(), results)
         (first,) = await sender.run_once()
