@@ -141,3 +141,51 @@ def test_bad_arguments_are_named(agentdesk: Callable[..., Result], tmp_path: Pat
     assert nothing.returncode == 1 and "no local store" in nothing.stderr
     no_central = agentdesk(tmp_path, "export", "--from", TODAY, "--to", TODAY, "--central")
     assert no_central.returncode == 2 and "store.central_url" in no_central.stderr
+
+
+def export_audit_rows(database: Path) -> list[dict[str, object]]:
+    async def read() -> list[dict[str, object]]:
+        store = LocalStore(database)
+        await store.open()
+        try:
+            return [row for row in await store.audit_rows() if row["action"] == "export"]
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def test_every_export_is_audited_without_patient_data(
+    agentdesk: Callable[..., Result], central_url: str, tmp_path: Path
+) -> None:
+    from agentdesk.config.operator import os_login
+    from agentdesk.store.audit import ChainReport, verify
+
+    database = tmp_path / "desk.sqlite3"
+    save_some(database, central_url)
+    local = agentdesk(tmp_path, "export", "--from", TODAY, "--to", TODAY, "--with-notes")
+    assert local.returncode == 0, local.stderr
+    config = f'[store]\nlocal_path = "{database}"\ncentral_url = "{central_url}"\n'
+    central = agentdesk(
+        tmp_path, "export", "--from", TODAY, "--to", TODAY, "--central", "--format", "json", config=config
+    )
+    assert central.returncode == 0, central.stderr
+    first, second = export_audit_rows(database)
+    assert first["agent_id"] == second["agent_id"] == os_login()  # who
+    assert str(first["detail"]).startswith("local ") and str(second["detail"]).startswith("central ")
+    assert "rows=2 csv with-notes" in str(first["detail"]) and "rows=2 json" in str(second["detail"])  # how many
+    start = datetime.fromisoformat(TODAY).astimezone().astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+    assert str(first["detail"]).split()[1].startswith(f"{start}..")  # which range
+    for row in (first, second):  # nothing about the patients or calls exported
+        assert row["patient_key"] == "" and row["call_id"] == ""
+        assert not any(word in str(row["detail"]) for word in ("Ada", "Quill", "Cardiology", "parking", "e-1"))
+
+    async def chain() -> ChainReport:
+        store = LocalStore(database)
+        await store.open()
+        try:
+            return verify(await store.audit_rows())
+        finally:
+            await store.close()
+
+    assert not asyncio.run(chain()).problems

@@ -191,3 +191,33 @@ def test_a_pin_is_hashed_and_changing_it_needs_the_current_one(tmp_path: Path) -
     assert fresh.load() and fresh.verify("112358") and not fresh.verify("112359")
     (tmp_path / "pin.argon2").unlink()  # removed behind the running desk's back: its PIN still holds
     assert fresh.verify("112358")
+
+
+def test_pin_set_asks_twice_and_refuses_mismatches_short_pins_and_a_wrong_current_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from agentdesk.cli import main
+
+    data_dir = AppPaths.for_basedir(tmp_path).data_dir
+
+    def pin_set(*lines: str) -> tuple[int, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO("".join(f"{line}\n" for line in lines)))  # no terminal
+        code = main(["pin", "set", "--basedir", str(tmp_path)])
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    assert pin_set("135790", "135799") == (1, "the two PINs differ; nothing changed\n")
+    assert not (data_dir / "pin.argon2").exists()
+    code, said = pin_set("1357", "1357")
+    assert code == 1 and "at least 6" in said and not (data_dir / "pin.argon2").exists()
+    running = PinBook(data_dir)  # a desk started before the PIN existed
+    code, said = pin_set("135790", "135790")
+    assert code == 0 and "PIN set" in said and "135790" not in said
+    assert "$argon2id$" in (data_dir / "pin.argon2").read_text(encoding="ascii")
+    assert running.verify("135790")  # the unlock checks this PIN
+    code, said = pin_set("000000", "246802", "246802")  # the current PIN first, and it is wrong
+    assert code == 1 and "current PIN is wrong" in said
+    assert pin_set("135790", "246802", "246802")[0] == 0
+    assert running.verify("246802") and not running.verify("135790")  # taken at the running desk's next unlock

@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=1, help="the same seed gives the same day")
     simulate.add_argument("--start", metavar="ISO", help="when the day starts (default: today 08:00 local)")
 
+    pin = command("pin", "the AgentDesk PIN the lock asks for (security.require_pin)")
+    pin_commands = pin.add_subparsers(dest="pin_command", metavar="ACTION", required=True)
+    pin_commands.add_parser(
+        "set", help="choose or change this agent's PIN (asked twice, without echo; argon2-hashed)", parents=[common]
+    )
+
     credentials = command("credentials", "store or remove a secret in the OS keychain")
     credentials.add_argument("action", choices=("set", "delete"))
     credentials.add_argument("name", help="the credential name the config file uses")
@@ -162,6 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from agentdesk.commands.credentials import run_credentials
 
         return run_credentials(args.action, args.name)
+    if args.command == "pin":
+        from agentdesk.commands.pin import set_pin
+
+        return set_pin(args.config, args.basedir)
     if args.command == "db":
         from agentdesk.commands.db import run_database
 

@@ -1,6 +1,8 @@
 """`agentdesk export --from DATE --to DATE [--format csv|json] [--out FILE] [--with-notes] [--central]`:
 dispositions wrapped up in those days with their referrals, bookings and callbacks (their latest version), from
 this desk's local store or the central one. Notes only with --with-notes (they may hold what the caller said).
+Every export is audited (who, which range, how many rows; never the rows) before a byte of it is written: in the
+same transaction as the read from the local store, in this workstation's audit chain for --central.
 
 Dates are whole days in the workstation's time zone, both included; a date and time (ISO 8601) is taken as is.
 Exit 0 with the file written, 1 when the store cannot be read, 2 for bad arguments or configuration."""
@@ -12,12 +14,16 @@ import csv
 import io
 import json
 import sys
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agentdesk import services
 from agentdesk.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from agentdesk.store.audit import AuditEntry
 
 DETAILS = ("bookings", "referrals", "callbacks")
 # A spreadsheet runs a cell starting with these as a formula: exported text must stay text.
@@ -26,6 +32,29 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 class ExportError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    start: datetime
+    end: datetime
+    fmt: str
+    with_notes: bool
+    central: bool
+
+    def audit_entry(self, settings: Settings, count: int) -> AuditEntry:
+        """Who exported which range, how many rows, from where: no patient data (the rows themselves are not named)."""
+        from agentdesk.store.audit import EXPORT, AuditEntry
+
+        when = f"{_utc(self.start)}..{_utc(self.end)}"
+        detail = f"{'central' if self.central else 'local'} {when} rows={count} {self.fmt}"
+        return AuditEntry(
+            services.agent_id(settings), EXPORT, "", "", detail + (" with-notes" if self.with_notes else "")
+        )
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
 def parse_bound(text: str, name: str, end: bool) -> datetime:
@@ -58,12 +87,9 @@ def export(
     except (ExportError, ConfigError) as exc:
         print(exc, file=sys.stderr)
         return 2
+    request = ExportRequest(start, end, fmt, with_notes, central)
     try:
-        rows = (
-            _central_rows(settings, start, end, with_notes)
-            if central
-            else _local_rows(settings, basedir, start, end, with_notes)
-        )
+        rows = _central_rows(settings, basedir, request) if central else _local_rows(settings, basedir, request)
     except ExportError as exc:
         print(exc, file=sys.stderr)
         return 1 if "central_url" not in str(exc) else 2
@@ -76,20 +102,27 @@ def export(
     return 0
 
 
-def _local_rows(
-    settings: Settings, basedir: Path | None, start: datetime, end: datetime, with_notes: bool
-) -> list[dict[str, Any]]:
+def _local_rows(settings: Settings, basedir: Path | None, request: ExportRequest) -> list[dict[str, Any]]:
+    """The rows and their audit row in one transaction: no export leaves this desk unrecorded."""
+    from agentdesk.store import audit as audit_trail
     from agentdesk.store.local import LocalStore
+    from agentdesk.store.wrapups import wrapups_between
 
     path = services.local_store_path(settings, services.app_paths(basedir))
     if not path.is_file():
         raise ExportError(f"no local store at {path}: nothing was saved on this desk yet")
 
     async def read() -> list[dict[str, Any]]:
-        store = LocalStore(path)
+        store = LocalStore(path, settings.store.encryption_credential)
         await store.open()
+
+        def read_and_audit(connection: Any) -> list[dict[str, Any]]:
+            rows = wrapups_between(connection, request.start, request.end, request.with_notes)
+            audit_trail.append(connection, store.workstation, [request.audit_entry(settings, len(rows))])
+            return rows
+
         try:
-            return await store.wrapups_between(start, end, with_notes)
+            return await store.transact(read_and_audit)
         finally:
             await store.close()
 
@@ -99,20 +132,41 @@ def _local_rows(
         raise ExportError(f"cannot read the local store ({type(exc).__name__})") from None
 
 
-def _central_rows(settings: Settings, start: datetime, end: datetime, with_notes: bool) -> list[dict[str, Any]]:
+def _central_rows(settings: Settings, basedir: Path | None, request: ExportRequest) -> list[dict[str, Any]]:
+    """Every desk's rows; the export is audited in this workstation's chain (synced like every audit row) before
+    anything is written out, and refused when it cannot be."""
     from agentdesk.config.credentials import CredentialMissing
     from agentdesk.store.central import CentralStoreError
+    from agentdesk.store.local import LocalStore
 
     if not settings.store.central_url:
         raise ExportError("store.central_url: not set; --central needs the central store")
     try:
         central = services.open_central(settings)
         try:
-            return central.wrapups_between(start, end, with_notes)
+            rows = central.wrapups_between(request.start, request.end, request.with_notes)
         finally:
             central.dispose()
     except (CredentialMissing, CentralStoreError) as exc:
         raise ExportError(f"central store: {exc}") from None
+
+    async def audit() -> None:
+        store = LocalStore(
+            services.local_store_path(settings, services.app_paths(basedir)), settings.store.encryption_credential
+        )
+        await store.open()
+        try:
+            await store.audit([request.audit_entry(settings, len(rows))])
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(audit())
+    except Exception as exc:
+        raise ExportError(
+            f"not exported: the export could not be audited in the local store ({type(exc).__name__})"
+        ) from None
+    return rows
 
 
 def _cell(value: Any) -> str:

@@ -88,11 +88,22 @@ class PinBook:
         write_private(self.path, hashed.encode("ascii"))
         self._hash = hashed
 
+    def _refresh(self) -> None:
+        """A PIN changed meanwhile (`agentdesk pin set`) applies at the next unlock; a file deleted meanwhile does
+        not remove the PIN of the running desk."""
+        try:
+            stored = self.path.read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return
+        if stored:
+            self._hash = stored
+
     def verify(self, pin: str) -> bool:
         """True when `pin` is this user's PIN (about 50 ms: run it off the GUI thread)."""
         from argon2 import PasswordHasher
         from argon2.exceptions import InvalidHashError, VerificationError
 
+        self._refresh()
         if self._hash is None:
             return False
         try:
