@@ -132,3 +132,45 @@ def test_a_central_schema_newer_than_this_desk_is_refused_naming_both_versions(c
         central.check_schema()
     central.dispose()
     assert "9999" in str(caught.value) and head in str(caught.value) and "newer" in str(caught.value)
+
+
+def test_times_arrive_unchanged_when_the_central_server_is_not_on_utc(central_url: str, tmp_path: Path) -> None:
+    """SQLite keeps UTC times without a zone; a server (or login role) set to another TimeZone must not shift them."""
+    admin = sa.create_engine(central_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.execute(sa.text("ALTER ROLE CURRENT_USER SET TimeZone = 'America/Chicago'"))
+    wrapped_up = datetime(2026, 12, 6, 14, 30, 15, tzinfo=UTC)
+
+    async def scenario() -> None:
+        store = LocalStore(tmp_path / "desk.sqlite3")
+        await store.open()
+        disposition = Disposition(
+            call_id="tz-1",
+            agent_id="dana",
+            disposition_code="appointment_booked",
+            outcome="booking",
+            wrapup_done_at=wrapped_up,
+        )
+        await store.save_disposition(disposition, wrapup("appointment_booked", booking=BOOKING))
+        sync = OutboxSync(store, CentralStore(central_url), lambda _: None)
+        await sync.sync_once()
+        await sync.stop()
+        await store.close()
+
+    try:
+        asyncio.run(scenario())
+        with admin.connect() as connection:
+            assert connection.execute(sa.text("SHOW TimeZone")).scalar_one() == "America/Chicago"
+            stored = connection.execute(sa.text("SELECT wrapup_done_at FROM dispositions WHERE call_id = 'tz-1'"))
+            assert stored.scalar_one() == wrapped_up
+            starts = connection.execute(
+                sa.text(
+                    "SELECT b.starts_at FROM bookings b JOIN dispositions d ON d.id = b.disposition_id "
+                    "WHERE d.call_id = 'tz-1'"
+                )
+            ).scalar_one()
+            assert starts == datetime(SOON.year, SOON.month, SOON.day, 10, 30, tzinfo=UTC)  # typed in UTC
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text("ALTER ROLE CURRENT_USER RESET TimeZone"))
+        admin.dispose()

@@ -100,28 +100,30 @@ class CentralStore:
 
     def push(self, target: OutboxTable | str, rows: list[dict[str, Any]]) -> None:
         """Insert rows made on a desk, in one transaction; rows already there (a retry) are left alone, except
-        that a versioned row replaces an older version of itself."""
-        from sqlalchemy.dialects.postgresql import insert
+        that a versioned row replaces an older version of itself.
 
+        The rows are copied (COPY) into a session-local staging table and moved with one INSERT ... SELECT ...
+        ON CONFLICT: a statement per batch instead of one per row. Times without a zone are UTC (what SQLite
+        hands back): the transaction reads them as UTC whatever the server's or the role's TimeZone."""
         if not rows:
             return
         spec = outbox_table(target) if isinstance(target, str) else target
         table = schema.metadata.tables[spec.name]
         columns = [c.name for c in table.columns if c.name not in spec.unsent and c.name != "received_at"]
-        clean = [{name: row[name] for name in columns if name in row} for row in rows]
-        statement = insert(table)
-        if spec.versioned:
-            statement = statement.on_conflict_do_update(
-                index_elements=[spec.key],
-                set_={name: statement.excluded[name] for name in columns if name != spec.key},
-                where=table.c.version < statement.excluded.version,
-            )
-        else:
-            statement = statement.on_conflict_do_nothing(index_elements=[spec.key])
+        columns = [name for name in columns if name in rows[0]]
         try:
             with self._engine.begin() as connection:
-                connection.execute(statement, clean)
+                connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+                driver = connection.connection.driver_connection
+                if self._address.get_driver_name() == "psycopg" and driver is not None:
+                    _copy_and_merge(driver, spec, columns, rows)
+                else:
+                    connection.execute(_merge_statement(spec, columns), [{n: r.get(n) for n in columns} for r in rows])
         except sa.exc.SQLAlchemyError as exc:
+            raise failure("push failed", exc) from None
+        except Exception as exc:  # the driver's own errors (COPY runs on the psycopg connection itself)
+            if type(exc).__module__.split(".")[0] != "psycopg":
+                raise
             raise failure("push failed", exc) from None
 
     def decisions_since(self, since: datetime | None, limit: int = 5000) -> list[dict[str, Any]]:
@@ -179,3 +181,49 @@ class CentralStore:
 
     def dispose(self) -> None:
         self._engine.dispose()
+
+
+def _merge_statement(spec: OutboxTable, columns: list[str]) -> Any:
+    """INSERT ... ON CONFLICT for drivers without COPY: a retry leaves a row alone, a newer version replaces it."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    table = schema.metadata.tables[spec.name]
+    statement = insert(table)
+    if spec.versioned:
+        return statement.on_conflict_do_update(
+            index_elements=[spec.key],
+            set_={name: statement.excluded[name] for name in columns if name != spec.key},
+            where=table.c.version < statement.excluded.version,
+        )
+    return statement.on_conflict_do_nothing(index_elements=[spec.key])
+
+
+def _copy_and_merge(driver: Any, spec: OutboxTable, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """COPY the batch into a staging table (this session's, emptied at commit), then one INSERT ... SELECT."""
+    from psycopg import sql
+
+    stage = sql.Identifier(f"outbox_stage_{spec.name}")
+    target = sql.Identifier(spec.name)
+    names = sql.SQL(", ").join(sql.Identifier(name) for name in columns)
+    with driver.cursor() as cursor:
+        cursor.execute(
+            sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS").format(
+                stage, target
+            )
+        )
+        with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, names)) as copy:
+            for row in rows:
+                copy.write_row([row.get(name) for name in columns])
+        action: sql.Composable = sql.SQL("DO NOTHING")
+        if spec.versioned:
+            updates = sql.SQL(", ").join(
+                sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(n), sql.Identifier(n))
+                for n in columns
+                if n != spec.key
+            )
+            action = sql.SQL("DO UPDATE SET {} WHERE {}.version < EXCLUDED.version").format(updates, target)
+        cursor.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) {}").format(
+                target, names, names, stage, sql.Identifier(spec.key), action
+            )
+        )
