@@ -12,6 +12,7 @@ and its own verification cover that once the rows have been sent.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -87,17 +88,8 @@ def workstation_id(connection: sa.Connection) -> str:
 def append(connection: sa.Connection, workstation: str, entries: Iterable[AuditEntry]) -> list[dict[str, Any]]:
     """Chain `entries` after this workstation's last row, in the caller's transaction (which must be a writing
     one: BEGIN IMMEDIATE, so two processes on one store never take the same sequence number)."""
-    import sqlalchemy as sa
-
-    from agentdesk.store import schema
-
-    table = schema.audit_events
-    head = connection.execute(
-        sa.select(table.c.seq, table.c.hash)
-        .where(table.c.workstation == workstation, table.c.seq.is_not(None))
-        .order_by(table.c.seq.desc())
-        .limit(1)
-    ).first()
+    last, insert = _statements()
+    head = connection.execute(last, {"b_ws": workstation}).first()
     seq, previous = (int(head.seq), str(head.hash)) if head is not None else (0, "")
     rows = []
     for entry in entries:
@@ -117,8 +109,25 @@ def append(connection: sa.Connection, workstation: str, entries: Iterable[AuditE
         row["hash"] = previous = row_hash(row)
         rows.append(row)
     if rows:
-        connection.execute(table.insert(), rows)
+        connection.execute(insert, rows)
     return rows
+
+
+@functools.cache
+def _statements() -> tuple[Any, Any]:
+    """The chain's head and its insert, built once (every wrap-up and every record shown appends here)."""
+    import sqlalchemy as sa
+
+    from agentdesk.store import schema
+
+    table = schema.audit_events
+    last = (
+        sa.select(table.c.seq, table.c.hash)
+        .where(table.c.workstation == sa.bindparam("b_ws"), table.c.seq.is_not(None))
+        .order_by(table.c.seq.desc())
+        .limit(1)
+    )
+    return last, table.insert()
 
 
 @dataclass(frozen=True)

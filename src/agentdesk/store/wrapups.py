@@ -4,8 +4,9 @@ of unfinished wrap-ups. Synchronous functions over a SQLAlchemy connection: the 
 
 from __future__ import annotations
 
+import functools
 import json
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,10 +32,9 @@ def save_wrapup(
     version they belong to. The call's draft is removed in the same transaction. `extra_rows` (e.g. the audit row
     of this save) commit with it. Returns the disposition as stored (its id and version)."""
     table = schema.dispositions
+    statements = _statements()
     existing = connection.execute(
-        sa.select(table.c.id, table.c.version).where(
-            table.c.call_id == disposition.call_id, table.c.agent_id == disposition.agent_id
-        )
+        statements.existing, {"b_call": disposition.call_id, "b_agent": disposition.agent_id}
     ).first()
     values = {
         "call_id": disposition.call_id,
@@ -49,30 +49,50 @@ def save_wrapup(
         "ended_at": disposition.ended_at,
         "wrapup_done_at": disposition.wrapup_done_at,
     }
-    # Statements without inline values, parameters apart: SQLAlchemy compiles each once and reuses it (a save
-    # built fresh statements each time and spent more in SQLAlchemy than in SQLite).
     if existing is None:
         saved = replace(disposition, version=1)
-        connection.execute(table.insert(), [{"id": saved.id, "version": 1, "created_at": now, **values}])
+        connection.execute(
+            statements.inserts[table.name], [{"id": saved.id, "version": 1, "created_at": now, **values}]
+        )
     else:
         saved = replace(disposition, id=str(existing.id), version=int(existing.version) + 1)
         connection.execute(
-            table.update().where(table.c.id == sa.bindparam("b_id")),
+            statements.update,
             [{"b_id": saved.id, "version": saved.version, "updated_at": now, "synced_at": None, **values}],
         )
     for name, rows in outcomes.rows().items():
         if rows:
             connection.execute(
-                schema.metadata.tables[name].insert(),
+                statements.inserts[name],
                 [{**row, "disposition_id": saved.id, "version": saved.version, "created_at": now} for row in rows],
             )
     for name, row in extra_rows or []:
         connection.execute(schema.metadata.tables[name].insert(), [row])
-    drafts = schema.wrapup_drafts
-    connection.execute(
-        drafts.delete().where(drafts.c.call_id == sa.bindparam("b_call")), {"b_call": disposition.call_id}
-    )
+    connection.execute(statements.drop_draft, {"b_call": disposition.call_id})
     return saved
+
+
+@dataclass(frozen=True)
+class _Statements:
+    existing: sa.Select[Any]
+    update: sa.Update
+    drop_draft: sa.Delete
+    inserts: dict[str, sa.Insert]
+
+
+@functools.cache
+def _statements() -> _Statements:
+    """Built once: SQLAlchemy then skips building the statement and its cache key on every save (a save built
+    fresh statements each time and spent more in SQLAlchemy than in SQLite)."""
+    table, drafts = schema.dispositions, schema.wrapup_drafts
+    return _Statements(
+        existing=sa.select(table.c.id, table.c.version).where(
+            table.c.call_id == sa.bindparam("b_call"), table.c.agent_id == sa.bindparam("b_agent")
+        ),
+        update=table.update().where(table.c.id == sa.bindparam("b_id")),
+        drop_draft=drafts.delete().where(drafts.c.call_id == sa.bindparam("b_call")),
+        inserts={name: schema.metadata.tables[name].insert() for name in ("dispositions", *DETAIL_TABLES)},
+    )
 
 
 def wrapups_between(
