@@ -364,14 +364,14 @@ class LocalStore:
         return rows
 
     # -- the outbox: rows still to push to the central store, and decisions pulled from it ---------------------
-    async def unsynced(self, table: OutboxTable | str, limit: int = 500) -> list[dict[str, Any]]:
+    async def unsynced(self, table: OutboxTable | str, limit: int = 500, after: Any = None) -> list[dict[str, Any]]:
         from agentdesk.store import outbox
 
         spec = outbox.outbox_table(table) if isinstance(table, str) else table
 
         def read() -> list[dict[str, Any]]:
             with self.engine.connect() as connection:
-                return outbox.unsynced(connection, spec, limit)
+                return outbox.unsynced(connection, spec, limit, after)
 
         return await self._run(read)
 

@@ -55,7 +55,8 @@ def outbox_table(name: str, tables: tuple[OutboxTable, ...] = OUTBOX_TABLES) -> 
 
 
 # -- the local side: synchronous, on the store's writer thread ------------------------------------------------
-def unsynced(connection: sa.Connection, spec: OutboxTable, limit: int) -> list[dict[str, Any]]:
+def unsynced(connection: sa.Connection, spec: OutboxTable, limit: int, after: Any = None) -> list[dict[str, Any]]:
+    """Up to `limit` rows still to send, in key order (after the key `after`: the next batch while one is pushed)."""
     from agentdesk.store import schema
 
     table = schema.metadata.tables[spec.name]
@@ -63,7 +64,11 @@ def unsynced(connection: sa.Connection, spec: OutboxTable, limit: int) -> list[d
     # central COPY reads; parsing every timestamp into a datetime here was most of the outbox's time.
     raw: list[sa.ColumnClause[Any]] = [sa.column(c.name) for c in table.columns if c.name not in spec.unsent]
     query = sa.select(*raw).select_from(table).where(table.c.synced_at.is_(None)).order_by(table.c[spec.key])
-    return [dict(row) for row in connection.execute(query.limit(limit)).mappings().all()]
+    if after is not None:
+        query = query.where(table.c[spec.key] > after)
+    result = connection.execute(query.limit(limit))
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result.fetchall()]
 
 
 def mark_synced(connection: sa.Connection, spec: OutboxTable, rows: list[dict[str, Any]], now: datetime) -> None:
@@ -73,17 +78,12 @@ def mark_synced(connection: sa.Connection, spec: OutboxTable, rows: list[dict[st
     table = schema.metadata.tables[spec.name]
     if not rows:
         return
-    if not spec.versioned:
-        keys = [row[spec.key] for row in rows]
-        for chunk in (keys[i : i + 500] for i in range(0, len(keys), 500)):
-            connection.execute(table.update().where(table.c[spec.key].in_(chunk)).values(synced_at=now))
-        return
-    statement = (
-        table.update()
-        .where(table.c[spec.key] == sa.bindparam("b_key"), table.c.version == sa.bindparam("b_version"))
-        .values(synced_at=now)
-    )
-    connection.execute(statement, [{"b_key": row[spec.key], "b_version": row["version"]} for row in rows])
+    # One statement per 500 rows (a versioned row matched on its key and the version pushed), not one per row.
+    for chunk in (rows[i : i + 500] for i in range(0, len(rows), 500)):
+        pushed: sa.ColumnElement[bool] = table.c[spec.key].in_([r[spec.key] for r in chunk])  # the key's index
+        if spec.versioned:  # (key, version) alone makes SQLite scan the table
+            pushed &= sa.tuple_(table.c[spec.key], table.c.version).in_([(r[spec.key], r["version"]) for r in chunk])
+        connection.execute(table.update().where(pushed).values(synced_at=now))
 
 
 def pending(connection: sa.Connection, specs: tuple[OutboxTable, ...]) -> int:

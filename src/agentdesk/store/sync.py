@@ -52,6 +52,8 @@ class SyncStatus:
 
 
 class OutboxSync:
+    BATCH = 2000  # rows per push: one COPY and one INSERT ... SELECT each
+
     def __init__(
         self,
         local: LocalStore,
@@ -60,7 +62,7 @@ class OutboxSync:
         on_status: Callable[[SyncStatus], None] | None = None,
         interval_seconds: float = 10.0,
         tables: tuple[OutboxTable, ...] = OUTBOX_TABLES,
-        batch_size: int = 2000,
+        batch_size: int = BATCH,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -85,15 +87,23 @@ class OutboxSync:
         Raises CentralStoreError; what was pushed before the failure stays marked, the rest waits."""
         pushed = 0
         for table in self.tables:
-            while True:
-                rows = await self._local.unsynced(table, self._batch)
-                if not rows:
-                    break
-                await asyncio.to_thread(self._central.push, table, rows)
+            rows = await self._local.unsynced(table, self._batch)
+            while rows:
+                # The next batch is read (and this one marked) on the store's thread while this one is pushed.
+                sending = asyncio.ensure_future(asyncio.to_thread(self._central.push, table, rows))
+                following = None
+                if len(rows) == self._batch:
+                    following = asyncio.ensure_future(self._local.unsynced(table, self._batch, rows[-1][table.key]))
+                try:
+                    await sending
+                except BaseException:
+                    if following is not None:
+                        following.cancel()
+                        await asyncio.gather(following, return_exceptions=True)
+                    raise
                 await self._local.mark_synced(table, rows)
                 pushed += len(rows)
-                if len(rows) < self._batch:
-                    break
+                rows = await following if following is not None else []
         since = self._pulled_until - PULL_OVERLAP if self._pulled_until else None
         rows = await asyncio.to_thread(self._central.decisions_since, since)
         fresh = await self._local.add_pulled_decisions(rows)
