@@ -60,6 +60,7 @@ COMMANDS = {
     "simulate": ["--agents", "2", "--hours", "1"],
     "export": ["--from", "2026-12-01", "--to", "2026-12-02"],
     "audit": ["verify"],
+    "pin": ["set"],
 }
 
 
