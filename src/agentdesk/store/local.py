@@ -364,7 +364,9 @@ class LocalStore:
         return rows
 
     # -- the outbox: rows still to push to the central store, and decisions pulled from it ---------------------
-    async def unsynced(self, table: OutboxTable | str, limit: int = 500, after: Any = None) -> list[dict[str, Any]]:
+    async def unsynced(
+        self, table: OutboxTable | str, limit: int = 500, after: int | None = None
+    ) -> list[dict[str, Any]]:
         from agentdesk.store import outbox
 
         spec = outbox.outbox_table(table) if isinstance(table, str) else table

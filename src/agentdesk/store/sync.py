@@ -11,13 +11,14 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from agentdesk.base.backoff import Backoff
 from agentdesk.base.time import utc_now
 from agentdesk.records.decisions import IdentityDecision
 from agentdesk.store.central import CentralStore, CentralStoreError
 from agentdesk.store.local import LocalStore
-from agentdesk.store.outbox import OUTBOX_TABLES, OutboxTable
+from agentdesk.store.outbox import OUTBOX_TABLES, ROW, OutboxTable
 
 log = logging.getLogger("agentdesk.store")
 # Transactions commit out of the order their now() gave them: look back this far and skip what is known.
@@ -52,7 +53,7 @@ class SyncStatus:
 
 
 class OutboxSync:
-    BATCH = 2000  # rows per push: one COPY and one INSERT ... SELECT each
+    BATCH = 5000  # rows per push: one COPY and one INSERT ... SELECT each
 
     def __init__(
         self,
@@ -87,23 +88,7 @@ class OutboxSync:
         Raises CentralStoreError; what was pushed before the failure stays marked, the rest waits."""
         pushed = 0
         for table in self.tables:
-            rows = await self._local.unsynced(table, self._batch)
-            while rows:
-                # The next batch is read (and this one marked) on the store's thread while this one is pushed.
-                sending = asyncio.ensure_future(asyncio.to_thread(self._central.push, table, rows))
-                following = None
-                if len(rows) == self._batch:
-                    following = asyncio.ensure_future(self._local.unsynced(table, self._batch, rows[-1][table.key]))
-                try:
-                    await sending
-                except BaseException:
-                    if following is not None:
-                        following.cancel()
-                        await asyncio.gather(following, return_exceptions=True)
-                    raise
-                await self._local.mark_synced(table, rows)
-                pushed += len(rows)
-                rows = await following if following is not None else []
+            pushed += await self._push_table(table)
         since = self._pulled_until - PULL_OVERLAP if self._pulled_until else None
         rows = await asyncio.to_thread(self._central.decisions_since, since)
         fresh = await self._local.add_pulled_decisions(rows)
@@ -112,6 +97,36 @@ class OutboxSync:
         if fresh:
             self._on_decisions(fresh)
         return SyncReport(pushed, len(fresh))
+
+    async def _push_table(self, table: OutboxTable) -> int:
+        """Every unsynced row of one table, in batches, as a pipeline: while batch N is pushed (a worker thread and
+        the network), the store's thread marks batch N-1 synced and reads batch N+1 (the rows stored after N's last).
+        A batch is marked only after its push committed; on a failure the marks in flight finish, nothing more."""
+        pushed = 0
+        marking: asyncio.Future[None] | None = None
+        rows = await self._local.unsynced(table, self._batch)
+        try:
+            while rows:
+                sending = asyncio.ensure_future(asyncio.to_thread(self._central.push, table, rows))
+                following: asyncio.Future[list[dict[str, Any]]] | None = None
+                if len(rows) == self._batch:
+                    following = asyncio.ensure_future(self._local.unsynced(table, self._batch, rows[-1][ROW]))
+                try:
+                    await sending
+                except BaseException:
+                    if following is not None:
+                        following.cancel()
+                        await asyncio.gather(following, return_exceptions=True)
+                    raise
+                if marking is not None:
+                    await marking
+                marking = asyncio.ensure_future(self._local.mark_synced(table, rows))
+                pushed += len(rows)
+                rows = await following if following is not None else []
+        finally:
+            if marking is not None:
+                await marking
+        return pushed
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-sync")
