@@ -39,6 +39,7 @@ def say(line: str) -> None:
 async def work(database: Path, central_url: str, worker: int) -> None:
     store = LocalStore(database)
     await store.open()
+    store.write_back = ("ehr",)  # every booking and referral queued for a FHIR backend, in the save's transaction
     sync = OutboxSync(store, CentralStore(central_url), lambda _: None, batch_size=50) if central_url else None
 
     async def syncing() -> None:

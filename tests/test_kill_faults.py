@@ -112,11 +112,19 @@ def test_two_hundred_kills_while_saving_and_syncing_lose_and_duplicate_nothing(
             "AND r.version = d.version) FROM dispositions d JOIN bookings b ON b.disposition_id = d.id "
             "AND b.version = d.version GROUP BY d.id"
         ).fetchall()
+        # The FHIR write-back queue: one write per booking and per referral of every disposition, however often
+        # it was saved again or killed (a wrap-up saved again with the same booking takes the first one's write).
+        queued = db.execute(
+            "SELECT d.call_id, w.kind, count(w.id) FROM dispositions d "
+            "LEFT JOIN fhir_writes w ON w.disposition_id = d.id GROUP BY d.id, w.kind"
+        ).fetchall()
     for call_id, version in acked.items():
         assert call_id in local, f"acknowledged disposition {call_id} lost"
         assert local[call_id][0] >= version
     assert {row[0] for row in current_details} >= set(acked)
     assert all(bookings == 1 and referrals == 1 for _, bookings, referrals in current_details)
+    assert {(kind, count) for _, kind, count in queued} == {("booking", 1), ("referral", 1)}
+    assert {call_id for call_id, _, _ in queued} >= set(acked)
 
     async def drain() -> int:
         store = LocalStore(database)

@@ -10,6 +10,8 @@ import uuid
 # Row ids need uniqueness, not secrecy: one generator seeded once from the OS, instead of a getrandom() system
 # call per row (uuid4), which cost ~0.3 ms each on a loaded machine and was the largest per-event cost in a burst.
 _ROW_IDS = random.Random(os.urandom(32))
+if hasattr(os, "register_at_fork"):  # a forked child must not repeat its parent's (or a sibling's) ids
+    os.register_at_fork(after_in_child=lambda: _ROW_IDS.seed(os.urandom(32)))
 
 
 def new_row_id() -> str:

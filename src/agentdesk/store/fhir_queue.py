@@ -50,7 +50,7 @@ def enqueue(
     for kind, items in (("booking", outcomes.bookings), ("referral", outcomes.referrals)):
         table_name = KINDS[kind][0]
         for item in items:
-            earlier = _earlier_same(connection, table_name, saved.id, item.id)
+            earlier = _earlier_same(connection, table_name, saved.id, item.id) if saved.version > 1 else []
             for backend in backends:
                 if earlier and _take_over(connection, table_name, item.id, earlier, backend):
                     continue
