@@ -367,6 +367,9 @@ class AgentDeskApp:
         if self.settings.security.require_pin and not self.pins.is_set:
             self.window.set_locked(True)  # no patient data before this agent has a PIN
         store_opening = asyncio.ensure_future(self.services.open_store())
+        from agentdesk.base.phone import warm_up
+
+        phones_ready = asyncio.ensure_future(asyncio.to_thread(warm_up, self.settings.telephony.default_region))
         try:
             if self.options.demo:
                 await self._start_demo()
@@ -374,6 +377,7 @@ class AgentDeskApp:
             if self.options.demo:
                 self._start_simulator()
             await self._start_backends()
+            await phones_ready  # before the first call: its number is read on the GUI thread
             await self._start_telephony()
             try:
                 await store_opening

@@ -177,8 +177,7 @@ class Desk(Housekeeping, WrapUp, CallerLookup, IdentityDecisions):
         return self.agent_state.set(state, reason)
 
     def _agent_changed(self, previous: AgentStatus, current: AgentStatus) -> None:
-        self._spawn(
-            self.store.record_agent_state(self.agent_id, current.state.value, current.reason, current.since),
-            what="recording the agent state",
-        )
+        # Queued with the call events (one transaction per batch; a failure reaches on_write_error), not a task
+        # and a transaction per change: a burst of calls moves the agent's state twice per call.
+        self.store.record_agent_state(self.agent_id, current.state.value, current.reason, current.since)
         self.on.agent(current)

@@ -428,8 +428,11 @@ class LocalStore:
             for r in reversed(rows)
         ]
 
-    async def record_agent_state(self, agent_id: str, state: str, reason: str, started_at: datetime) -> None:
-        await self._run(self._agent_state, agent_id, state, reason, started_at)
+    def record_agent_state(self, agent_id: str, state: str, reason: str, started_at: datetime) -> asyncio.Future[None]:
+        """Queue the agent's new state (see `append`): it closes the agent's open state row and opens its own,
+        in the batch's transaction. Await the future to know it is on disk."""
+        row = {"agent_id": agent_id, "state": state, "reason": reason, "started_at": started_at.astimezone(UTC)}
+        return self.append("agent_states", {**row, "uid": new_row_id()})
 
     def append(self, table_name: str, row: dict[str, Any]) -> asyncio.Future[None]:
         """Queue a row of an append-only log table (call events, audit); rows queued in the same turn of the loop
@@ -442,15 +445,22 @@ class LocalStore:
         loop = asyncio.get_running_loop()
         if self._batch_done is None:
             self._batch_done = loop.create_future()
-            self._flushing = loop.create_task(self._flush_queued())
         self._queued.append((table_name, row))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = loop.create_task(self._flush_queued())
         return self._batch_done
 
     async def _flush_queued(self) -> None:
-        await asyncio.sleep(0)  # let the rest of this burst join the batch
-        batch, done = self._queued, self._batch_done
-        self._queued, self._batch_done = [], None
-        assert done is not None
+        """Group commit: one batch at a time on the writer; rows queued while a batch commits form the next one,
+        so the batch grows with the event rate and the commits (each an fsync) stay few."""
+        while self._queued:
+            await asyncio.sleep(0)  # let the rest of this burst join the batch
+            batch, done = self._queued, self._batch_done
+            self._queued, self._batch_done = [], None
+            assert done is not None
+            await self._write_batch(batch, done)
+
+    async def _write_batch(self, batch: list[tuple[str, dict[str, Any]]], done: asyncio.Future[None]) -> None:
         try:
             dropped = await self._run(self._insert_isolating, batch)
         except Exception as exc:
@@ -503,30 +513,14 @@ class LocalStore:
                 entries.append(audit_trail.AuditEntry(**{k: row[k] for k in AUDIT_FIELDS if k in row}))
             else:
                 by_table.setdefault(table_name, []).append(row)
+        states = by_table.pop("agent_states", [])
         with self.engine.begin() as connection:
             for table_name, table_rows in by_table.items():
                 connection.execute(schema.metadata.tables[table_name].insert(), table_rows)
-            audit_trail.append(connection, self.workstation, entries)
-
-    def _agent_state(self, agent_id: str, state: str, reason: str, started_at: datetime) -> None:
-        from agentdesk.store import schema
-
-        table = schema.agent_states
-        with self.engine.begin() as connection:
-            connection.execute(
-                table.update()
-                .where(table.c.agent_id == agent_id, table.c.ended_at.is_(None))
-                .values(ended_at=started_at.astimezone(UTC), version=table.c.version + 1, synced_at=None)
-            )
-            connection.execute(
-                table.insert().values(
-                    agent_id=agent_id,
-                    state=state,
-                    reason=reason,
-                    started_at=started_at.astimezone(UTC),
-                    uid=new_row_id(),
-                )
-            )
+            if states:
+                _agent_states(connection, states)
+            if entries:
+                audit_trail.append(connection, self.workstation, entries)
 
     # -- reads ---------------------------------------------------------------------------------------------
     async def dispositions(self, limit: int = 100) -> list[dict[str, Any]]:
@@ -552,3 +546,27 @@ class LocalStore:
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
         return [dict(row) for row in rows]
+
+
+def _agent_states(connection: sa.Connection, states: list[dict[str, Any]]) -> None:
+    """Each agent's state rows in order: the open row ends where the first new one starts, and each new row
+    ends where the next starts (one UPDATE per agent and one INSERT per batch, not two statements per change)."""
+    from agentdesk.store import schema
+
+    table = schema.agent_states
+    last: dict[str, dict[str, Any]] = {}
+    rows = []
+    for state in states:
+        row = {**state, "ended_at": None, "version": 1}
+        earlier = last.get(row["agent_id"])
+        if earlier is None:
+            connection.execute(
+                table.update()
+                .where(table.c.agent_id == row["agent_id"], table.c.ended_at.is_(None))
+                .values(ended_at=row["started_at"], version=table.c.version + 1, synced_at=None)
+            )
+        else:
+            earlier["ended_at"] = row["started_at"]
+        last[row["agent_id"]] = row
+        rows.append(row)
+    connection.execute(table.insert(), rows)
