@@ -37,6 +37,7 @@ log = logging.getLogger("agentdesk.store")
 AUDIT_FIELDS = ("id", "agent_id", "action", "patient_key", "call_id", "detail", "at")
 T = TypeVar("T")
 MIGRATIONS = Path(__file__).with_name("migrations")
+GROUP_COMMIT_SECONDS = 0.02  # under a stream of log rows: at most ~50 commits a second
 
 
 def upgrade_schema(engine: sa.Engine) -> None:
@@ -64,6 +65,7 @@ class LocalStore:
         self._batch_done: asyncio.Future[None] | None = None
         self.on_write_error: Listeners[[BaseException]] = Listeners()
         self._flushing: asyncio.Task[None] | None = None
+        self._last_commit = -GROUP_COMMIT_SECONDS  # loop time when the last batch of log rows started
         self._engine: sa.Engine | None = None
         # FHIR backends that get each saved booking and referral (store/writeback.py): queued in the save's own
         # transaction, so a booking is never saved without its write.
@@ -452,9 +454,12 @@ class LocalStore:
 
     async def _flush_queued(self) -> None:
         """Group commit: one batch at a time on the writer; rows queued while a batch commits form the next one,
-        so the batch grows with the event rate and the commits (each an fsync) stay few."""
+        and under a steady stream a batch starts at most every GROUP_COMMIT_SECONDS, so the commits (each an
+        fsync and a round of SQLAlchemy) stay few however fast events come. A row after a quiet spell goes at once."""
+        loop = asyncio.get_running_loop()
         while self._queued:
-            await asyncio.sleep(0)  # let the rest of this burst join the batch
+            await asyncio.sleep(max(0.0, self._last_commit + GROUP_COMMIT_SECONDS - loop.time()))
+            self._last_commit = loop.time()
             batch, done = self._queued, self._batch_done
             self._queued, self._batch_done = [], None
             assert done is not None
