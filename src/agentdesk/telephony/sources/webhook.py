@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import json
 import logging
 import threading
 import time
@@ -30,15 +31,20 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+import h11
+
 from agentdesk import __version__
 from agentdesk.telephony.events import pop_event
 from agentdesk.telephony.intake import CallIntake
 from agentdesk.telephony.parsing import EventRejected, decode_json_object, parse_pop_request, parse_webhook_event
-from agentdesk.telephony.sources.http_connection import HttpConnection
 
 log = logging.getLogger("agentdesk.telephony")
 LOOPBACK = "127.0.0.1"
+READ_CHUNK = 65536
+IDLE_TIMEOUT = 30.0
 SLICE_SECONDS = 0.008  # the longest the desk's loop spends on queued events before it lets Qt paint
+MAX_HEAD = 16384  # request line and headers; a larger head gets 431
+DISCARD_LIMIT = 32_000_000  # past this a too-large body is not even drained: the connection is dropped
 PROOF_PATH = "/v1/instance/proof"
 PROOF_LABEL = b"agentdesk-instance-proof\x00"
 
@@ -127,7 +133,7 @@ class WebhookServer:
         self._server: asyncio.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._connections: set[HttpConnection] = set()
+        self._connections: set[asyncio.Task[None]] = set()
         self.connection_errors = 0  # connections ended by an unexpected exception (logged, never raised)
 
     @property
@@ -152,7 +158,7 @@ class WebhookServer:
             try:
                 # Loopback only, whatever the config says: the webhook must never be reachable from the network.
                 self._server = loop.run_until_complete(
-                    loop.create_server(self._connection, LOOPBACK, self._port, backlog=1024)
+                    asyncio.start_server(self._serve, LOOPBACK, self._port, limit=READ_CHUNK, backlog=1024)
                 )
             except BaseException as exc:
                 home.call_soon_threadsafe(report, exc)
@@ -192,15 +198,105 @@ class WebhookServer:
     async def _close(self) -> None:
         if self._server is not None:
             self._server.close()
-            for connection in list(self._connections):
-                connection.close()
+            for task in list(self._connections):
+                task.cancel()
+            await asyncio.gather(*self._connections, return_exceptions=True)
             await self._server.wait_closed()
 
-    def _connection(self) -> HttpConnection:
-        return HttpConnection(self._route, self._max_body, self._connection_failed, self._connections)
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections.add(task)
+        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        try:
+            while True:
+                request = await self._next_request(connection, reader, writer)
+                if request is None:
+                    break
+                method, target, headers, body, too_large = request
+                status, payload, extra = (
+                    (413, {"error": f"body larger than {self._max_body} bytes"}, [])
+                    if too_large
+                    else self._route(method, target, headers, body)
+                )
+                await self._respond(connection, writer, status, payload, extra, head=method == "HEAD")
+                if connection.our_state is h11.MUST_CLOSE:
+                    break
+                connection.start_next_cycle()
+        except h11.RemoteProtocolError as exc:
+            # 400 for broken framing, 431 for a head too large, ...: h11 knows which.
+            status = exc.error_status_hint if 400 <= exc.error_status_hint < 500 else 400
+            await self._refuse(connection, writer, status)
+        except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
+            pass  # the client went away or went quiet: nothing to answer
+        except asyncio.CancelledError:
+            pass  # the server is stopping
+        except Exception as exc:  # a bug must cost this one connection, never the app (and never reach the crash hook)
+            self.connection_errors += 1
+            log.error(
+                "webhook: a connection failed (%s)\n%s",
+                type(exc).__name__,
+                "".join(traceback.format_tb(exc.__traceback__)),
+            )
+            await self._refuse(connection, writer, 400)
+        finally:
+            writer.close()
+            # Cancelled while closing (the server stops): still a clean end, never an error for the loop's handler.
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await writer.wait_closed()
+            if task is not None:
+                self._connections.discard(task)
 
-    def _connection_failed(self) -> None:
-        self.connection_errors += 1
+    async def _refuse(self, connection: h11.Connection, writer: asyncio.StreamWriter, status: int) -> None:
+        """A last answer before closing, when the connection can still carry one."""
+        if connection.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
+            return  # mid-response or failed on our side: closing is the clean end
+        with contextlib.suppress(Exception):
+            await self._respond(connection, writer, status, {"error": "malformed HTTP request"}, [])
+
+    async def _next_request(
+        self, connection: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> tuple[str, str, dict[str, str], bytes, bool] | None:
+        """The next request: method, target, headers, body, and whether the body was over the cap (then the
+        body is read and dropped, never kept, up to DISCARD_LIMIT, so the client sees the 413)."""
+        request: h11.Request | None = None
+        body = bytearray()
+        too_large = False
+        seen = 0
+        while True:
+            event = connection.next_event()
+            if event is h11.NEED_DATA:
+                if connection.they_are_waiting_for_100_continue and not too_large:
+                    writer.write(connection.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")
+                async with asyncio.timeout(IDLE_TIMEOUT):  # no task per read, as wait_for makes in 3.11
+                    data = await reader.read(READ_CHUNK)
+                if not data and request is None:
+                    return None
+                connection.receive_data(data)
+                continue
+            if isinstance(event, h11.ConnectionClosed):
+                return None
+            if isinstance(event, h11.Request):
+                if len(event.target) + sum(len(k) + len(v) + 4 for k, v in event.headers) > MAX_HEAD:
+                    # h11 only bounds a head that arrives in pieces; one that came whole is measured here.
+                    raise h11.RemoteProtocolError("request head too large", error_status_hint=431)
+                request = event
+                length = dict(event.headers).get(b"content-length", b"")
+                too_large = length.isdigit() and int(length) > self._max_body
+            elif isinstance(event, h11.Data):
+                seen += len(event.data)
+                if seen > self._max_body:
+                    too_large = True
+                    body.clear()
+                    if seen > DISCARD_LIMIT:
+                        raise ConnectionError("request body far over the limit")
+                elif not too_large:
+                    body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                assert request is not None
+                headers = {k.decode().lower(): v.decode("latin-1") for k, v in request.headers}
+                method = request.method.decode("ascii", errors="replace")
+                return method, request.target.decode("latin-1"), headers, bytes(body), too_large
 
     def _authorised(self, headers: dict[str, str]) -> bool:
         scheme, _, token = headers.get("authorization", "").partition(" ")
@@ -272,3 +368,25 @@ class WebhookServer:
 
     def _health(self, _body: bytes) -> tuple[int, dict[str, Any]]:
         return 200, {"status": "ok", "version": __version__}
+
+    @staticmethod
+    async def _respond(
+        connection: h11.Connection,
+        writer: asyncio.StreamWriter,
+        status: int,
+        payload: dict[str, Any],
+        extra: list[tuple[str, str]],
+        head: bool = False,
+    ) -> None:
+        data = json.dumps(payload).encode()
+        headers = [("content-type", "application/json"), ("content-length", str(len(data))), *extra]
+        if status >= 400 and status not in (401, 404, 405):
+            headers.append(("connection", "close"))
+        # A HEAD request gets the headers a GET would, and no body (h11 refuses to send one).
+        parts: list[Any] = [h11.Response(status_code=status, headers=headers)]
+        if not head:
+            parts.append(h11.Data(data=data))
+        parts.append(h11.EndOfMessage())
+        # One write, so one send() per response: separate writes cost a system call each under load.
+        writer.write(b"".join(connection.send(part) or b"" for part in parts))
+        await writer.drain()
