@@ -74,7 +74,9 @@ def test_fhir_backend_bad_answers_become_clear_reasons(mode: str, reason: str) -
 def test_fhir_backend_survives_odd_resources_and_caps_huge_bundles() -> None:
     async def scenario(base: str) -> tuple[list[str], str]:
         odd = FhirBackend("EHR", f"{base}/odd")
-        huge = FhirBackend("EHR", f"{base}/huge")
+        # A generous deadline: the test server needs seconds to serialise 50,000 entries on a loaded machine,
+        # and the point here is the size cap, not the timeout.
+        huge = FhirBackend("EHR", f"{base}/huge", timeout_seconds=60)
         try:
             odd_records = await odd.find_by_phone("+16175550111")
             with pytest.raises(BackendError) as caught:
