@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 OPEN_APPS: list[Any] = []
 
 
-async def wait_until(condition: Callable[[], object], timeout: float = 10.0, what: str = "condition") -> None:
-    """Poll `condition` while the loop (and so Qt) keeps running."""
+async def wait_until(condition: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll `condition` while the loop (and so Qt) keeps running. The deadline is generous: a passing test
+    never waits for it, and a CI machine under load must not turn slowness into a failure."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not condition():
