@@ -17,8 +17,9 @@ import httpx
 import pytest
 
 from agentdesk.base.phone import normalise_phone
+from agentdesk.config.schema import RELATED_KINDS
 from agentdesk.records.backends import BackendError
-from agentdesk.records.backends.fhir import RELATED_KINDS, FhirBackend
+from agentdesk.records.backends.fhir import FhirBackend
 from agentdesk.records.lookup import ProfileLookup
 from agentdesk.records.model import CareItem, ItemKind, SourceRecord
 from tests.fhir_engine.harness import (
@@ -181,7 +182,7 @@ def test_name_and_birth_date_search(loaded: Loaded) -> None:
 
 def test_related_items_of_a_synthetic_patient(loaded: Loaded) -> None:
     [record] = by_phone(loaded, AVERY.phone, related=RELATED_KINDS)
-    assert record.get("general_practitioner") == "Dr. Robin Examplar"  # no display on the reference: read
+    assert record.get("primary_care") == "Dr. Robin Examplar"  # no display on the reference: read
     [appointment] = of_kind(record, ItemKind.APPOINTMENT)
     assert appointment.when is not None and appointment.when > NOW
     assert (appointment.title, appointment.status, appointment.detail) == (
@@ -221,7 +222,7 @@ def test_only_upcoming_recent_open_and_active_items_are_shown(loaded: Loaded) ->
         ("Referral to orthopedics", "to Orthopedics department")
     ]
     assert [(c.title, c.detail) for c in of_kind(record, ItemKind.COVERAGE)] == [("Blue Cross PPO", "member ID SYN-E1")]
-    assert "general_practitioner" not in record.fields  # none on file: nothing invented
+    assert "primary_care" not in record.fields  # none on file: nothing invented
 
 
 def test_a_shared_line_returns_each_person_with_their_own_items(loaded: Loaded) -> None:
@@ -232,8 +233,8 @@ def test_a_shared_line_returns_each_person_with_their_own_items(loaded: Loaded) 
     assert of_kind(gus, ItemKind.APPOINTMENT) == []
     assert [e.title for e in of_kind(gus, ItemKind.ENCOUNTER)] == ["Well-child visit"]
     assert of_kind(fenna, ItemKind.ENCOUNTER) == []
-    assert fenna.get("general_practitioner") == "Dr. Jo Familydoc"  # read from the Practitioner
-    assert gus.get("general_practitioner") == "Dr. Pat Pediatric"  # the reference's display, nothing read
+    assert fenna.get("primary_care") == "Dr. Jo Familydoc"  # read from the Practitioner
+    assert gus.get("primary_care") == "Dr. Pat Pediatric"  # the reference's display, nothing read
 
 
 @pytest.mark.parametrize(
@@ -252,7 +253,7 @@ def test_related_setting_limits_what_is_fetched(
     [record] = by_phone(loaded, AVERY.phone, related=related, transport=transport)
     assert set(transport.types) == fetched
     assert {item.kind for item in record.items} == kinds
-    assert ("general_practitioner" in record.fields) == ("practitioner" in related)
+    assert ("primary_care" in record.fields) == ("practitioner" in related)
 
 
 def test_a_failing_related_search_keeps_the_patient(loaded: Loaded, warnings_logged: pytest.LogCaptureFixture) -> None:
@@ -261,7 +262,7 @@ def test_a_failing_related_search_keeps_the_patient(loaded: Loaded, warnings_log
     assert record.get("family_name") == AVERY.family
     assert of_kind(record, ItemKind.APPOINTMENT) == []
     assert {item.kind for item in record.items} == {ItemKind.ENCOUNTER, ItemKind.REFERRAL, ItemKind.COVERAGE}
-    assert record.get("general_practitioner") == "Dr. Robin Examplar"
+    assert record.get("primary_care") == "Dr. Robin Examplar"
     [warning] = [r.getMessage() for r in warnings_logged.records if r.levelno == logging.WARNING]
     assert warning == "EHR: appointments not fetched for a matched patient: connection failed (ConnectError)"
     for secret in (AVERY.family, AVERY.given, AVERY.mrn, "0123", record.record_id):
@@ -321,7 +322,7 @@ def test_references_elsewhere_are_never_followed(loaded: Loaded) -> None:
     transport = Transport()
     [record] = by_phone(loaded, REFS_PHONE, related=RELATED_KINDS, transport=transport)
     assert record.get("family_name") == "Refcheck"
-    assert "general_practitioner" not in record.fields
+    assert "primary_care" not in record.fields
     assert sorted(set(transport.types)) == ["Appointment", "Coverage", "Encounter", "Patient", "ServiceRequest"]
 
 
@@ -334,7 +335,7 @@ def test_practitioner_names_are_read_once_for_many_patients(loaded: Loaded) -> N
         return list(await asyncio.gather(*(backend.find_by_phone(phone) for phone in phones)))
 
     results = run(using(backend, scenario))
-    assert [record.get("general_practitioner") for [record] in results] == ["Dr. Robin Examplar"] * 4
+    assert [record.get("primary_care") for [record] in results] == ["Dr. Robin Examplar"] * 4
     # Four patients, each with a GP, an appointment, an encounter and a referral naming the same practitioner,
     # searched concurrently: one read. One payer Organization: one read.
     assert transport.types.count("Practitioner") == 1
@@ -354,7 +355,7 @@ def test_profile_lookup_shows_the_related_items(loaded: Loaded) -> None:
     result = run(scenario())
     [profile] = result.patients
     assert profile.display_name == f"{CLEO.given} {CLEO.family}"
-    assert profile.value("general_practitioner") == "Dr. Robin Examplar"
+    assert profile.value("primary_care") == "Dr. Robin Examplar"
     assert [item.title for item in profile.items_of(ItemKind.APPOINTMENT)] == ["Follow-up visit"]
     assert [item.title for item in profile.items_of(ItemKind.COVERAGE)] == ["Synthetic Health Plan"]
 

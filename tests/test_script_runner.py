@@ -8,12 +8,16 @@ import logging
 
 import pytest
 
+from agentdesk.base.fields import PROFILE_FIELDS
 from agentdesk.campaigns.conditions import ConditionError, parse_condition
 from agentdesk.campaigns.context import script_context
 from agentdesk.campaigns.loader import SHIPPED_FOLDER, load_catalog, parse_campaign_text
 from agentdesk.campaigns.model import CampaignFile
 from agentdesk.campaigns.runner import AnswerInvalid, CompiledScript, ScriptRun
-from agentdesk.campaigns.templates import TemplateCache
+from agentdesk.campaigns.templates import TemplateCache, unknown_variable
+from agentdesk.desk.caller_facts import caller_facts
+from agentdesk.records.merge import merge_records
+from agentdesk.records.model import SourceRecord
 from tests.campaign_fixtures import DISPOSITIONS, SMALL
 
 ANA = {"given_name": "Ana", "family_name": "Diaz", "birth_date": "1968-04-02", "age": 58, "mrn": "E123"}
@@ -230,3 +234,16 @@ def test_conditions(condition: str, context: dict[str, object], expected: bool) 
 def test_conditions_that_are_refused(bad: str) -> None:
     with pytest.raises(ConditionError):
         parse_condition(bad)
+
+
+def test_the_profile_fields_reach_scripts_under_the_panel_names() -> None:
+    """One list of profile fields: every one is a caller variable of the same name, and the practitioner an EHR
+    names (shown on the panel as 'Primary care') fills the shipped campaigns' caller.primary_care."""
+    for name in PROFILE_FIELDS:
+        assert unknown_variable(f"caller.{name}", set()) is None
+    ehr = SourceRecord("EHR", "1", {"given_name": "Ana", "primary_care": "Dr. Jo Familydoc"}, priority=1)
+    (patient,) = merge_records([ehr])
+    caller = script_context(caller_facts(patient, dt.date(2026, 12, 1)))["caller"]
+    (introduce,) = [step for step in shipped("FLU-REMIND").steps if step.id == "introduce"]
+    text = TemplateCache().render(introduce.text, {"caller": caller, "agent": {"first_name": "Sam"}})
+    assert text.startswith("Hi Ana, this is Sam calling from your care team at Dr. Jo Familydoc's office.")

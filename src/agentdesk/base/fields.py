@@ -17,6 +17,6 @@ PROFILE_FIELDS: tuple[str, ...] = (
     "language",
     "interpreter_needed",
     "preferred_contact",
-    "general_practitioner",
+    "primary_care",
     "balance_due",
 )

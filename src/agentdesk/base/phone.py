@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, get_args
 
 # phonenumbers is imported on first use, not at import time: it is not needed before the first call arrives.
 
@@ -61,7 +61,8 @@ def search_variants(e164: str) -> list[str]:
     return list(dict.fromkeys(variants))
 
 
-PHONE_SPELLINGS = ("e164", "national", "dashes", "dots", "digits", "international")
+PhoneSpelling = Literal["e164", "national", "dashes", "dots", "digits", "international"]
+PHONE_SPELLINGS: tuple[PhoneSpelling, ...] = get_args(PhoneSpelling)
 
 
 def spell_phone(e164: str, spelling: str) -> str:

@@ -17,38 +17,23 @@ from jinja2 import TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import SecurityError, TemplateError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
+from agentdesk.base.fields import PROFILE_FIELDS
+
 log = logging.getLogger("agentdesk.campaigns")
 
+# What the desk knows about the caller beyond the profile's own fields (PROFILE_FIELDS, named as the panel shows
+# them): summaries of the care items, built in desk/caller_facts.py; and what script_context derives.
+CALLER_SUMMARIES = ("next_appointment", "last_visit", "open_referral", "coverage", "last_campaign_touch")
+CALLER_DERIVED = (
+    "first_name",
+    "full_name",
+    "age",
+    "known",  # a profile matched the caller
+    "is_patient",  # the EHR knows them (an MRN)
+)
 # Every variable a template or condition may read. Unknown names are an error in `scripts check`.
 CONTEXT_FIELDS: dict[str, tuple[str, ...]] = {
-    "caller": (
-        "first_name",
-        "given_name",
-        "family_name",
-        "full_name",
-        "birth_date",
-        "age",
-        "sex",
-        "mrn",
-        "phone",
-        "email",
-        "address_line",
-        "city",
-        "state",
-        "postal_code",
-        "language",
-        "interpreter_needed",
-        "preferred_contact",
-        "primary_care",
-        "balance_due",
-        "known",  # a profile matched the caller
-        "is_patient",  # the EHR knows them (an MRN)
-        "next_appointment",
-        "last_visit",
-        "open_referral",
-        "coverage",
-        "last_campaign_touch",
-    ),
+    "caller": (*PROFILE_FIELDS, *CALLER_DERIVED, *CALLER_SUMMARIES),
     "call": ("ani", "dnis", "queue", "direction"),
     "campaign": ("code", "name", "service_line", "goal"),
     "agent": ("name", "first_name"),

@@ -6,11 +6,15 @@ good value looks like.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from types import MappingProxyType
+from typing import Annotated, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from agentdesk.base.phone import PhoneSpelling
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -265,16 +269,22 @@ def _is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
+# The value lists the adapters check against are read from these types (typing.get_args): add a value here only.
 RelatedKind = Literal["appointments", "encounters", "referrals", "coverage", "practitioner"]
+RELATED_KINDS: tuple[RelatedKind, ...] = get_args(RelatedKind)
 ItemField = Literal["title", "when", "status", "detail", "id"]
+ITEM_FIELDS: tuple[ItemField, ...] = get_args(ItemField)
+DEFAULT_ITEM_FIELDS: Mapping[str, str] = MappingProxyType(
+    {"title": "title", "when": "date", "status": "status", "detail": "detail", "id": "id"}
+)
 
 
 def _all_related() -> list[RelatedKind]:
-    return ["appointments", "encounters", "referrals", "coverage", "practitioner"]
+    return list(RELATED_KINDS)
 
 
 def _default_item_fields() -> dict[ItemField, str]:
-    return {"title": "title", "when": "date", "status": "status", "detail": "detail", "id": "id"}
+    return {field: DEFAULT_ITEM_FIELDS[field] for field in ITEM_FIELDS}
 
 
 class FhirBackendSettings(BackendBase, HttpAuthSettings):
@@ -285,7 +295,7 @@ class FhirBackendSettings(BackendBase, HttpAuthSettings):
         description="Related resources fetched for each matched patient (minimum necessary: list only what "
         "agents need): appointments, encounters, referrals, coverage, practitioner.",
     )
-    phone_format: Literal["", "e164", "national", "dashes", "dots", "digits", "international"] = Field(
+    phone_format: Literal["", PhoneSpelling] = Field(
         "",
         description="How this EHR stores phone numbers, so one search finds the caller: e164 (+16175550123), "
         "national ((617) 555-0123), dashes (617-555-0123), dots, digits (6175550123), international "
@@ -455,6 +465,11 @@ class MatchingSettings(Section):
 
 
 CALL_EVENT_KINDS = ("offered", "answered", "held", "resumed", "transferred", "ended")
+StreamField = Literal["call_id", "ani", "dnis", "queue", "agent", "campaign"]
+STREAM_FIELDS: tuple[StreamField, ...] = get_args(StreamField)
+# The stream mappings to start from; telephony/parsing.py holds each one's keys (mypy checks none is missing).
+StreamPreset = Literal["plain", "kamailio-evapi"]
+STREAM_PRESETS: tuple[StreamPreset, ...] = get_args(StreamPreset)
 
 
 class WebhookSettings(Section):
@@ -480,7 +495,7 @@ class CallSourceBase(Section):
 class StreamSourceSettings(CallSourceBase):
     kind: Literal["json_stream"]
     url: str = Field(description="tcp://host:port (one JSON object per line) or ws://host:port/path.")
-    preset: Literal["plain", "kamailio-evapi"] = Field(
+    preset: StreamPreset = Field(
         "plain", description="Field mapping to start from: 'plain' (the webhook's names) or 'kamailio-evapi'."
     )
     event_key: str = Field("", description="Key (dotted path) holding the event name; empty = the preset's.")
@@ -518,10 +533,9 @@ class StreamSourceSettings(CallSourceBase):
     @field_validator("fields")
     @classmethod
     def _known_fields(cls, value: dict[str, str]) -> dict[str, str]:
-        known = ("call_id", "ani", "dnis", "queue", "agent", "campaign")
-        bad = sorted(name for name in value if name not in known)
+        bad = sorted(name for name in value if name not in STREAM_FIELDS)
         if bad:
-            raise ValueError(f"unknown field(s) {', '.join(bad)}; use {', '.join(known)}")
+            raise ValueError(f"unknown field(s) {', '.join(bad)}; use {', '.join(STREAM_FIELDS)}")
         return value
 
 
@@ -539,15 +553,21 @@ class AmiSourceSettings(CallSourceBase):
 CallSourceSettings = Annotated[StreamSourceSettings | AmiSourceSettings, Field(discriminator="kind")]
 
 
+# The details a wrap-up can carry (a booking, a referral, a callback); an outcome of the same name asks for one.
+DetailKind = Literal["booking", "referral", "callback"]
+DETAIL_KINDS: tuple[DetailKind, ...] = get_args(DetailKind)
+Outcome = Literal[DetailKind, "info", "transfer", "message", "no_contact", "other"]
+
+
 class DispositionType(Section):
     code: str = Field(
         description="Stable code stored with each call, e.g. 'appointment_booked'.", pattern=r"^[a-z0-9_]+$"
     )
     label: str = Field(description="What the agent sees, e.g. 'Appointment booked'.", min_length=1)
-    outcome: Literal["booking", "referral", "callback", "info", "transfer", "message", "no_contact", "other"] = Field(
+    outcome: Outcome = Field(
         "other", description="Growth category for metrics: booking, referral, callback, info, transfer, ..."
     )
-    requires: list[Literal["booking", "referral", "callback"]] | None = Field(
+    requires: list[DetailKind] | None = Field(
         default=None,
         description="Details a wrap-up with this disposition cannot be saved without, e.g. ['booking', 'referral']; "
         "unset = the detail its outcome names (booking, referral or callback), if any.",
@@ -557,7 +577,7 @@ class DispositionType(Section):
     def required_details(self) -> set[str]:
         if self.requires is not None:
             return set(self.requires)
-        return {self.outcome} if self.outcome in ("booking", "referral", "callback") else set()
+        return {self.outcome} if self.outcome in DETAIL_KINDS else set()
 
 
 DEFAULT_DISPOSITIONS: tuple[DispositionType, ...] = (

@@ -11,14 +11,12 @@ from agentdesk.base.phone import display_phone
 from agentdesk.records.model import CareItem, ItemKind, PatientProfile
 from agentdesk.telephony.calls import Call
 
-RENAMED = {"general_practitioner": "primary_care"}
-
 
 def caller_facts(patient: PatientProfile | None, today: dt.date) -> dict[str, Any] | None:
     """The caller's facts for the script context; None when no single person is shown."""
     if patient is None:
         return None
-    facts: dict[str, Any] = {RENAMED.get(name, name): field.chosen.value for name, field in patient.fields.items()}
+    facts: dict[str, Any] = {name: field.chosen.value for name, field in patient.fields.items()}
     age = patient.age(today)
     if age is not None:
         facts["age"] = age

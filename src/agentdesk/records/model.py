@@ -9,7 +9,7 @@ from enum import StrEnum
 from agentdesk.base.ids import record_ref
 
 FIELD_LABELS: dict[str, str] = {
-    "general_practitioner": "Primary care",
+    "primary_care": "Primary care",
     "balance_due": "Balance due",
     "given_name": "Given name",
     "family_name": "Family name",

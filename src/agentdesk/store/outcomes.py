@@ -14,10 +14,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agentdesk.base.phone import normalise_phone
+from agentdesk.config.schema import DETAIL_KINDS
 from agentdesk.store.dispositions import DispositionInvalid
 from agentdesk.telephony.calls import Call, CallState
 
-DETAIL_KINDS = ("booking", "referral", "callback")
 REFERRAL_TARGETS = ("service_line", "department", "provider")
 URGENCIES = ("routine", "urgent", "stat")
 REFERRAL_SOURCES = ("campaign", "physician", "self")

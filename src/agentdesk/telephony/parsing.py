@@ -12,11 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, assert_never
 from urllib.parse import unquote
 
 from agentdesk.base.dotted import dig
 from agentdesk.base.time import parse_timestamp
+from agentdesk.config.schema import STREAM_FIELDS, STREAM_PRESETS, StreamPreset
 from agentdesk.telephony.events import CallEvent, CallEventKind
 
 MAX_ID = 200
@@ -198,16 +199,7 @@ class StreamMapping:
 
     event_key: str = "event"
     kinds: Mapping[str, str] = field(default_factory=lambda: {k.value: k.value for k in CallEventKind})
-    fields: Mapping[str, str] = field(
-        default_factory=lambda: {
-            "call_id": "call_id",
-            "ani": "ani",
-            "dnis": "dnis",
-            "queue": "queue",
-            "agent": "agent",
-            "campaign": "campaign",
-        }
-    )
+    fields: Mapping[str, str] = field(default_factory=lambda: {name: name for name in STREAM_FIELDS})
     timestamp_key: str = "timestamp"
     timestamp_unit: str = "iso"  # iso | s | ms
     attributes_key: str = "attributes"
@@ -218,36 +210,34 @@ class StreamMapping:
         return {name.lower(): CallEventKind(kind) for name, kind in self.kinds.items()}
 
 
-PRESETS: Mapping[str, StreamMapping] = MappingProxyType(
-    {
-        # The JSON our Kamailio routing example relays with evapi (see README, "Kamailio").
-        "kamailio-evapi": StreamMapping(
-            event_key="event",
-            kinds={
-                "offered": "offered",
-                "answered": "answered",
-                "ended": "ended",
-                "held": "held",
-                "resumed": "resumed",
-                "transferred": "transferred",
-                "cancelled": "ended",
-            },
-            fields={
-                "call_id": "call_id",
-                "ani": "ani",
-                "dnis": "dnis",
-                "queue": "queue",
-                "agent": "agent",
-                "campaign": "campaign",
-            },
-            timestamp_key="ts",
-            timestamp_unit="ms",
-            ignore=frozenset({"probe"}),  # the routing example answers OPTIONS probes on the event stream
-            sip_users=frozenset({"ani", "dnis"}),  # $fU / $rU arrive as written in the URI: '+1%20(617)%20555-0142'
-        ),
-        "plain": StreamMapping(),
-    }
-)
+def _preset(name: StreamPreset) -> StreamMapping:
+    """The mapping a stream source starts from (config `preset`); a name added to the schema without its mapping
+    here fails the type check (assert_never)."""
+    match name:
+        case "plain":
+            return StreamMapping()
+        case "kamailio-evapi":  # the JSON our Kamailio routing example relays with evapi (see README, "Kamailio")
+            return StreamMapping(
+                event_key="event",
+                kinds={
+                    "offered": "offered",
+                    "answered": "answered",
+                    "ended": "ended",
+                    "held": "held",
+                    "resumed": "resumed",
+                    "transferred": "transferred",
+                    "cancelled": "ended",
+                },
+                timestamp_key="ts",
+                timestamp_unit="ms",
+                ignore=frozenset({"probe"}),  # the routing example answers OPTIONS probes on the event stream
+                sip_users=frozenset({"ani", "dnis"}),  # $fU / $rU arrive as written: '+1%20(617)%20555-0142'
+            )
+        case _:
+            assert_never(name)
+
+
+PRESETS: Mapping[str, StreamMapping] = MappingProxyType({name: _preset(name) for name in STREAM_PRESETS})
 
 
 def _lookup(payload: Mapping[str, Any], path: str) -> Any:

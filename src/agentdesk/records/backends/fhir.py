@@ -27,6 +27,7 @@ import httpx
 from agentdesk.base.phone import search_variants, spell_phone
 from agentdesk.base.text import clean_text
 from agentdesk.base.time import as_utc, parse_timestamp
+from agentdesk.config.schema import RELATED_KINDS
 from agentdesk.records.backends import BackendError
 from agentdesk.records.backends.http import (
     HttpStatusError,
@@ -45,7 +46,6 @@ MAX_PATIENTS = 50  # a phone search with more candidates than this is not a pers
 INTERPRETER_EXT = "http://hl7.org/fhir/StructureDefinition/patient-interpreterRequired"
 FHIR_TYPES = ("application/fhir+json", "application/json", "application/json+fhir")
 
-RELATED_KINDS = ("appointments", "encounters", "referrals", "coverage", "practitioner")
 MAX_ENRICHED_PATIENTS = 5  # a shared line rarely has more people; beyond this, demographics only
 MAX_CONCURRENT_REQUESTS = 6  # per backend: a household's related searches must not flood the EHR
 RELATED_SHARE = 0.85  # related fetches end by this share of the timeout, so the patients return before the
@@ -434,7 +434,7 @@ class FhirBackend:
         if not shown:
             names = await self._names(references[:3])
             shown = next((name for ref in references[:3] if (name := _ref_name(ref, names))), "")
-        return [], ({"general_practitioner": shown} if shown else {})
+        return [], ({"primary_care": shown} if shown else {})
 
     def _item(self, kind: ItemKind, title: str, resource: dict[str, Any], when: Any, detail: str) -> CareItem:
         resource_id = clean_text(resource.get("id"))

@@ -21,6 +21,7 @@ from agentdesk.base.dotted import dig
 from agentdesk.base.fields import PROFILE_FIELDS
 from agentdesk.base.text import clean_text
 from agentdesk.base.time import as_utc, parse_timestamp
+from agentdesk.config.schema import DEFAULT_ITEM_FIELDS, ITEM_FIELDS
 from agentdesk.records.backends import BackendError
 from agentdesk.records.backends.http import (
     HttpStatusError,
@@ -38,8 +39,6 @@ MAX_ITEMS = 50  # per record: the newest few are what an agent reads during a ca
 SEARCH_KEYS = ("phone", "mrn", "name")
 PLACEHOLDERS = ("phone", "phone_digits", "phone_national", "mrn", "given_name", "family_name", "birth_date")
 ITEM_KINDS = {"campaign_touch": ItemKind.CAMPAIGN_TOUCH, "interaction": ItemKind.INTERACTION}
-ITEM_FIELDS = ("title", "when", "status", "detail", "id")
-DEFAULT_ITEM_FIELDS = {"title": "title", "when": "date", "status": "status", "detail": "detail", "id": "id"}
 ITEM_FALLBACK_TITLES = {ItemKind.CAMPAIGN_TOUCH: "Campaign touch", ItemKind.INTERACTION: "Interaction"}
 
 
