@@ -208,8 +208,7 @@ def test_default_thresholds_mirror_the_schema() -> None:
     from agentdesk.config.schema import MatchingSettings, TelephonySettings
 
     matching = MatchingSettings()  # type: ignore[call-arg]
-    assert matching.match_threshold == linking.DEFAULT_MATCH_THRESHOLD
-    assert matching.review_threshold == linking.DEFAULT_REVIEW_THRESHOLD
+    assert (matching.match_threshold, matching.review_threshold) == (linking.MATCH_THRESHOLD, linking.REVIEW_THRESHOLD)
     assert TelephonySettings().default_region == linking.DEFAULT_REGION  # type: ignore[call-arg]
 
 

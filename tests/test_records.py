@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 
 from agentdesk.base.phone import normalise_phone, search_variants
 from agentdesk.records.fields import clean_fields
-from agentdesk.records.merge import merge_records
+from agentdesk.records.merge import MatcherRule, merge_records
 from agentdesk.records.model import SourceRecord
 
 
@@ -122,7 +124,6 @@ def test_parse_search_reads_mrn_and_name_with_birth_date() -> None:
 
 
 def test_matcher_review_pairs_stay_apart_and_name_each_other() -> None:
-    from agentdesk.records.merge import matcher_says_same
 
     ehr = record(
         "EHR",
@@ -138,7 +139,7 @@ def test_matcher_review_pairs_stay_apart_and_name_each_other() -> None:
     crm = record(
         "CRM", "2", 20, 1, given_name="Ana", family_name="Lopez", birth_date="1984-07-19", phone="+16175550123"
     )  # same name and line, another birth date: the matcher is unsure
-    people = merge_records([ehr, crm], same=matcher_says_same())
+    people = merge_records([ehr, crm])
     assert len(people) == 2  # never merged silently
     first, second = people
     assert first.possible_matches == (second.key,) and second.possible_matches == (first.key,)
@@ -146,7 +147,6 @@ def test_matcher_review_pairs_stay_apart_and_name_each_other() -> None:
 
 def test_a_split_silences_the_review_flag() -> None:
     from agentdesk.records.decisions import Decision, DecisionBook, IdentityDecision
-    from agentdesk.records.merge import matcher_says_same
 
     ehr = record(
         "EHR", "1", 10, 1, given_name="Ana", family_name="Lopez", birth_date="1984-02-03", phone="+16175550123"
@@ -155,5 +155,26 @@ def test_a_split_silences_the_review_flag() -> None:
         "CRM", "2", 20, 1, given_name="Ana", family_name="Lopez", birth_date="1984-07-19", phone="+16175550123"
     )
     book = DecisionBook([IdentityDecision("CRM:2", "EHR:1", Decision.DIFFERENT)])
-    people = merge_records([ehr, crm], decisions=book, same=matcher_says_same())
+    people = merge_records([ehr, crm], decisions=book)
     assert [p.possible_matches for p in people] == [(), ()]
+
+
+def test_the_merge_tests_run_the_desks_rule(tmp_path: Path) -> None:
+    """merge_records and ProfileLookup group people by the rule services.build gives the desk: the identity matcher
+    at the default thresholds (no hand-written rule of their own)."""
+    from agentdesk import services
+    from agentdesk.config import load_settings
+    from agentdesk.paths import AppPaths
+    from agentdesk.records.lookup import ProfileLookup
+
+    desk_rule = services.build_matcher(load_settings([]))
+    default = MatcherRule()
+    assert (default.match_threshold, default.review_threshold, default.region) == (
+        desk_rule.match_threshold,
+        desk_rule.review_threshold,
+        desk_rule.region,
+    )
+    built = services.build(load_settings([]), AppPaths.for_basedir(tmp_path))
+    assert isinstance(built.lookup.merge, partial) and built.lookup.merge.keywords["same"] is built.matcher
+    lookup = ProfileLookup([])
+    assert isinstance(lookup.merge, partial) and isinstance(lookup.merge.keywords["same"], MatcherRule)

@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.records.identity import DEFAULT_MODEL
 from agentdesk.records.identity.batch import LinkedPair, link_people
 from agentdesk.records.identity.model_file import ModelFileError, load_model, save_model
@@ -40,16 +41,15 @@ def write_pairs(path: Path, pairs: list[LinkedPair], left_ids: list[str], right_
         raise
 
 
-# The defaults of `MatchingSettings` and `TelephonySettings`, mirrored so that a run without --config does not
-# import the config schema (pydantic: a quarter of a second). tests/test_link_command.py keeps them equal.
-DEFAULT_MATCH_THRESHOLD = 0.97
-DEFAULT_REVIEW_THRESHOLD = 0.60
+# The default region of `TelephonySettings`, mirrored so that a run without --config does not import the config
+# schema (pydantic: a quarter of a second). tests/test_link_command.py keeps them equal. The thresholds' defaults
+# are base.matching's, which the schema uses too.
 DEFAULT_REGION = "US"
 
 
 def _thresholds(threshold: float | None, config: Path | None) -> tuple[float, float, str]:
     """(match, review, region) from the defaults, --config and --threshold. Raises ValueError on bad usage."""
-    match, review, region = DEFAULT_MATCH_THRESHOLD, DEFAULT_REVIEW_THRESHOLD, DEFAULT_REGION
+    match, review, region = MATCH_THRESHOLD, REVIEW_THRESHOLD, DEFAULT_REGION
     if config is not None:
         from agentdesk.config import ConfigError, load_settings
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.base.phone import PhoneSpelling
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -437,10 +438,13 @@ BackendSettings = Annotated[FhirBackendSettings | SqlBackendSettings | RestBacke
 
 class MatchingSettings(Section):
     match_threshold: float = Field(
-        0.97, gt=0, lt=1, description="Match probability at or above which two records are the same person."
+        MATCH_THRESHOLD, gt=0, lt=1, description="Match probability at or above which two records are the same person."
     )
     review_threshold: float = Field(
-        0.60, gt=0, lt=1, description="Probability at or above which a pair goes to review (below: distinct)."
+        REVIEW_THRESHOLD,
+        gt=0,
+        lt=1,
+        description="Probability at or above which a pair goes to review (below: distinct).",
     )
     model: str = Field(
         "",

@@ -17,7 +17,7 @@ from datetime import date
 from functools import partial
 
 from agentdesk.records.backends import BackendError, QueryRejected, RecordBackend
-from agentdesk.records.merge import merge_records
+from agentdesk.records.merge import MatcherRule, merge_records
 from agentdesk.records.model import LookupResult, PatientProfile, SourceRecord, SourceState, SourceStatus
 
 log = logging.getLogger("agentdesk.records")
@@ -100,14 +100,15 @@ class ProfileLookup:
         cache_seconds: float = 300.0,
         breaker_failures: int = 3,
         breaker_seconds: float = 30.0,
-        merge: Merge = merge_records,
+        merge: Merge | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.backends = list(backends)
         self.cache_seconds = cache_seconds
         self.breaker_failures = breaker_failures
         self.breaker_seconds = breaker_seconds
-        self.merge = merge
+        # Default: the desk's rule, the identity matcher (built once per lookup, on its first merge).
+        self.merge = merge or partial(merge_records, same=MatcherRule())
         self._clock = clock
         self._health: dict[str, _Health] = {}
 

@@ -1,9 +1,9 @@
 """Group source records into people and merge each group field by field.
 
 Survivorship: the source with the lower priority number wins a field; between equal priorities the newer record
-wins. Values the winner overrules stay visible as conflicts. Records are grouped into one person only on strong
-evidence (same MRN, or same birth date with the same family name and given-name initial); a shared phone line is
-never enough, because households share numbers.
+wins. Values the winner overrules stay visible as conflicts. Records are grouped into one person only when the
+identity matcher says 'match' (or an agent decided so); a shared phone line is never enough, because households
+share numbers.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentdesk.base.fields import PROFILE_FIELDS
+from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.base.text import fold
 from agentdesk.base.time import as_utc
 from agentdesk.records.decisions import Decision, DecisionBook
@@ -26,21 +27,6 @@ if TYPE_CHECKING:
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
 
-def same_person(a: SourceRecord, b: SourceRecord) -> bool:
-    if a.get("mrn") and a.get("mrn") == b.get("mrn"):
-        return True
-    if not (a.get("birth_date") and a.get("birth_date") == b.get("birth_date")):
-        return False
-    family_a, family_b = fold(a.get("family_name")), fold(b.get("family_name"))
-    given_a, given_b = fold(a.get("given_name")), fold(b.get("given_name"))
-    if not (family_a and family_b and given_a and given_b):
-        return False
-    if family_a == family_b and given_a[0] == given_b[0]:
-        return True
-    # given and family swapped between systems
-    return family_a == given_b and given_a == family_b
-
-
 class MatcherRule:
     """The probabilistic identity matcher as a grouping rule: only a 'match' groups two records; a 'review' keeps
     them as separate candidates, flagged for the agent to confirm or not.
@@ -49,7 +35,9 @@ class MatcherRule:
     `matching.model`) makes it ready before the first call, so nothing is imported or built inside a lookup;
     without it the matcher with the default model is built on first use."""
 
-    def __init__(self, match_threshold: float = 0.97, review_threshold: float = 0.60, region: str = "US") -> None:
+    def __init__(
+        self, match_threshold: float = MATCH_THRESHOLD, review_threshold: float = REVIEW_THRESHOLD, region: str = "US"
+    ) -> None:
         self.match_threshold = match_threshold
         self.review_threshold = review_threshold
         self.region = region
@@ -84,18 +72,15 @@ class MatcherRule:
         return self.verdict(a, b) == "match"
 
 
-def matcher_says_same(match_threshold: float = 0.97, review_threshold: float = 0.60) -> MatcherRule:
-    return MatcherRule(match_threshold, review_threshold)
-
-
 def group_people(
     records: Iterable[SourceRecord],
     decisions: DecisionBook | None = None,
-    same: Callable[[SourceRecord, SourceRecord], bool] = same_person,
+    same: Callable[[SourceRecord, SourceRecord], bool] | None = None,
 ) -> list[list[SourceRecord]]:
-    """People from records: an agent's decision on a pair overrides `same`; a record never joins a group holding
-    a record it was decided to be different from."""
+    """People from records: an agent's decision on a pair overrides `same` (the matcher unless given); a record
+    never joins a group holding a record it was decided to be different from."""
     book = decisions or DecisionBook()
+    same = same or MatcherRule()
     groups: list[list[SourceRecord]] = []
     for record in records:
         home = None
@@ -140,11 +125,12 @@ def merge_person(records: list[SourceRecord]) -> PatientProfile:
 def merge_records(
     records: Iterable[SourceRecord],
     decisions: DecisionBook | None = None,
-    same: Callable[[SourceRecord, SourceRecord], bool] = same_person,
+    same: Callable[[SourceRecord, SourceRecord], bool] | None = None,
 ) -> list[PatientProfile]:
     """One profile per person; people ordered by how many sources know them, then by name. With the matcher as
     the rule, people the matcher was unsure about ('review') name each other in `possible_matches`."""
     book = decisions or DecisionBook()
+    same = same or MatcherRule()  # production's rule: the identity matcher (services.build sets its thresholds)
     groups = group_people(records, book, same)
     profiles = [merge_person(group) for group in groups]
     if isinstance(same, MatcherRule) and len(groups) > 1:

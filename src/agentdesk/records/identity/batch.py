@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.records.identity.blocking import Blocking, block
 from agentdesk.records.identity.fit import fit_model
 from agentdesk.records.identity.model import DEFAULT_MODEL, MatchModel
@@ -47,8 +48,8 @@ def link_people(
     *,
     model: MatchModel = DEFAULT_MODEL,
     fit: bool = True,
-    match_threshold: float = 0.97,
-    review_threshold: float = 0.60,
+    match_threshold: float = MATCH_THRESHOLD,
+    review_threshold: float = REVIEW_THRESHOLD,
     max_block: int = 100,
 ) -> BatchResult:
     """Link `left` to `right` (or deduplicate `left`). With `fit`, the model is re-estimated by EM from the

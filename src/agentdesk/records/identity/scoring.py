@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.records.identity.compare import (
     _name_rank,
     compare_address,
@@ -106,7 +107,10 @@ class Matcher:
     """Scores pairs of `Person`s with one model and one pair of thresholds."""
 
     def __init__(
-        self, model: MatchModel = DEFAULT_MODEL, match_threshold: float = 0.97, review_threshold: float = 0.60
+        self,
+        model: MatchModel = DEFAULT_MODEL,
+        match_threshold: float = MATCH_THRESHOLD,
+        review_threshold: float = REVIEW_THRESHOLD,
     ) -> None:
         if not 0 < review_threshold <= match_threshold <= 1:
             raise ValueError("thresholds must satisfy 0 < review_threshold <= match_threshold <= 1")
@@ -284,8 +288,8 @@ def score_records(
     a: SourceRecord,
     b: SourceRecord,
     *,
-    match_threshold: float = 0.97,
-    review_threshold: float = 0.60,
+    match_threshold: float = MATCH_THRESHOLD,
+    review_threshold: float = REVIEW_THRESHOLD,
     model: MatchModel = DEFAULT_MODEL,
     region: str = "US",
 ) -> MatchScore:
