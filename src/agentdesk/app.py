@@ -461,22 +461,7 @@ class AgentDeskApp:
 
     async def _start_campaigns(self) -> None:
         """Campaign files are read on a worker thread; a bad file is skipped and shown, never fatal."""
-        from agentdesk.campaigns.loader import load_catalog
-        from agentdesk.campaigns.resolver import CampaignResolver
-
-        settings = self.settings
-
-        def build() -> CampaignResolver:
-            catalog = load_catalog([settings.campaigns.folder_path], [d.code for d in settings.dispositions])
-            return CampaignResolver.from_catalog(
-                catalog,
-                settings.campaigns.inline,
-                settings.dispositions,
-                settings.telephony.default_region,
-                settings.campaigns.default,
-            )
-
-        resolver = await asyncio.to_thread(build)
+        resolver = await asyncio.to_thread(services.build_campaign_resolver, self.settings)
         self.desk.campaigns = resolver
         self.window.show_campaigns_ready(resolver.campaigns, [f"{name}: {why}" for name, why in resolver.unavailable])
 

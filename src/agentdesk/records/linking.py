@@ -16,23 +16,11 @@ from datetime import date
 from pathlib import Path
 
 from agentdesk.records.identity import Person, person_from_fields
+from agentdesk.records.identity.schema import MATCH_FIELDS
 
-# Columns the matcher reads; any others in the file are ignored.
-KNOWN_COLUMNS: tuple[str, ...] = (
-    "id",
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "phone",
-    "email",
-    "address_line",
-    "city",
-    "state",
-    "postal_code",
-    "mrn",
-    "ssn",
-)
+# Columns read: the id and the fields the matcher compares (plus city and state, accepted as extracts carry them);
+# any others in the file are ignored.
+KNOWN_COLUMNS: tuple[str, ...] = ("id", *MATCH_FIELDS, "city", "state")
 MAX_REPORTED_PER_FILE = 100  # a file that is wrong throughout should not bury the summary
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BOM = "\ufeff"
