@@ -42,8 +42,8 @@ def write_pairs(path: Path, pairs: list[LinkedPair], left_ids: list[str], right_
 
 
 # The default region of `TelephonySettings`, mirrored so that a run without --config does not import the config
-# schema (pydantic: a quarter of a second). tests/test_link_command.py keeps them equal. The thresholds' defaults
-# are base.matching's, which the schema uses too.
+# schema (pydantic: a quarter of a second); tests/commands/test_link_command.py keeps them equal. The thresholds'
+# defaults are base.matching's, which the schema uses too.
 DEFAULT_REGION = "US"
 
 

@@ -98,7 +98,7 @@ from agentdesk.records.identity.normalise import (
     person_from_record,
 )
 
-# Private, but tests/test_identity.py checks it against `normalise_phone`.
+# Private, but tests/records/test_identity.py checks it against `normalise_phone`.
 from agentdesk.records.identity.normalise import _plain_nanp as _plain_nanp
 from agentdesk.records.identity.rules import Hold
 from agentdesk.records.identity.schema import HOUSEHOLD_FIELDS, MATCH_FIELDS, MISSING, Outcome, Verdict

@@ -109,7 +109,7 @@ def _plain_nanp(raw: str) -> str | None:
     """The E.164 form of a plainly written North American number ('(617) 555-0123', '1-617-555-0123',
     '+1 617 555 0123'), which is what `normalise_phone` returns for it, without its ~60 µs parse; None for
     anything else (letters, extensions, other countries), which goes to `normalise_phone`.
-    tests/test_identity.py checks the two agree."""
+    tests/records/test_identity.py checks the two agree."""
     compact = _PHONE_SEPARATORS.sub("", raw)
     if compact.startswith("+1"):
         compact = compact[1:]

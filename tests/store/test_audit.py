@@ -18,8 +18,8 @@ from agentdesk.store.audit import AuditEntry
 from agentdesk.store.central import CentralStore
 from agentdesk.store.local import LocalStore
 from tests.conftest import wait_until
+from tests.store.test_store_safety import disposition
 from tests.support import make_app, name_of, single_callers
-from tests.test_store_safety import disposition
 
 AGENTDESK = [sys.executable, "-m", "agentdesk"]
 

@@ -14,7 +14,7 @@ from agentdesk.config import Settings
 from agentdesk.config.schema import DEFAULT_DISPOSITIONS
 from tests.campaign_fixtures import DISPOSITIONS, SMALL, write_campaign
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 TODAY = dt.date(2026, 12, 6)
 
 

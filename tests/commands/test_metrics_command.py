@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from agentdesk.store.local import upgrade_schema
 from agentdesk.store.opening import make_engine
 from tests import metrics_fixture as fx
-from tests.test_cli import run
+from tests.commands.test_cli import run
 
 DAY = ("--from", "2026-03-02T00:00:00Z", "--to", "2026-03-03T00:00Z")
 KEYS = [

@@ -15,8 +15,8 @@ from agentdesk.desk import Desk
 from agentdesk.telephony.agent_state import AgentState
 from agentdesk.telephony.calls import CallState
 from agentdesk.telephony.events import CallEventKind
+from tests.desk.test_desk import CALLER, OTHER_CALLER, FakeClock, event, rows, run_desk
 from tests.support import wait_until
-from tests.test_desk import CALLER, OTHER_CALLER, FakeClock, event, rows, run_desk
 
 THIRD_CALLER = "+16175550199"
 

@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from tests.test_cli import run
+from tests.commands.test_cli import run
 
 DAY = ("--from", "2026-03-02T00:00Z", "--to", "2026-03-03T00:00Z")
 

@@ -19,7 +19,7 @@ import pytest
 from agentdesk.instance import instance_file
 from agentdesk.paths import AppPaths
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow
 

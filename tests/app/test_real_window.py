@@ -13,7 +13,7 @@ from PySide6.QtGui import QImage
 
 from tests.support import require_program
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 

@@ -73,7 +73,7 @@ def test_two_hundred_kills_while_saving_and_syncing_lose_and_duplicate_nothing(
         [sys.executable, "-m", "tests.outcome_child", str(database), central_url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        cwd=Path(__file__).parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert zygote.stdin is not None
     output = Lines(zygote)
@@ -169,7 +169,7 @@ def test_a_draft_survives_a_killed_process_and_reopens_with_its_call(tmp_path: P
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.outcome_child", "draft", str(database)],
         stdout=subprocess.PIPE,
-        cwd=Path(__file__).parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )
     try:
         output = Lines(child)

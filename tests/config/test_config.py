@@ -16,7 +16,7 @@ from agentdesk.config.schema import SqlBackendSettings
 from agentdesk.paths import AppPaths
 from agentdesk.services import config_files
 
-SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "agentdesk.sample.toml"
+SAMPLE = Path(__file__).resolve().parents[2] / "resources" / "agentdesk.sample.toml"
 
 
 def write(path: Path, text: str) -> Path:

@@ -167,7 +167,7 @@ def test_only_supervisors_open_the_monitor(tmp_path: Path) -> None:
 
 
 def test_an_agent_who_opens_the_monitor_is_told_why_not(tmp_path: Path) -> None:
-    from tests.test_cli import run
+    from tests.commands.test_cli import run
 
     result = run("--monitor", "--smoke", "--basedir", str(tmp_path))
     assert result.returncode == 3
@@ -175,7 +175,7 @@ def test_an_agent_who_opens_the_monitor_is_told_why_not(tmp_path: Path) -> None:
 
 
 def test_the_demo_monitor_shows_a_simulated_team(tmp_path: Path) -> None:
-    from tests.test_cli import run
+    from tests.commands.test_cli import run
 
     shot = tmp_path / "monitor.png"
     result = run(

@@ -32,7 +32,7 @@ from agentdesk.records.identity import (
     save_model,
 )
 from agentdesk.records.identity.model_file import model_to_document
-from tests.test_identity import ROBERT, person
+from tests.records.test_identity import ROBERT, person
 
 # --------------------------------------------------------------------------------------------------------------
 # Blocking passes

@@ -14,7 +14,7 @@ from agentdesk.cli import main
 from agentdesk.config import load_settings
 from agentdesk.config.toml_text import dumps
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "resources" / "agentdesk.sample.toml"
 
 

@@ -1,0 +1,1 @@
+"""Tests of the whole app end to end: composition root, intake, demo, single instance, logs (agentdesk.app)."""

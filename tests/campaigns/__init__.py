@@ -1,0 +1,1 @@
+"""Tests of campaign files, scripts, the resolver and the funnel (agentdesk.campaigns)."""

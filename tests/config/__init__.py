@@ -1,0 +1,1 @@
+"""Tests of the settings schema, layered loading, credentials, transport security (agentdesk.config)."""

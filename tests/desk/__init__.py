@@ -1,0 +1,1 @@
+"""Tests of the agent's session without Qt (agentdesk.desk)."""

@@ -1,0 +1,1 @@
+"""Tests of the operations and growth figures (agentdesk.metrics)."""

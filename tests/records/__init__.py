@@ -1,0 +1,1 @@
+"""Tests of backends, lookup, identity matching and the merge (agentdesk.records)."""

@@ -1,0 +1,1 @@
+"""Tests of call events, their sources and parsing, the call state machine (agentdesk.telephony)."""

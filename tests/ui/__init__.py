@@ -1,0 +1,1 @@
+"""Tests of the PySide6 windows and panels (agentdesk.ui)."""
