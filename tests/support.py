@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
     from agentdesk.app import AgentDeskApp
     from agentdesk.demo.people import SyntheticPerson
     from agentdesk.demo.population import DemoData
@@ -66,8 +68,9 @@ def require_program(program: str, debian_package: str) -> str:
     pytest.skip(message)
 
 
-def make_app(basedir: Path, config_text: str = "") -> AgentDeskApp:
-    """The demo desk under `basedir`, with `config_text` as its --config file when given; stopped at teardown."""
+def make_app(basedir: Path, config_text: str = "", qtbot: QtBot | None = None) -> AgentDeskApp:
+    """The demo desk under `basedir`, with `config_text` as its --config file when given; stopped at teardown.
+    With `qtbot`, its window is handed to pytest-qt (closed, and its Qt warnings checked, at teardown)."""
     from agentdesk.app import AgentDeskApp, load_app_settings
     from agentdesk.commands.gui import LaunchOptions
     from agentdesk.logs import setup_logging
@@ -83,7 +86,17 @@ def make_app(basedir: Path, config_text: str = "") -> AgentDeskApp:
     recent = setup_logging(paths.log_dir)
     app = AgentDeskApp(options, paths, load_app_settings(options, paths), recent)
     OPEN_APPS.append(app)
+    if qtbot is not None:
+        qtbot.addWidget(app.window)
     return app
+
+
+async def start_shown(app: AgentDeskApp, activate: bool = False) -> None:
+    """The desk as the agent opens it: the window shown (and focused, for keyboard tests), then started."""
+    app.window.show()
+    if activate:
+        app.window.activateWindow()
+    await app.start()
 
 
 def demo_people(basedir: Path) -> DemoData:

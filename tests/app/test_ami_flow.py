@@ -10,7 +10,7 @@ import pytest
 from agentdesk.app import AgentDeskApp
 from agentdesk.config.credentials import set_secret
 from tests.fake_ami import FakeAmi, agent_called, agent_connect, caller_channel, hangup, member_channel
-from tests.support import make_app, name_of, single_callers, wait_until
+from tests.support import make_app, name_of, single_callers, start_shown, wait_until
 
 pytestmark = pytest.mark.gui
 ME = "PJSIP/1001"
@@ -41,8 +41,7 @@ def test_ami_queue_call_pops_and_follows_the_call(qtbot, run_async, tmp_path: Pa
             app = app_with_ami(tmp_path, ami.port)
             qtbot.addWidget(app.window)
             window = app.window
-            window.show()
-            await app.start()
+            await start_shown(app)
             await ami.wait_logged_in()
             await wait_until(
                 lambda: "asterisk" in window.links and window.links["asterisk"].text() == "asterisk: up",

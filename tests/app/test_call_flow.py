@@ -16,7 +16,7 @@ from agentdesk.cli import main
 from agentdesk.config.credentials import get_secret
 from agentdesk.telephony.calls import CallState
 from agentdesk.telephony.events import CallEvent, CallEventKind
-from tests.support import make_app, name_of, single_callers, wait_until
+from tests.support import make_app, name_of, single_callers, start_shown, wait_until
 
 pytestmark = pytest.mark.gui
 
@@ -33,13 +33,11 @@ async def post(app: AgentDeskApp, **event: Any) -> httpx.Response:
 
 def test_webhook_event_pops_the_profile_before_answer(qtbot, run_async, tmp_path: Path) -> None:
     caller = single_callers(tmp_path)[0]
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window = app.window
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         response = await post(app, event="offered", call_id="gen-1", ani=caller.phone_e164[2:], dnis="8005550142")
         assert response.status_code == 202
         await wait_until(lambda: window.profile.name_label.text() == name_of(caller), what="the pre-answer pop")
@@ -62,13 +60,11 @@ def test_webhook_event_pops_the_profile_before_answer(qtbot, run_async, tmp_path
 
 def test_agentdesk_pop_and_link_hand_over_to_the_running_instance(qtbot, run_async, tmp_path: Path) -> None:
     first, second = single_callers(tmp_path)[:2]
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window = app.window
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         code = await asyncio.to_thread(
             main, ["--demo", "--basedir", str(tmp_path), "pop", "--ani", first.phone_e164, "--dnis", "8005550143"]
         )
@@ -89,13 +85,11 @@ def test_agentdesk_pop_and_link_hand_over_to_the_running_instance(qtbot, run_asy
 
 def test_second_ringing_call_ring_all_timeout_and_transfer(qtbot, run_async, tmp_path: Path) -> None:
     a, b, c, d = single_callers(tmp_path)[:4]
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window = app.window
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         await post(app, event="offered", call_id="A", ani=a.phone_e164)
         await post(app, event="answered", call_id="A")
         await wait_until(lambda: window.profile.name_label.text() == name_of(a), what="call A")

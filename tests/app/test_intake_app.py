@@ -13,7 +13,7 @@ import pytest
 
 from agentdesk.config.credentials import get_secret
 from agentdesk.telephony.calls import CallState
-from tests.support import make_app, wait_until
+from tests.support import make_app, start_shown, wait_until
 
 pytestmark = pytest.mark.gui
 
@@ -37,13 +37,11 @@ ODD_CALLERS = {
 
 
 def test_odd_caller_ids_are_recorded_and_shown_as_unknown_callers(qtbot, run_async, tmp_path: Path) -> None:
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window = app.window
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         port = app.webhook.port
         for call_id, (ani, label) in ODD_CALLERS.items():
             assert (await send(port, {"event": "offered", "call_id": call_id, "ani": ani})).status_code == 202
@@ -67,12 +65,10 @@ def test_odd_caller_ids_are_recorded_and_shown_as_unknown_callers(qtbot, run_asy
 
 
 def test_unstorable_text_is_refused_naming_the_field_and_the_desk_stays_up(qtbot, run_async, tmp_path: Path) -> None:
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
 
     async def scenario() -> None:
-        app.window.show()
-        await app.start()
+        await start_shown(app)
         port = app.webhook.port
         lone = await send(port, b'{"event": "offered", "call_id": "cti-\\ud800", "ani": "6175550123"}')
         assert lone.status_code == 400 and "'call_id'" in lone.json()["error"]
@@ -89,13 +85,11 @@ def test_unstorable_text_is_refused_naming_the_field_and_the_desk_stays_up(qtbot
 
 
 def test_a_phone_system_clock_behind_is_shown_and_its_calls_are_not_cut(qtbot, run_async, tmp_path: Path) -> None:
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window = app.window
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         port = app.webhook.port
 
         def stamp() -> str:

@@ -22,7 +22,7 @@ from tests.sip.harness import (
     sip_options,
     start_call,
 )
-from tests.support import make_app, name_of, single_callers, wait_until
+from tests.support import make_app, name_of, single_callers, start_shown, wait_until
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 RING_MS = 1500
@@ -44,8 +44,7 @@ preset = "kamailio-evapi"
 async def start_with_events(app: AgentDeskApp, pbx: KamailioInfo) -> None:
     """Start the desk and wait until Kamailio's evapi delivers events to it."""
     window = app.window
-    window.show()
-    await app.start()
+    await start_shown(app)
     await wait_until(
         lambda: "kamailio" in window.links and window.links["kamailio"].text() == "kamailio: up",
         what="the evapi link",

@@ -20,7 +20,7 @@ from agentdesk.logs import ShownValues, redact, setup_logging
 from agentdesk.paths import AppPaths
 from agentdesk.ui.crash import make_excepthook
 from tests.fhir_engine.harness import SyntheticPatient, post_transaction, run_fhir_engine, synthetic_patient_bundle
-from tests.support import OPEN_APPS, wait_until
+from tests.support import OPEN_APPS, start_shown, wait_until
 
 SEEDED = SyntheticPatient(
     "Quarrington", "Zebediah", "1931-02-28", "male", "+16175550177", "MRN-77177", "en", "Wisteriaville"
@@ -107,8 +107,7 @@ def test_a_call_a_crash_and_a_lookup_leave_no_seeded_value_in_any_file(
         crash_output: list[str] = []
 
         async def scenario() -> None:
-            app.window.show()
-            await app.start()
+            await start_shown(app)
             token = get_secret("webhook-token")
             async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
                 base = f"http://127.0.0.1:{app.webhook.port}/v1/call-events"

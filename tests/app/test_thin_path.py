@@ -14,7 +14,7 @@ from PySide6.QtTest import QTest
 
 from agentdesk.base.phone import display_phone
 from agentdesk.telephony.calls import CallState
-from tests.support import demo_people, make_app, wait_until
+from tests.support import demo_people, make_app, start_shown, wait_until
 
 pytestmark = pytest.mark.gui
 
@@ -24,13 +24,11 @@ def test_simulated_call_fills_profile_and_saves_disposition(qtbot, run_async, tm
     # Someone both systems know, alone on their line: the profile merges the EHR and the CRM.
     shared = {p.phone_e164 for p in data.people if sum(q.phone_e164 == p.phone_e164 for q in data.people) > 1}
     caller = next(p for p in data.people if p.in_ehr and p.in_crm and p.phone_e164 not in shared)
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window = app.window
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         assert window.store_status.text() == "Local store: ready"
         call_id = app.simulator.simulate_call(ani=caller.phone_e164, dnis="+18005550142")
         await wait_until(
@@ -106,13 +104,11 @@ def test_simulated_call_fills_profile_and_saves_disposition(qtbot, run_async, tm
 
 
 def test_save_without_outcome_names_the_field_and_keeps_notes(qtbot, run_async, tmp_path: Path) -> None:
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     wrapup = app.window.wrapup
 
     async def scenario() -> None:
-        app.window.show()
-        await app.start()
+        await start_shown(app)
         app.simulator.simulate_call(ani="+12025550155")  # a number nobody in the population has
         await wait_until(lambda: "No record" in app.window.profile.message.text(), what="the no-record message")
         QTest.keyClicks(wrapup.notes, "Caller asked about parking.")

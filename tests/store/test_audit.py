@@ -19,7 +19,7 @@ from agentdesk.store.central import CentralStore
 from agentdesk.store.local import LocalStore
 from tests.conftest import wait_until
 from tests.store.test_store_safety import disposition
-from tests.support import make_app, name_of, single_callers
+from tests.support import make_app, name_of, single_callers, start_shown
 
 AGENTDESK = [sys.executable, "-m", "agentdesk"]
 
@@ -142,8 +142,7 @@ def test_who_viewed_is_for_supervisors_and_admins(tmp_path: Path) -> None:
 @pytest.mark.gui
 def test_records_are_audited_before_any_panel_or_notification_gets_them(qtbot, run_async, tmp_path: Path) -> None:
     caller = single_callers(tmp_path)[0]
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     unaudited: list[str] = []
     checked: list[str] = []
 
@@ -158,8 +157,7 @@ def test_records_are_audited_before_any_panel_or_notification_gets_them(qtbot, r
         unaudited.extend(r.ref for r in lookup.records if r.ref not in audited)
 
     async def scenario() -> None:
-        app.window.show()
-        await app.start()
+        await start_shown(app)
         app.desk.on.lookup.append(check)  # called with the panels and the notifier: the rows must be there
         app.simulator.simulate_call(ani=caller.phone_e164, dnis="+18005550142")
         await wait_until(lambda: app.window.profile.name_label.text() == name_of(caller), what="the pop")

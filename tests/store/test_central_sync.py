@@ -119,14 +119,12 @@ def test_db_upgrade_and_check_commands(central_url: str, tmp_path: Path) -> None
 
 @pytest.mark.gui
 def test_the_running_desk_syncs_with_the_central_store(qtbot, run_async, central_url: str, tmp_path: Path) -> None:
-    from tests.support import make_app, wait_until
+    from tests.support import make_app, start_shown, wait_until
 
-    app = make_app(tmp_path, f'[store]\ncentral_url = "{central_url}"\n')
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, f'[store]\ncentral_url = "{central_url}"\n', qtbot=qtbot)
 
     async def scenario() -> None:
-        app.window.show()
-        await app.start()
+        await start_shown(app)
         await wait_until(
             lambda: app.window.sync_status.text() == "Central: synced" and app.window.sync_button.isVisible(),
             timeout=20,

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from agentdesk.config.credentials import get_secret
 from agentdesk.telephony.parsing import PRESETS, EventRejected, parse_stream_event
-from tests.support import make_app, wait_until
+from tests.support import make_app, start_shown, wait_until
 
 pytestmark = [pytest.mark.gui, pytest.mark.slow]
 
@@ -70,14 +70,12 @@ def bodies(call_id: str) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def test_fuzzed_webhook_bodies_with_the_app_alive(qtbot, run_async, tmp_path: Path) -> None:
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     loop_errors: list[object] = []
 
     async def scenario() -> None:
         asyncio.get_running_loop().set_exception_handler(lambda _loop, context: loop_errors.append(context))
-        app.window.show()
-        await app.start()
+        await start_shown(app)
         url = f"http://127.0.0.1:{app.webhook.port}"
         headers = {"Authorization": f"Bearer {get_secret('webhook-token')}"}
         accepted: list[str] = []
@@ -126,8 +124,8 @@ def test_fuzzed_stream_lines_with_the_app_alive(qtbot, run_async, tmp_path: Path
         tmp_path,
         f'[[call_sources]]\nname = "pbx"\nkind = "json_stream"\nurl = "tcp://127.0.0.1:{port}"\n'
         'preset = "kamailio-evapi"\n',
+        qtbot=qtbot,
     )
-    qtbot.addWidget(app.window)
     lines: list[bytes] = []
 
     @given(data=st.data())
@@ -154,8 +152,7 @@ def test_fuzzed_stream_lines_with_the_app_alive(qtbot, run_async, tmp_path: Path
     feeder.start()
 
     async def scenario() -> None:
-        app.window.show()
-        await app.start()
+        await start_shown(app)
         await wait_until(lambda: app.intake.accepted["pbx"] >= len(expected), timeout=60, what="the lines")
         assert sum(app.intake.rejected.values()) == len(lines) - len(expected)
         await app.desk.drain()

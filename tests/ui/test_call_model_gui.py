@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from agentdesk.telephony.calls import CallState
-from tests.support import make_app, single_callers, wait_until
+from tests.support import make_app, single_callers, start_shown, wait_until
 
 QUICK_PHONE = "[demo]\nanswer_after_seconds = 0.2\n"
 
@@ -20,8 +20,7 @@ def test_a_second_call_rings_until_taken_and_every_ended_call_waits_for_its_wrap
     qtbot, run_async, tmp_path: Path
 ) -> None:
     first_caller, second_caller = single_callers(tmp_path)[:2]
-    app = make_app(tmp_path, QUICK_PHONE)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, QUICK_PHONE, qtbot=qtbot)
     window, bar, wrapup = app.window, app.window.call_bar, app.window.wrapup
 
     def choose(prefix: str) -> None:
@@ -29,8 +28,7 @@ def test_a_second_call_rings_until_taken_and_every_ended_call_waits_for_its_wrap
         bar.other_calls.activated.emit(index)
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         first = app.simulator.simulate_call(ani=first_caller.phone_e164)
         await wait_until(lambda: bar.state_label.text() == "On call", what="the demo phone answering")
         second = app.simulator.simulate_call(ani=second_caller.phone_e164)

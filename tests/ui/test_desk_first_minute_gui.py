@@ -15,7 +15,7 @@ from agentdesk.records.merge import merge_records
 from agentdesk.records.model import CareItem, ItemKind, LookupResult, SourceRecord, SourceState, SourceStatus
 from agentdesk.ui.care_view import CareView
 from agentdesk.ui.profile_panel import ProfilePanel
-from tests.support import make_app, single_callers, wait_until
+from tests.support import make_app, single_callers, start_shown, wait_until
 
 QUICK_PHONE = "[demo]\nanswer_after_seconds = 0.2\n"
 
@@ -23,13 +23,11 @@ QUICK_PHONE = "[demo]\nanswer_after_seconds = 0.2\n"
 def test_the_demo_starts_available_and_its_first_call_shows_a_household_a_conflict_and_the_name(
     qtbot, run_async, tmp_path: Path
 ) -> None:
-    app = make_app(tmp_path, QUICK_PHONE)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, QUICK_PHONE, qtbot=qtbot)
     window, profile = app.window, app.window.profile
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         assert window.agent_state.currentText() == "Available"
         switch = window.toolbar.findChild(QCheckBox, "AutoCall")
         assert switch is not None and switch.isVisible() and switch.text().startswith("Auto-call")
@@ -54,8 +52,7 @@ def test_the_demo_starts_available_and_its_first_call_shows_a_household_a_confli
 
 
 def test_search_box_per_call_and_what_a_failed_search_says(qtbot, run_async, tmp_path: Path) -> None:
-    app = make_app(tmp_path, QUICK_PHONE)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, QUICK_PHONE, qtbot=qtbot)
     profile = app.window.profile
 
     async def search(text: str) -> str:
@@ -65,8 +62,7 @@ def test_search_box_per_call_and_what_a_failed_search_says(qtbot, run_async, tmp
         return profile.message.text()
 
     async def scenario() -> None:
-        app.window.show()
-        await app.start()
+        await start_shown(app)
         app.simulator.simulate_call(ani="+12025550177")  # a number nobody has
         await wait_until(lambda: "No record for (202) 555-0177" in profile.message.text(), what="no record")
         assert "ask for their name and birth date" in profile.message.text()
@@ -85,13 +81,11 @@ def test_search_box_per_call_and_what_a_failed_search_says(qtbot, run_async, tmp
 
 
 def test_a_desk_without_record_systems_says_so(qtbot, run_async, tmp_path: Path) -> None:
-    app = make_app(tmp_path, "backends = []\n" + QUICK_PHONE)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, "backends = []\n" + QUICK_PHONE, qtbot=qtbot)
     profile = app.window.profile
 
     async def scenario() -> None:
-        app.window.show()
-        await app.start()
+        await start_shown(app)
         app.simulator.simulate_call(ani="+16175550123")
         await wait_until(lambda: "No record system is connected" in profile.message.text(), what="the message")
         assert "new caller" not in profile.message.text()
@@ -141,8 +135,7 @@ def test_a_waiting_call_shows_the_callers_earlier_wrap_up_when_the_agent_switche
     qtbot, run_async, tmp_path: Path
 ) -> None:
     known, other = single_callers(tmp_path)[:2]
-    app = make_app(tmp_path, QUICK_PHONE)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, QUICK_PHONE, qtbot=qtbot)
     window, bar = app.window, app.window.call_bar
 
     def timeline() -> list[str]:
@@ -153,8 +146,7 @@ def test_a_waiting_call_shows_the_callers_earlier_wrap_up_when_the_agent_switche
         return [group.child(i).text(1) for i in range(group.childCount())]
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         first = app.simulator.simulate_call(ani=known.phone_e164)
         await wait_until(lambda: bar.state_label.text() == "On call" and window.profile.shown_patient is not None)
         window.hangup_action.trigger()

@@ -21,19 +21,17 @@ from agentdesk.config.operator import PinBook, PinInvalid, Role, os_login, role_
 from agentdesk.logs import setup_logging
 from agentdesk.paths import AppPaths
 from agentdesk.ui.lock_page import UnlockMode
-from tests.support import OPEN_APPS, make_app, name_of, single_callers, wait_until
+from tests.support import OPEN_APPS, make_app, name_of, single_callers, start_shown, wait_until
 
 
 @pytest.mark.gui
 def test_a_call_while_locked_shows_nothing_about_the_caller(qtbot, run_async, tmp_path: Path) -> None:
     caller = single_callers(tmp_path)[0]
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window = app.window
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         app.simulator.simulate_call(ani=caller.phone_e164, dnis="+18005550142")
         await wait_until(lambda: window.profile.name_label.text() == name_of(caller), what="the pop")
         window.lock_action.trigger()  # the agent walks away (or the inactivity timer fires)
@@ -66,14 +64,12 @@ def test_a_call_while_locked_shows_nothing_about_the_caller(qtbot, run_async, tm
 @pytest.mark.gui
 def test_unlock_asks_for_the_pin_when_the_agent_has_one(qtbot, run_async, tmp_path: Path) -> None:
     PinBook(AppPaths.for_basedir(tmp_path).data_dir).set("246810")
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window = app.window
     page = window.lock_page
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         assert page.mode is UnlockMode.PIN
         window.set_locked(True)
         QTest.mouseClick(window.unlock_button, Qt.MouseButton.LeftButton)
@@ -111,8 +107,7 @@ def test_a_required_pin_is_chosen_before_any_patient_data_shows(qtbot, run_async
     window, page = app.window, app.window.lock_page
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         assert window.is_locked and page.mode is UnlockMode.CHOOSE
         QTest.keyClicks(page.pin, "1234")
         QTest.keyClicks(page.repeat, "1234")
@@ -135,12 +130,10 @@ def test_a_required_pin_is_chosen_before_any_patient_data_shows(qtbot, run_async
 @pytest.mark.gui
 def test_rows_carry_the_os_login_not_the_configured_agent_id(qtbot, run_async, tmp_path: Path) -> None:
     caller = single_callers(tmp_path)[0]
-    app = make_app(tmp_path, '[agent]\nid = "somebody-else"\n')
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, '[agent]\nid = "somebody-else"\n', qtbot=qtbot)
 
     async def scenario() -> None:
-        app.window.show()
-        await app.start()
+        await start_shown(app)
         call_id = app.simulator.simulate_call(ani=caller.phone_e164, dnis="+18005550142")
         await wait_until(lambda: app.window.profile.name_label.text() == name_of(caller), what="the pop")
         app.simulator.answer(call_id)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication
 from agentdesk.ui.crash import CrashDialog, make_excepthook
 from agentdesk.ui.layout import read_layout
 from agentdesk.ui.main_window import MainWindow
-from tests.support import make_app, wait_until
+from tests.support import make_app, start_shown, wait_until
 
 pytestmark = pytest.mark.gui
 
@@ -48,14 +48,11 @@ def test_not_ready_reasons_and_call_driven_states_in_selector(qtbot, tmp_path: P
 
 
 def test_keyboard_drives_a_demo_call(qtbot, run_async, tmp_path: Path) -> None:
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window = app.window
 
     async def scenario() -> None:
-        window.show()
-        window.activateWindow()
-        await app.start()
+        await start_shown(app, activate=True)
         QTest.keyClick(window, Qt.Key.Key_I, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
         await wait_until(lambda: app.desk.current is not None, what="a call from Ctrl+Shift+I")
         await wait_until(lambda: app.desk.current.lookup is not None and app.desk.current.lookup.done, what="lookup")
@@ -107,13 +104,11 @@ def test_gui_excepthook_shows_the_crash_dialog_with_the_recent_log(qtbot) -> Non
 
 
 def test_inactivity_lock_hides_patient_data_until_the_agent_returns(qtbot, run_async, tmp_path: Path) -> None:
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window = app.window
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         app.simulator.simulate_call()
         await wait_until(
             lambda: app.desk.current is not None and app.desk.current.lookup and app.desk.current.lookup.done,
@@ -142,13 +137,12 @@ base_url = "https://ehr.example.org/fhir/R4"
 auth = "bearer"
 credential = "ehr-token"
 """,
+        qtbot=qtbot,
     )
-    qtbot.addWidget(app.window)
     window = app.window
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         # The configured EHR replaces the demo's sources and cannot be used: said, with the fix, not hidden.
         assert "1 unavailable" in window.sources_status.text()
         assert "agentdesk credentials set ehr-token" in window.sources_status.toolTip()

@@ -12,7 +12,7 @@ import pytest
 
 from agentdesk.demo.people import SyntheticPerson
 from agentdesk.demo.population import DemoData
-from tests.support import demo_people, make_app, name_of, wait_until
+from tests.support import demo_people, make_app, name_of, start_shown, wait_until
 
 pytestmark = pytest.mark.gui
 
@@ -47,8 +47,7 @@ def test_three_sources_conflict_household_and_split(qtbot, run_async, tmp_path: 
     data = demo_people(tmp_path)
     caller = three_source_caller_with_a_conflict(data)
     family = household(data)
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window, profile = app.window, app.window.profile
 
     async def look_up(number: str) -> None:
@@ -65,8 +64,7 @@ def test_three_sources_conflict_household_and_split(qtbot, run_async, tmp_path: 
         await wait_until(lambda: app.desk.current.call.state.value == "ended", what="hang-up")
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         await look_up(caller.phone_e164)
         shown = profile.shown_patient
         assert shown is not None and profile.name_label.text() == name_of(caller)
@@ -109,13 +107,11 @@ def test_three_sources_conflict_household_and_split(qtbot, run_async, tmp_path: 
 def test_agent_search_by_name_and_birth_date_and_by_mrn(qtbot, run_async, tmp_path: Path) -> None:
     data = demo_people(tmp_path)
     wanted = next(p for p in data.people if p.in_ehr and p.in_crm)
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     profile = app.window.profile
 
     async def scenario() -> None:
-        app.window.show()
-        await app.start()
+        await start_shown(app)
         app.simulator.simulate_call(ani="+12025550177")  # a number nobody has: the agent asks and searches
         await wait_until(lambda: "No record" in profile.message.text(), what="no record for the number")
         profile.search.setText("Smith")  # a name alone is refused, with the reason
@@ -156,13 +152,11 @@ def test_agent_search_by_name_and_birth_date_and_by_mrn(qtbot, run_async, tmp_pa
 def test_search_without_a_call_then_a_call_takes_over(qtbot, run_async, tmp_path: Path) -> None:
     data = demo_people(tmp_path)
     wanted = next(p for p in data.people if p.in_ehr)
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window, profile = app.window, app.window.profile
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         profile.search.setText(wanted.mrn)  # e.g. before calling a patient back
         profile.search.returnPressed.emit()
         await wait_until(lambda: profile.name_label.text() == name_of(wanted), what="the search without a call")

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from agentdesk.campaigns.model import StepKind
 from agentdesk.telephony.calls import CallState
-from tests.support import demo_people, make_app, wait_until
+from tests.support import demo_people, make_app, start_shown, wait_until
 
 pytestmark = pytest.mark.gui
 SOON = (datetime.now() + timedelta(days=4)).strftime("%Y-%m-%d 09:15")
@@ -32,14 +32,11 @@ def test_a_call_through_the_heart_script_by_keyboard(qtbot, run_async, tmp_path:
     data = demo_people(tmp_path)
     shared = {p.phone_e164 for p in data.people if sum(q.phone_e164 == p.phone_e164 for q in data.people) > 1}
     caller = next(p for p in data.people if p.in_ehr and p.phone_e164 not in shared)
-    app = make_app(tmp_path)
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, qtbot=qtbot)
     window, panel = app.window, app.window.script
 
     async def scenario() -> None:
-        window.show()
-        window.activateWindow()
-        await app.start()
+        await start_shown(app, activate=True)
         assert window.campaigns_status.text() == "Campaigns: 5"
         call_id = app.simulator.simulate_call(ani=caller.phone_e164, dnis="+18005550142")
         await wait_until(lambda: app.desk.current and app.desk.current.lookup and app.desk.current.lookup.done)
@@ -144,13 +141,11 @@ def test_a_broken_campaign_file_is_shown_unavailable_and_its_calls_get_the_defau
     shutil.copytree(SHIPPED_FOLDER, folder)
     heart = folder / "heart-screening.toml"
     heart.write_text(heart.read_text(encoding="utf-8").replace('next = "who"', 'next = "whom"'), encoding="utf-8")
-    app = make_app(tmp_path, f"[campaigns]\nfolder = '{folder.as_posix()}'\n")
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, f"[campaigns]\nfolder = '{folder.as_posix()}'\n", qtbot=qtbot)
     window, panel = app.window, app.window.script
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         assert window.campaigns_status.text() == "Campaigns: 4 · 1 unavailable"
         assert "heart-screening.toml" in window.campaigns_status.toolTip()
         assert "unknown step 'whom'" in window.campaigns_status.toolTip()

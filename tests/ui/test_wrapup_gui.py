@@ -16,7 +16,7 @@ from agentdesk.config.schema import DEFAULT_DISPOSITIONS
 from agentdesk.store.outcomes import WrapUpForm
 from agentdesk.telephony.calls import CallState
 from agentdesk.ui.wrapup_panel import WrapUpPanel
-from tests.support import make_app, wait_until
+from tests.support import make_app, start_shown, wait_until
 
 pytestmark = pytest.mark.gui
 SOON = (datetime.now() + timedelta(days=4)).strftime("%Y-%m-%d 09:15")
@@ -30,13 +30,11 @@ def type_into(widget: object, text: str) -> None:
 def test_a_booking_and_a_referral_saved_through_the_forms_reach_the_central_store(
     qtbot, run_async, central_url: str, tmp_path: Path
 ) -> None:
-    app = make_app(tmp_path, f'[store]\ncentral_url = "{central_url}"\n')
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, f'[store]\ncentral_url = "{central_url}"\n', qtbot=qtbot)
     window, wrapup = app.window, app.window.wrapup
 
     async def scenario() -> None:
-        window.show()
-        await app.start()
+        await start_shown(app)
         call_id = app.simulator.simulate_call()
         await wait_until(lambda: app.desk.current is not None and app.desk.current.call.call_id == call_id)
         app.simulator.answer(call_id)
@@ -121,12 +119,10 @@ def test_the_panel_renders_its_forms_and_reloads_a_draft(qtbot, tmp_path: Path) 
 
 
 def test_a_mandatory_wrapup_holds_the_next_call_until_saved(qtbot, run_async, tmp_path: Path) -> None:
-    app = make_app(tmp_path, "[ui]\nwrapup_required = true\n")
-    qtbot.addWidget(app.window)
+    app = make_app(tmp_path, "[ui]\nwrapup_required = true\n", qtbot=qtbot)
 
     async def scenario() -> None:
-        app.window.show()
-        await app.start()
+        await start_shown(app)
         first = app.simulator.simulate_call()
         await wait_until(lambda: app.desk.current is not None and app.desk.current.call.call_id == first)
         app.simulator.answer(first)
