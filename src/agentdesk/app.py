@@ -59,10 +59,17 @@ def run_gui(options: LaunchOptions) -> int:
         console=options.smoke,
     )
     log.info("AgentDesk %s starting (demo=%s)", __version__, options.demo)
+    if not options.monitor and not options.smoke and _handed_to_running_instance(options, paths, settings):
+        return 0  # needs no display: a pop from a terminal reaches the desk on the screen
+    from agentdesk.display import display_problem
+
+    problem = display_problem()
+    if problem is not None:
+        print(f"AgentDesk cannot open its window: {problem}", file=sys.stderr)
+        log.error("no display: %s", problem)
+        return 1
     if options.monitor:
         return run_monitor(options, paths, settings)
-    if not options.smoke and _handed_to_running_instance(options, paths, settings):
-        return 0
 
     import qasync
     from PySide6.QtWidgets import QApplication
@@ -123,7 +130,7 @@ def _handed_to_running_instance(options: LaunchOptions, paths: AppPaths, setting
     try:
         token = get_secret(settings.webhook.token_credential)
     except CredentialMissing:
-        return False  # no token yet: no instance can be running with one
+        token = ""  # no keychain (or no token yet): a desk running without one noted its own in the user-only file
     if options.pop is not None:
         pop = options.pop
         answer = call_instance(
@@ -512,6 +519,8 @@ class AgentDeskApp:
 
     async def _start_telephony(self) -> None:
         """The webhook (and the single-instance file), the configured call sources, the ring-timeout sweep."""
+        import secrets
+
         from agentdesk.config.credentials import CredentialMissing, ensure_token
         from agentdesk.instance import new_secret, write_instance
         from agentdesk.telephony.sources.factory import build_call_source
@@ -520,7 +529,14 @@ class AgentDeskApp:
         hooks = self.settings.webhook
         if hooks.enabled:
             try:
-                token = await asyncio.to_thread(ensure_token, hooks.token_credential)
+                local_only = ""
+                try:
+                    token = await asyncio.to_thread(ensure_token, hooks.token_credential)
+                except CredentialMissing as exc:
+                    # No keychain: a token for this run only, noted in the user-only instance file, so a second
+                    # start and `agentdesk pop` still reach this desk; the phone system cannot (it needs a lasting
+                    # token).
+                    token, local_only = secrets.token_urlsafe(32), str(exc)
                 secret = new_secret()
                 self.webhook = WebhookServer(
                     self.intake,
@@ -531,12 +547,18 @@ class AgentDeskApp:
                     instance_secret=secret,
                 )
                 await self.webhook.start()
-                await asyncio.to_thread(write_instance, self.paths.data_dir, self.webhook.port, secret)
-                self.window.show_link("webhook", "up", f"127.0.0.1:{self.webhook.port}")
-            except CredentialMissing as exc:
-                self.webhook = None
-                self.window.show_link("webhook", "off", f"{exc}")
-                log.warning("webhook off: %s", exc)
+                noted = token if local_only else ""
+                await asyncio.to_thread(write_instance, self.paths.data_dir, self.webhook.port, secret, noted)
+                if local_only:
+                    self.window.show_link(
+                        "webhook",
+                        "local only",
+                        f"{local_only}: the phone system cannot send events to this desk; a second start and "
+                        "'agentdesk pop' still reach it. Fix: make an OS keychain available (e.g. Secret Service).",
+                    )
+                    log.warning("webhook local only: %s", local_only)
+                else:
+                    self.window.show_link("webhook", "up", f"127.0.0.1:{self.webhook.port}")
             except OSError as exc:
                 self.webhook = None
                 self.window.show_link("webhook", "off", f"port {hooks.port} unavailable ({exc.strerror})")

@@ -8,6 +8,10 @@ The exchange: the caller sends a random challenge (nothing secret); the instance
 HMAC-SHA256(secret, challenge); only a matching answer gets the bearer token. The secret is in a 0600 file in a
 0700 folder, so only this OS user (or an administrator) can answer. A file whose process is gone is stale:
 it is removed without connecting anywhere.
+
+Without a usable OS keychain the webhook's bearer token cannot be kept, so the desk makes one for this run only
+and notes it in the same user-only file: the hand-over (a second start, `agentdesk pop`) still reaches the running
+desk, while the phone system, which would need the lasting token, cannot.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class RunningInstance:
     port: int
     pid: int
     secret: bytes
+    token: str = ""  # this run's bearer token, noted only when there is no keychain to keep one
 
     @property
     def base_url(self) -> str:
@@ -51,10 +56,13 @@ def instance_file(data_dir: Path) -> Path:
     return data_dir / INSTANCE_FOLDER / INSTANCE_FILE
 
 
-def write_instance(data_dir: Path, port: int, secret: bytes) -> Path:
+def write_instance(data_dir: Path, port: int, secret: bytes, token: str = "") -> Path:
+    """Note this run's port and secret (and, without a keychain, its bearer token) in a user-only file."""
     path = instance_file(data_dir)
     private_dir(path.parent)
-    payload = {"port": port, "pid": os.getpid(), "secret": secret.hex()}
+    payload: dict[str, Any] = {"port": port, "pid": os.getpid(), "secret": secret.hex()}
+    if token:
+        payload["token"] = token
     write_private(path, json.dumps(payload).encode())
     return path
 
@@ -78,7 +86,12 @@ def read_instance(data_dir: Path) -> RunningInstance | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        instance = RunningInstance(port=int(data["port"]), pid=int(data["pid"]), secret=bytes.fromhex(data["secret"]))
+        instance = RunningInstance(
+            port=int(data["port"]),
+            pid=int(data["pid"]),
+            secret=bytes.fromhex(data["secret"]),
+            token=str(data.get("token", "")),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if not _alive(instance.pid):
@@ -105,11 +118,15 @@ def call_instance(
     data_dir: Path, token: str, method: str, path: str, payload: dict[str, Any] | None = None
 ) -> dict[str, Any] | None:
     """Ask the running instance something; None when no instance of this user answers (not running, a stale
-    file, or a process on the port that cannot prove it is ours: that one never sees the token)."""
+    file, or a process on the port that cannot prove it is ours: that one never sees the token). An empty `token`
+    (no keychain here) uses the run's own token from the note, when the instance noted one."""
     import httpx
 
     instance = read_instance(data_dir)
     if instance is None:
+        return None
+    token = token or instance.token
+    if not token:
         return None
     with httpx.Client(base_url=instance.base_url, timeout=3.0, trust_env=False) as client:
         try:

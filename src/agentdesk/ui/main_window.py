@@ -330,7 +330,7 @@ class MainWindow(QMainWindow):
             label = self.links[name] = QLabel()
             label.setObjectName(f"Link-{name}")
             self.statusBar().insertPermanentWidget(2, label)
-        colour = {"up": "#15803d", "connecting": "#b45309"}.get(state, "#b91c1c")
+        colour = {"up": "#15803d", "connecting": "#b45309", "local only": "#b45309"}.get(state, "#b91c1c")
         label.setText(f"{name}: {state}")
         label.setToolTip(detail)
         label.setStyleSheet(f"color:{colour};")
