@@ -39,6 +39,20 @@ def normalise_phone(raw: str, region: str = "US") -> str | None:
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
+_DIAL_CHARACTERS = frozenset("0123456789+()-. ")
+
+
+def dialed_number_problem(raw: str) -> str | None:
+    """Why `raw` cannot be a dialed number (DNIS) as a config or campaign file writes it, or None: only digits and
+    the usual separators (+ ( ) - . space), 3 to 15 digits (a short internal number or a full one)."""
+    if any(ch not in _DIAL_CHARACTERS for ch in raw):
+        return f"'{raw[:40]}' is not a phone number (digits and + ( ) - . only)"
+    digits = sum(ch.isdigit() for ch in raw)
+    if not 3 <= digits <= 15:
+        return f"'{raw[:40]}' has {digits} digits; a dialed number has 3 to 15"
+    return None
+
+
 def search_variants(e164: str) -> list[str]:
     """The usual spellings of one number, for servers that match phone strings exactly."""
     phonenumbers = _lib()

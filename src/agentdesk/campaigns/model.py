@@ -8,7 +8,9 @@ import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from agentdesk.base.phone import dialed_number_problem
 
 STEP_ID = r"^[a-z][a-z0-9_]{0,63}$"
 
@@ -89,6 +91,14 @@ class CampaignMatch(Strict):
     codes: list[str] = Field(
         default_factory=list, description="Campaign attribute values sent with the call (the code itself always)."
     )
+
+    @field_validator("dnis")
+    @classmethod
+    def _phone_numbers(cls, value: list[str]) -> list[str]:
+        for number in value:
+            if problem := dialed_number_problem(number):
+                raise ValueError(problem)
+        return value
 
 
 class Campaign(Strict):

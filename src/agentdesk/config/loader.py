@@ -17,7 +17,9 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from agentdesk.config.problems import FieldProblem, FieldProblems, cross_field_problems
 from agentdesk.config.schema import (
+    DEFAULT_DISPOSITION_CODES,
     AmiSourceSettings,
     BackendSettings,
     CallSourceSettings,
@@ -155,7 +157,7 @@ def load_settings(
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_problems_from(exc, layers)) from None
+        raise ConfigError(_problems_from(exc, layers, data)) from None
 
 
 def check_config_file(path: Path) -> list[ConfigProblem]:
@@ -167,19 +169,77 @@ def check_config_file(path: Path) -> list[ConfigProblem]:
     return []
 
 
-def _problems_from(exc: ValidationError, layers: Sequence[ConfigLayer]) -> list[ConfigProblem]:
-    problems = []
+def _problems_from(exc: ValidationError, layers: Sequence[ConfigLayer], data: dict[str, Any]) -> list[ConfigProblem]:
+    """Every problem at once: each field's, the entries of a mistyped kind checked as the kind meant, and the
+    cross-key checks even when fields are wrong too (pydantic runs those only on otherwise valid settings)."""
+    problems: list[ConfigProblem] = []
+    checked_together = False
     for error in exc.errors(include_url=False):
-        loc: Loc = tuple(error["loc"])
-        loc = _drop_union_tags(loc)
-        layer = _owning_layer(layers, loc)
-        message = _plain_message(error)
-        hint = _hint_for(loc, error, layer.data if layer else {})
-        line = _line_of(layer.text, loc) if layer else None
-        problems.append(
-            ConfigProblem(_format_loc(loc), message, file=layer.path if layer else None, line=line, hint=hint)
-        )
+        checked_together = checked_together or not error["loc"]
+        problems += _error_problems(error, (), layers, data)
+    if not checked_together:
+        for found in cross_field_problems(data, DEFAULT_DISPOSITION_CODES):
+            problems.append(_problem_at(found.loc, found.message, layers, data))
     return problems
+
+
+def _error_problems(error: Any, base: Loc, layers: Sequence[ConfigLayer], data: dict[str, Any]) -> list[ConfigProblem]:
+    loc = (*base, *_drop_union_tags(tuple(error["loc"])))
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, FieldProblems | FieldProblem):
+        # A check of several keys names the one to change: point at its line, not at the table (or <defaults>).
+        found = cause.problems if isinstance(cause, FieldProblems) else [cause]
+        return [_problem_at((*loc, *problem.loc), problem.message, layers, data) for problem in found]
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return _unknown_kind(loc, layers, data)
+    return [_problem_at(loc, _plain_message(error), layers, data, error)]
+
+
+def _problem_at(
+    loc: Loc, message: str, layers: Sequence[ConfigLayer], data: dict[str, Any], error: Any = None, hint: str = ""
+) -> ConfigProblem:
+    if loc[:2] == ("campaigns", "inline") and isinstance(data.get("campaigns"), list):
+        loc = ("campaigns", *loc[2:])  # an older file's [[campaigns]] tables
+    layer = _owning_layer(layers, loc)
+    hint = hint or _hint_for(loc, error or {"type": "value_error"}, layer.data if layer else {})
+    line = _line_of(layer.text, loc) if layer else None
+    return ConfigProblem(_format_loc(loc), message, file=layer.path if layer else None, line=line, hint=hint)
+
+
+def _unknown_kind(loc: Loc, layers: Sequence[ConfigLayer], data: dict[str, Any]) -> list[ConfigProblem]:
+    """A [[backends]] or [[call_sources]] entry whose kind is missing or mistyped ('fihr'): say which kinds exist,
+    and check the rest of the entry as the closest kind, so its other mistakes show in the same run."""
+    field = Settings.model_fields.get(str(loc[0])) if loc else None
+    (member,) = get_args(field.annotation) if field is not None and get_origin(field.annotation) is list else (None,)
+    union = _unions().get(member, {})
+    entry = _value_at(data, loc)
+    tag = entry.get("kind") if isinstance(entry, dict) else None
+    kinds = ", ".join(union)
+    if not isinstance(tag, str):
+        return [_problem_at((*loc, "kind"), f"required key 'kind' is missing; one of {kinds}", layers, data)]
+    close = difflib.get_close_matches(tag, list(union), n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"one of {kinds}"
+    problems = [_problem_at((*loc, "kind"), f"unknown kind '{tag}', expected one of {kinds}", layers, data, hint=hint)]
+    if close and isinstance(entry, dict):
+        try:
+            union[close[0]].model_validate({**entry, "kind": close[0]})
+        except ValidationError as inner:
+            for error in inner.errors(include_url=False):
+                if tuple(error["loc"])[:1] != ("kind",):
+                    problems += _error_problems(error, loc, layers, data)
+    return problems
+
+
+def _value_at(data: Any, loc: Loc) -> Any:
+    node = data
+    for part in loc:
+        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+            node = node[part]
+        elif isinstance(part, str) and isinstance(node, dict):
+            node = node.get(part)
+        else:
+            return None
+    return node
 
 
 def _drop_union_tags(loc: Loc) -> Loc:
@@ -195,6 +255,10 @@ def _plain_message(error: Any) -> str:
         return "required key is missing"
     message = str(error["msg"]).removeprefix("Value error, ")
     value = error.get("input")
+    expected = {"bool_type": "true or false", "int_type": "a whole number", "float_type": "a number"}.get(kind)
+    if expected and isinstance(value, str):
+        shown = repr(value) if len(value) <= 40 else repr(value[:37] + "...")
+        return f"expected {expected}, not the text {shown} (write it without quotes)"
     if kind not in ("model_type", "union_tag_invalid") and isinstance(value, str | int | float | bool):
         if isinstance(value, str):
             value = _URL_PASSWORD.sub(r"\1***@", value)  # a misplaced secret is never echoed back

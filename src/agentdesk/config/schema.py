@@ -16,14 +16,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.base.phone import PhoneSpelling
+from agentdesk.base.phone import dialed_number_problem
+from agentdesk.config.problems import FieldProblem, FieldProblems, cross_field_problems
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
 class Section(BaseModel):
-    """Base of every config table: unknown keys are errors, so typos never pass silently."""
+    """Base of every config table: unknown keys are errors, so typos never pass silently; values are strict
+    (TOML has booleans and numbers: "yes" is not true and "90" is not 90, whatever pydantic would make of them)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
 
 
 class AgentSettings(Section):
@@ -242,12 +245,21 @@ class HttpAuthSettings(Section):
 
     @model_validator(mode="after")
     def _auth_needs(self) -> HttpAuthSettings:
+        problems = []
         if self.auth != "none" and not self.credential:
-            raise ValueError(f"auth = '{self.auth}' needs 'credential' naming a keyring entry")
-        if self.auth == "oauth2" and not (self.token_url and self.client_id):
-            raise ValueError("auth = 'oauth2' needs 'token_url' and 'client_id'")
+            problems.append(
+                FieldProblem(("credential",), f"auth = '{self.auth}' needs a credential naming a keyring entry")
+            )
+        if self.auth == "oauth2":
+            problems += [
+                FieldProblem((key,), f"auth = 'oauth2' needs {key}")
+                for key in ("token_url", "client_id")
+                if not getattr(self, key)
+            ]
         if self.token_url and not _is_http_url(self.token_url):
-            raise ValueError("token_url must be an http:// or https:// URL with a host")
+            problems.append(FieldProblem(("token_url",), "must be an http:// or https:// URL with a host"))
+        if problems:
+            raise FieldProblems(problems)
         return self
 
 
@@ -259,9 +271,10 @@ def _credentials_over_tls(auth: str, urls: dict[str, str]) -> None:
 
     for field, url in urls.items():
         if url and plain_http_to_remote(url.split("{", 1)[0] + "x"):
-            raise ValueError(
-                f"{field} is plain http:// to another machine, so auth = '{auth}' would send the credential "
-                "unencrypted; use https:// (plain http is allowed only to 127.0.0.1 or localhost)"
+            raise FieldProblem(
+                tuple(field.split(".")),
+                f"plain http:// to another machine, so auth = '{auth}' would send the credential "
+                "unencrypted; use https:// (plain http is allowed only to 127.0.0.1 or localhost)",
             )
 
 
@@ -464,7 +477,7 @@ class MatchingSettings(Section):
     @model_validator(mode="after")
     def _ordered(self) -> MatchingSettings:
         if self.review_threshold >= self.match_threshold:
-            raise ValueError("review_threshold must be below match_threshold")
+            raise FieldProblem(("review_threshold",), f"must be below match_threshold ({self.match_threshold:g})")
         return self
 
 
@@ -595,6 +608,7 @@ DEFAULT_DISPOSITIONS: tuple[DispositionType, ...] = (
     DispositionType(code="no_answer", label="No answer", outcome="no_contact"),
     DispositionType(code="left_voicemail", label="Left voicemail", outcome="no_contact"),
 )
+DEFAULT_DISPOSITION_CODES = tuple(d.code for d in DEFAULT_DISPOSITIONS)
 # Offered only on outbound campaigns' calls (an inbound caller always answered).
 OUTBOUND_ONLY = frozenset({"no_answer", "left_voicemail"})
 
@@ -609,6 +623,15 @@ class CampaignSettings(Section):
         default_factory=list, description="Dialed numbers that belong to this campaign, e.g. ['+18005550142']."
     )
     queues: list[str] = Field(default_factory=list, description="Queue names that belong to this campaign.")
+
+    @field_validator("dnis")
+    @classmethod
+    def _phone_numbers(cls, value: list[str]) -> list[str]:
+        for number in value:
+            if problem := dialed_number_problem(number):
+                raise ValueError(problem)
+        return value
+
     service_line: str = Field("", description="Service line for growth metrics, e.g. 'cardiology'.")
     greeting: str = Field(
         "", description="Opening line of the script; {caller} is replaced by the caller's first name when known."
@@ -682,24 +705,7 @@ class Settings(Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
-        _unique([b.name for b in self.backends], "backends", "name")
-        _unique([c.name for c in self.call_sources], "call_sources", "name")
-        _unique([d.code for d in self.dispositions], "dispositions", "code")
-        _unique([c.code for c in self.campaigns.inline], "campaigns", "code")
-        known = {d.code for d in self.dispositions}
-        for campaign in self.campaigns.inline:
-            unknown = [code for code in campaign.dispositions if code not in known]
-            if unknown:
-                raise ValueError(
-                    f"campaign '{campaign.code}' lists unknown disposition(s) {', '.join(unknown)}; "
-                    f"known: {', '.join(sorted(known))}"
-                )
+        problems = cross_field_problems(self.model_dump(), DEFAULT_DISPOSITION_CODES)
+        if problems:
+            raise FieldProblems(problems)
         return self
-
-
-def _unique(values: list[str], table: str, key: str) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"two [[{table}]] entries share {key} = '{value}'; each {key} must be unique")
-        seen.add(value)
