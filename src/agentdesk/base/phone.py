@@ -53,6 +53,14 @@ def dialed_number_problem(raw: str) -> str | None:
     return None
 
 
+def checked_dialed_numbers(numbers: list[str]) -> list[str]:
+    """`numbers` unchanged when each can be a dialed number; else ValueError saying which is not and why."""
+    for number in numbers:
+        if problem := dialed_number_problem(number):
+            raise ValueError(problem)
+    return numbers
+
+
 def search_variants(e164: str) -> list[str]:
     """The usual spellings of one number, for servers that match phone strings exactly."""
     phonenumbers = _lib()

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from agentdesk.base.phone import dialed_number_problem
+from agentdesk.base.phone import checked_dialed_numbers
 
 STEP_ID = r"^[a-z][a-z0-9_]{0,63}$"
 
@@ -95,10 +95,7 @@ class CampaignMatch(Strict):
     @field_validator("dnis")
     @classmethod
     def _phone_numbers(cls, value: list[str]) -> list[str]:
-        for number in value:
-            if problem := dialed_number_problem(number):
-                raise ValueError(problem)
-        return value
+        return checked_dialed_numbers(value)
 
 
 class Campaign(Strict):

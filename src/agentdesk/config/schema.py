@@ -15,8 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
-from agentdesk.base.phone import PhoneSpelling
-from agentdesk.base.phone import dialed_number_problem
+from agentdesk.base.phone import PhoneSpelling, checked_dialed_numbers
 from agentdesk.config.problems import FieldProblem, FieldProblems, cross_field_problems
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -627,10 +626,7 @@ class CampaignSettings(Section):
     @field_validator("dnis")
     @classmethod
     def _phone_numbers(cls, value: list[str]) -> list[str]:
-        for number in value:
-            if problem := dialed_number_problem(number):
-                raise ValueError(problem)
-        return value
+        return checked_dialed_numbers(value)
 
     service_line: str = Field("", description="Service line for growth metrics, e.g. 'cardiology'.")
     greeting: str = Field(
