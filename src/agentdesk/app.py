@@ -61,7 +61,7 @@ def run_gui(options: LaunchOptions) -> int:
     log.info("AgentDesk %s starting (demo=%s)", __version__, options.demo)
     if not options.monitor and not options.smoke and _handed_to_running_instance(options, paths, settings):
         return 0  # needs no display: a pop from a terminal reaches the desk on the screen
-    from agentdesk.display import display_problem
+    from agentdesk.base.display import display_problem
 
     problem = display_problem()
     if problem is not None:

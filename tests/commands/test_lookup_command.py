@@ -213,7 +213,9 @@ credential = "agentdesk-test-absent-secret"
     )
     failed = {f["source"]: f["reason"] for f in json.loads(result.stdout)["failed_sources"]}
     assert failed.keys() == {"Locked", "Down"}
-    assert "agentdesk-test-absent-secret" in failed["Locked"] and "connection failed" in failed["Down"]
+    assert "agentdesk-test-absent-secret" in failed["Locked"]
+    # Refused, or (on a busy machine) slower than its deadline: either way a reason, never an empty one.
+    assert any(reason in failed["Down"] for reason in ("connection failed", "no answer in time"))
     text = run_agentdesk(*base)
     assert text.returncode == 1 and "source Locked: unavailable (credential" in text.stdout
 
