@@ -297,8 +297,30 @@ class AgentDeskApp:
         self.lock.locked.connect(lambda: window.set_locked(True))
         window.unlock_requested.connect(self._unlock_requested)
         window.closing.connect(lambda: self.finish(0))
+        window.monitor_requested.connect(self.open_monitor)
         self.actions.connect()
         window.show_agent_state(self.desk.agent_state.status)
+
+    def open_monitor(self) -> bool:
+        """Supervisors get the team monitor in a process of its own; anyone else is told why not. True = started."""
+        from PySide6.QtCore import QProcess
+        from PySide6.QtWidgets import QMessageBox
+
+        from agentdesk.commands.gui import monitor_command
+        from agentdesk.config.operator import os_login
+
+        refusal = services.monitor_refusal(self.settings, os_login(), demo=self.options.demo)
+        if refusal is None:
+            program, *arguments = monitor_command(self.options)
+            if QProcess.startDetached(program, arguments)[0]:
+                log.info("team monitor started")
+                return True
+            refusal = "The team monitor could not be started; see the log."
+            log.error("team monitor: could not start %s", program)
+        box = QMessageBox(QMessageBox.Icon.Information, "Team monitor", refusal, parent=self.window)
+        box.setObjectName("MonitorRefusal")
+        box.open()  # not exec(): calls keep arriving while the message is up
+        return False
 
     # -- the lock ---------------------------------------------------------------------------------------------
     def _unlock_mode(self) -> UnlockMode:
@@ -641,7 +663,6 @@ def run_monitor(options: LaunchOptions, paths: AppPaths, settings: Settings) -> 
     from agentdesk.config.operator import os_login
     from agentdesk.metrics.definitions import MetricOptions
     from agentdesk.metrics.live import LiveFeed
-    from agentdesk.metrics.snapshot import Period
     from agentdesk.store.central import CentralStoreError
     from agentdesk.store.opening import StoreUnusable
     from agentdesk.ui.crash import route_qt_messages
@@ -684,7 +705,7 @@ def run_monitor(options: LaunchOptions, paths: AppPaths, settings: Settings) -> 
         monitor.poll_seconds,
         agent_ids,
     )
-    window.period_changed.connect(lambda value: feed.refresh_now(Period(value)))
+    window.period_changed.connect(feed.refresh_now)
     window.closed.connect(qt_app.quit)
     if options.smoke:  # CI: the first snapshot shown is the proof; a stuck read fails after 30 s
         shot = os.environ.get("AGENTDESK_MONITOR_SCREENSHOT", "")

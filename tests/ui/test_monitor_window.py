@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from PySide6.QtCore import Qt
 
 from agentdesk import services
 from agentdesk.config import load_settings
 from agentdesk.metrics.definitions import MetricOptions
 from agentdesk.metrics.live import LiveFeed
 from agentdesk.store.schema import agent_states
-from agentdesk.ui.monitor_window import MonitorWindow, export_csv, export_png
+from agentdesk.ui.monitor_window import MonitorWindow
 from tests import metrics_fixture as fx
 from tests.postgres import run_postgres
 
@@ -76,11 +77,19 @@ def start_monitor(qtbot, url: str, poll_seconds: float = 60.0) -> tuple[MonitorW
 
 
 def grid(window: MonitorWindow) -> dict[str, list[str]]:
-    table = window.agents
+    """The agent grid as the view shows it (each cell's displayed text)."""
+    model = window.agents.model()
     return {
-        table.item(row, 0).text(): [table.item(row, c).text() for c in range(table.columnCount())]
-        for row in range(table.rowCount())
+        model.index(row, 0).data(): [model.index(row, c).data() for c in range(model.columnCount())]
+        for row in range(model.rowCount())
     }
+
+
+def cell_colour(window: MonitorWindow, agent: str, column: int) -> str | None:
+    model = window.agents.model()
+    row = next(r for r in range(model.rowCount()) if model.index(r, 0).data() == agent)
+    brush = model.index(row, column).data(Qt.ItemDataRole.BackgroundRole)
+    return None if brush is None else brush.color().name()
 
 
 def test_the_hand_computed_day_in_the_grid_and_tiles(qtbot, central_url: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -88,17 +97,15 @@ def test_the_hand_computed_day_in_the_grid_and_tiles(qtbot, central_url: str, tm
     window, feed, engine = start_monitor(qtbot, central_url)
     try:
         window._ticker.stop()  # the grid is compared at the snapshot's time, not the test machine's
-        window._show_agents(window.snapshot.board.agents, NOW)  # type: ignore[union-attr]
+        window.agent_grid.tick(NOW)
         rows = grid(window)
         # Agent, Team, State, In state, Call, Call time, Handled, Bookings, Referrals, Occupancy
         assert rows["Ana Lopez"][:9] == ["Ana Lopez", "cardio", "Wrap-up", "5:00", "", "", "2", "1", "0"]
         assert rows["ben"][:9] == ["ben", "", "Not Ready: Lunch", "20:00", "", "", "2", "0", "1"]
         assert rows["cy"][:9] == ["cy", "", "On Call", "29:52", "HEART", "29:52", "2", "1", "2"]
         red = "#fde3e1"
-        ana = next(r for r in range(window.agents.rowCount()) if window.agents.item(r, 0).text() == "Ana Lopez")
-        assert window.agents.item(ana, 2).background().color().name() == red  # wrap-up over its limit
-        cy = next(r for r in range(window.agents.rowCount()) if window.agents.item(r, 0).text() == "cy")
-        assert window.agents.item(cy, 2).background().color().name() != red
+        assert cell_colour(window, "Ana Lopez", 2) == red  # wrap-up over its limit
+        assert cell_colour(window, "cy", 2) is None
 
         tiles = {key: (tile.value.text(), tile.standing.value) for key, tile in window.tiles.items()}
         assert tiles["offered"][0] == "10" and tiles["answered"][0] == "7"
@@ -126,12 +133,20 @@ def test_the_hand_computed_day_in_the_grid_and_tiles(qtbot, central_url: str, tm
         qtbot.waitUntil(lambda: grid(window)["ben"][2] == "Available", timeout=10000)
         assert feed.reads > reads
 
-        export_csv(window.agents, tmp_path / "agents.csv")
+        # Exports copy what is shown and write it on a worker thread, never the GUI's.
+        with qtbot.waitSignal(window.exporter.finished, timeout=10000) as done:
+            window.export(window.agents, tmp_path / "agents.csv")
+        assert done.args == [True, "Exported agents.csv"]
         with (tmp_path / "agents.csv").open(encoding="utf-8") as handle:
             exported = list(csv.reader(handle))
         assert exported[0][0] == "Agent" and {row[0] for row in exported[1:]} == {"Ana Lopez", "ben", "cy"}
-        export_png(window.calls_chart, tmp_path / "calls.png")
+        with qtbot.waitSignal(window.exporter.finished, timeout=10000):
+            window.export(window.calls_chart, tmp_path / "calls.png")
         assert (tmp_path / "calls.png").read_bytes().startswith(b"\x89PNG")
+        assert window.exporter.writer_threads == ["monitor-export", "monitor-export"]
+        with qtbot.waitSignal(window.exporter.finished, timeout=10000) as failed:
+            window.export(window.campaigns, tmp_path / "gone" / "campaigns.csv")
+        assert failed.args[0] is False and "campaigns.csv" in window.export_status.text()
         window.grab().save(str(tmp_path / "monitor.png"))
     finally:
         feed.stop()
@@ -185,3 +200,29 @@ def test_the_demo_monitor_shows_a_simulated_team(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert shot.read_bytes().startswith(b"\x89PNG")
     assert (tmp_path / "data" / "demo" / "monitor.sqlite3").is_file()
+
+
+def test_the_main_window_opens_the_monitor_for_supervisors_and_tells_agents_why_not(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from PySide6.QtWidgets import QMessageBox
+
+    from agentdesk.commands.gui import LaunchOptions, monitor_command
+    from tests.support import make_app
+
+    app = make_app(tmp_path)
+    qtbot.addWidget(app.window)
+    app.options = replace(app.options, demo=False)  # a real desk: the OS login is an agent, not a supervisor
+    assert app.window.monitor_action.shortcut().toString() == "Ctrl+Shift+M"
+    app.window.monitor_action.trigger()
+    box = app.window.findChild(QMessageBox, "MonitorRefusal")
+    assert box is not None and box.isVisible()
+    assert "The team monitor is for supervisors" in box.text() and "security.supervisors" in box.text()
+    box.close()
+
+    # A supervisor's desk starts `agentdesk --monitor` with the desk's own configuration, as its own process.
+    command = monitor_command(LaunchOptions(config=tmp_path / "desk.toml", basedir=tmp_path))
+    assert command[1:] == [
+        "-m", "agentdesk", "--monitor", "--config", str(tmp_path / "desk.toml"), "--basedir", str(tmp_path)
+    ]  # fmt: skip
+    assert "--demo" in monitor_command(LaunchOptions(demo=True))

@@ -49,6 +49,20 @@ class LaunchOptions:
 URI_SCHEME = "agentdesk:"
 
 
+def monitor_command(options: LaunchOptions) -> list[str]:
+    """The command line that opens the team monitor as its own process, with this desk's configuration: a desk
+    that opens it keeps its GUI thread for calls (the monitor reads the central store on threads of its own)."""
+    import sys
+
+    program = [sys.executable] if getattr(sys, "frozen", False) else [sys.executable, "-m", "agentdesk"]
+    extra = ["--demo"] if options.demo else []
+    if options.config is not None:
+        extra += ["--config", str(options.config)]
+    if options.basedir is not None:
+        extra += ["--basedir", str(options.basedir)]
+    return [*program, "--monitor", *extra]
+
+
 def expand_uri(arguments: list[str]) -> list[str]:
     """`agentdesk:pop?ani=...&dnis=...&campaign=...` (what a phone system or a link launches) -> pop arguments."""
     uris = [a for a in arguments if a.lower().startswith(URI_SCHEME)]

@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 
 from agentdesk.base.time import as_utc
-from agentdesk.metrics.definitions import TimeRange
+from agentdesk.metrics.definitions import Figures, MetricOptions, TimeRange
 from agentdesk.metrics.facts import agent_states
-from agentdesk.metrics.operations import call_facts
+from agentdesk.metrics.operations import call_facts, day_figures
+from agentdesk.metrics.summaries import bring_up_to_date
 
 # An agent whose last state began longer ago than this has gone home without logging off: shown as unknown.
 STALE_STATE = timedelta(hours=14)
@@ -42,8 +43,16 @@ class Board:
     read_at: datetime
 
 
-def read_board(connection: sa.Connection, today: TimeRange, now: datetime, agent_ids: list[str] | None = None) -> Board:
-    """The board at `now` over `today` (its figures) for the given agents (all agents seen when None)."""
+def read_board(
+    connection: sa.Connection,
+    today: TimeRange,
+    now: datetime,
+    agent_ids: list[str] | None = None,
+    answered_by: dict[str, Figures] | None = None,
+) -> Board:
+    """The board at `now` over `today` (its figures) for the given agents (all agents seen when None);
+    `answered_by` = today's figures per answering agent when the caller has them (else they are read here)."""
+    bring_up_to_date(connection)
     latest = (
         sa.select(agent_states.c.agent_id, sa.func.max(agent_states.c.started_at).label("started_at"))
         .where(agent_states.c.started_at <= now, agent_states.c.started_at > now - STALE_STATE)
@@ -61,18 +70,10 @@ def read_board(connection: sa.Connection, today: TimeRange, now: datetime, agent
         began = as_utc(started)
         current[agent_id] = (None, "", None) if now - began > STALE_STATE else (state, reason, began)
 
+    if answered_by is None:
+        answered_by = day_figures(connection, today, MetricOptions()).answered_by
+    counts = {agent: (row.handled, row.bookings, row.referrals) for agent, row in answered_by.items()}
     facts = call_facts(today)
-    per_agent = connection.execute(
-        sa.select(
-            facts.c.agent_id,
-            sa.func.sum(sa.case((facts.c.ended_at.is_not(None), 1), else_=0)),
-            sa.func.sum(sa.case((facts.c.ended_at.is_not(None), facts.c.bookings), else_=0)),
-            sa.func.sum(sa.case((facts.c.ended_at.is_not(None), facts.c.referrals), else_=0)),
-        )
-        .where(facts.c.agent_id.is_not(None))
-        .group_by(facts.c.agent_id)
-    ).all()
-    counts = {str(a): (int(h or 0), int(b or 0), int(r or 0)) for a, h, b, r in per_agent}
     live = connection.execute(
         sa.select(facts.c.agent_id, facts.c.campaign, facts.c.answered_at)
         .where(facts.c.answered_at.is_not(None), facts.c.ended_at.is_(None), facts.c.answered_at <= now)
@@ -85,6 +86,7 @@ def read_board(connection: sa.Connection, today: TimeRange, now: datetime, agent
         sa.select(facts.c.queue, sa.func.min(facts.c.offered_at))
         .where(
             facts.c.answered_at.is_(None),
+            facts.c.ended_at.is_(None),  # implied by the next; lets the index of calls still going serve
             facts.c.closed_at.is_(None),
             facts.c.offered_at > now - LOST_RING,
             facts.c.offered_at <= now,
@@ -138,3 +140,11 @@ def agent_occupancy(connection: sa.Connection, window: TimeRange, now: datetime)
         .group_by(agent_states.c.agent_id)
     ).all()
     return {str(a): (float(b or 0) / float(w) if w and float(w) > 0.5 else None) for a, b, w in rows}
+
+
+def changed_rows(previous: list[AgentRow], current: list[AgentRow]) -> tuple[int, ...] | None:
+    """The rows of `current` that differ from `previous`; None when the agents themselves changed (added,
+    removed, reordered): then the whole grid is new."""
+    if [row.agent_id for row in previous] != [row.agent_id for row in current]:
+        return None
+    return tuple(index for index, (old, new) in enumerate(zip(previous, current, strict=True)) if old != new)

@@ -24,7 +24,7 @@ Definitions, per call id (one contact as the phone system counts it; a transfer'
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 
 
@@ -79,6 +79,11 @@ class Figures:
     bookings: int = 0
     referrals: int = 0
     converted: int = 0
+
+    def plus(self, other: Figures, key: str | None = None) -> Figures:
+        """The sums of both (every field but the key is a sum): per campaign, queue or total from finer groups."""
+        sums = {f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self) if f.name != "key"}
+        return Figures(key=self.key if key is None else key, **sums)
 
     @property
     def counted_offered(self) -> int:

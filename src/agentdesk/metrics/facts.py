@@ -43,4 +43,31 @@ dispositions = sa.table(
 bookings = sa.table("bookings", sa.column("disposition_id", sa.String), sa.column("version", sa.Integer))
 referrals = sa.table("referrals", sa.column("disposition_id", sa.String), sa.column("version", sa.Integer))
 
-ALL = (call_events, agent_states, dispositions, bookings, referrals)
+
+# Derived (migration 0011): one row per call, kept current by metrics/summaries.py.
+call_summaries = sa.table(
+    "call_summaries",
+    sa.column("call_id", sa.String),
+    sa.column("offered_at", Timestamp),
+    sa.column("answered_at", Timestamp),
+    sa.column("abandoned_at", Timestamp),
+    sa.column("ended_at", Timestamp),
+    sa.column("closed_at", Timestamp),
+    sa.column("agent_id", sa.String),
+    sa.column("queue", sa.String),
+    sa.column("campaign", sa.String),
+    sa.column("answered", sa.Integer),
+    sa.column("abandoned", sa.Integer),
+    sa.column("handled", sa.Integer),
+    sa.column("converted", sa.Integer),
+    sa.column("wait_s", sa.Float),
+    sa.column("abandon_s", sa.Float),
+    sa.column("hold_s", sa.Float),
+    sa.column("handle_s", sa.Float),
+    sa.column("wrapup_done_at", Timestamp),
+    sa.column("bookings", sa.Integer),
+    sa.column("referrals", sa.Integer),
+)
+call_summary_changes = sa.table("call_summary_changes", sa.column("id", sa.Integer), sa.column("call_id", sa.String))
+
+ALL = (call_events, agent_states, dispositions, bookings, referrals, call_summaries, call_summary_changes)

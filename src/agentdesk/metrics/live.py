@@ -13,14 +13,15 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from agentdesk.base.time import utc_now
-from agentdesk.metrics.definitions import MetricOptions
+from agentdesk.metrics.board import AgentRow, changed_rows
+from agentdesk.metrics.definitions import MetricOptions, TimeRange
 from agentdesk.metrics.snapshot import Period, Snapshot, read_snapshot
 
 log = logging.getLogger("agentdesk.metrics")
@@ -53,13 +54,14 @@ class LiveFeed:
         self._poll = poll_seconds
         self._agent_ids = agent_ids
         self._clock = clock
-        self.period = Period.TODAY
+        self.period: Period | TimeRange = Period.TODAY  # a custom period is a range of local days
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._listening = False
         self._last_ok: datetime | None = None
         self._threads: list[threading.Thread] = []
         self._listener: Any = None
+        self._previous_agents: list[AgentRow] = []
         self.reads = 0
 
     def start(self) -> None:
@@ -69,7 +71,7 @@ class LiveFeed:
         for thread in self._threads:
             thread.start()
 
-    def refresh_now(self, period: Period | None = None) -> None:
+    def refresh_now(self, period: Period | TimeRange | None = None) -> None:
         if period is not None:
             self.period = period
         self._wake.set()
@@ -94,7 +96,7 @@ class LiveFeed:
 
     def _read_once(self) -> None:
         try:
-            with self._engine.connect() as connection:
+            with self._engine.begin() as connection:  # keeps the call summaries it brought up to date
                 snapshot = read_snapshot(connection, self._clock(), self._options, self.period, self._agent_ids)
         except Exception as exc:  # the store is down or unreachable: keep the last figures, say how old they are
             log.warning("monitor read failed: %s", type(exc).__name__)
@@ -102,6 +104,9 @@ class LiveFeed:
             return
         self.reads += 1
         self._last_ok = snapshot.read_at
+        # Diffed here, on the reader thread: the window then repaints only the agents whose row changed.
+        snapshot = replace(snapshot, changed_agents=changed_rows(self._previous_agents, snapshot.board.agents))
+        self._previous_agents = snapshot.board.agents
         if not self._stopping.is_set():
             self._health(True, "live" if self._listening else f"polling every {self._poll:g} s")
             self._on_snapshot(snapshot)

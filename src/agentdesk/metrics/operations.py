@@ -1,30 +1,26 @@
 """Operations and growth figures from the stored call events (their phone-system timestamps) and dispositions,
 per campaign, queue or agent over a time range; the definitions are in `definitions.py`.
 
-One query per grouping. The events of every call offered in the range are read whole (a call that spans the end
-of the range keeps its end), duplicates collapse (the same event logged twice, or by two desks of a ring-all
-queue), and each call id becomes one row of facts before anything is summed.
+One query per grouping over the calls' summaries (one row per call, kept current from the events and dispositions
+by summaries.py: duplicates collapsed, a call that spans the end of the range keeps its end).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 
 from agentdesk.metrics.definitions import Figures, MetricOptions, TimeRange
-from agentdesk.metrics.facts import bookings, call_events, dispositions, referrals
-from agentdesk.metrics.sql import epoch_seconds, seconds_between, whole_part
+from agentdesk.metrics.facts import call_events, call_summaries
+from agentdesk.metrics.sql import epoch_seconds, whole_part
+from agentdesk.metrics.summaries import bring_up_to_date
 
 # julianday() arithmetic on SQLite is exact to about 10 µs: compare thresholds with this much slack.
 EPSILON_S = 0.0005
-# Ends that do not end the caller's call: another desk answered, or this desk stopped ringing.
-NOT_THE_END = ("answered elsewhere", "ring no answer", "ring timeout")
-# A call's events all lie within this of its offer; a wrap-up is finished within WRAPUP_SPAN of the window's end.
-CALL_SPAN = timedelta(hours=12)
-WRAPUP_SPAN = timedelta(days=1)
 
 
 class GroupBy(StrEnum):
@@ -35,151 +31,43 @@ class GroupBy(StrEnum):
 
 
 def call_facts(window: TimeRange) -> sa.Subquery:
-    """One row per call offered in `window`: when it was offered, answered, abandoned, ended, wrapped up, by whom,
-    its hold time and its growth outcome."""
-    # Every event of the calls offered in the window lies within CALL_SPAN of it: reading by time (an index
-    # range) instead of by call id keeps a refresh proportional to the window, not to the whole store. Duplicates
-    # need no removal: calls take minima and maxima, hold spans are grouped by their start.
-    since, until = window.start - CALL_SPAN, window.end + CALL_SPAN
-    ev = call_events.alias("ev")
-    ev_in_window = sa.and_(ev.c.occurred_at >= since, ev.c.occurred_at < until)
-    talking = ev.c.state.in_(("talking", "held"))
-    real_end = sa.and_(ev.c.state == "ended", ev.c.reason.not_in(NOT_THE_END))
-    calls = (
-        sa.select(
-            ev.c.call_id,
-            sa.func.min(ev.c.occurred_at).label("offered_at"),
-            sa.func.min(sa.case((talking, ev.c.occurred_at))).label("answered_at"),
-            sa.func.min(sa.case((sa.and_(ev.c.state == "ended", ev.c.reason == "abandoned"), ev.c.occurred_at))).label(
-                "abandoned_at"
-            ),
-            sa.func.max(sa.case((real_end, ev.c.occurred_at))).label("ended_at"),
-            # Any end at all, also one that did not end the caller's call (rang out, answered elsewhere).
-            sa.func.max(sa.case((ev.c.state == "ended", ev.c.occurred_at))).label("closed_at"),
-            sa.func.max(sa.case((sa.and_(ev.c.kind == "answered", ev.c.state == "talking"), ev.c.agent_id))).label(
-                "agent_id"
-            ),
-            sa.func.max(ev.c.queue).label("queue"),
-            sa.func.max(ev.c.campaign_code).label("campaign"),
-        )
-        .where(ev_in_window)
-        .group_by(ev.c.call_id)
-        .having(sa.func.min(ev.c.occurred_at) >= window.start, sa.func.min(ev.c.occurred_at) < window.end)
-        .subquery("calls")
-    )
-    held, after = call_events.alias("held"), call_events.alias("after_hold")
-    hold_spans = (
-        sa.select(held.c.call_id, held.c.occurred_at.label("held_at"), sa.func.min(after.c.occurred_at).label("until"))
-        .join(after, sa.and_(after.c.call_id == held.c.call_id, after.c.occurred_at > held.c.occurred_at))
-        .where(
-            held.c.state == "held",
-            after.c.state.in_(("talking", "ended")),
-            held.c.occurred_at >= since,
-            held.c.occurred_at < until,
-            after.c.occurred_at >= since,
-            after.c.occurred_at < until,
-        )
-        .group_by(held.c.call_id, held.c.occurred_at)
-        .subquery("hold_spans")
-    )
-    holds = (
-        sa.select(
-            hold_spans.c.call_id, sa.func.sum(seconds_between(hold_spans.c.until, hold_spans.c.held_at)).label("s")
-        )
-        .group_by(hold_spans.c.call_id)
-        .subquery("holds")
-    )
-    outcome = dispositions.c.outcome
-    # A wrap-up is finished within WRAPUP_SPAN of its call's window, or it is not counted (nor is the call's AHT).
-    wrapped_in = sa.and_(
-        dispositions.c.wrapup_done_at >= window.start, dispositions.c.wrapup_done_at < window.end + WRAPUP_SPAN
-    )
-    booked, referred = _details(bookings, wrapped_in), _details(referrals, wrapped_in)
-
-    def growth(details: sa.Subquery, kind: str) -> sa.ColumnElement[Any]:
-        # The structured rows of the disposition's current version; a disposition saved with only its outcome
-        # (no details required by its campaign) still counts once.
-        return sa.func.sum(sa.case((details.c.n > 0, details.c.n), (outcome == kind, 1), else_=0))
-
-    wraps = (
-        sa.select(
-            dispositions.c.call_id,
-            sa.func.min(dispositions.c.wrapup_done_at).label("done_at"),
-            growth(booked, "booking").label("bookings"),
-            growth(referred, "referral").label("referrals"),
-        )
-        .select_from(
-            dispositions.outerjoin(booked, booked.c.disposition_id == dispositions.c.id).outerjoin(
-                referred, referred.c.disposition_id == dispositions.c.id
-            )
-        )
-        .where(wrapped_in)
-        .group_by(dispositions.c.call_id)
-        .subquery("wraps")
-    )
-    ended = calls.c.ended_at
+    """One row per call offered in `window` (its summary: see summaries.py); the caller brings the summaries up to
+    date first (`bring_up_to_date`)."""
     return (
-        sa.select(
-            calls,
-            seconds_between(calls.c.answered_at, calls.c.offered_at).label("wait_s"),
-            seconds_between(calls.c.abandoned_at, calls.c.offered_at).label("abandon_s"),
-            sa.func.coalesce(holds.c.s, 0.0).label("hold_s"),
-            sa.case(
-                (wraps.c.done_at > ended, seconds_between(wraps.c.done_at, calls.c.answered_at)),
-                else_=seconds_between(ended, calls.c.answered_at),
-            ).label("handle_s"),
-            wraps.c.done_at.label("wrapup_done_at"),
-            sa.func.coalesce(wraps.c.bookings, 0).label("bookings"),
-            sa.func.coalesce(wraps.c.referrals, 0).label("referrals"),
-        )
-        .select_from(calls.outerjoin(holds, holds.c.call_id == calls.c.call_id))
-        .outerjoin(wraps, wraps.c.call_id == calls.c.call_id)
+        sa.select(call_summaries)
+        .where(call_summaries.c.offered_at >= window.start, call_summaries.c.offered_at < window.end)
         .subquery("facts")
     )
 
 
-def _details(table: sa.TableClause, wrapped_in: sa.ColumnElement[bool]) -> sa.Subquery:
-    """How many rows of a detail table (bookings, referrals) each disposition has at its current version."""
-    return (
-        sa.select(table.c.disposition_id, sa.func.count().label("n"))
-        .join(dispositions, dispositions.c.id == table.c.disposition_id)
-        .where(table.c.version == dispositions.c.version, wrapped_in)
-        .group_by(table.c.disposition_id)
-        .subquery(f"{table.name}_now")
-    )
+def _sums(facts: sa.Subquery, answered_here: sa.ColumnElement[bool] | None, options: MetricOptions) -> list[Any]:
+    """The sums of Figures over the calls' contributions (see summaries.py); `answered_here` narrows what answering
+    adds to the calls the grouped agent answered (per agent: a ring-all call was offered to several)."""
 
+    def mine(value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+        return value if answered_here is None else sa.case((answered_here, value), else_=None)
 
-def _converted(facts: sa.Subquery) -> sa.ColumnElement[bool]:
-    return sa.or_(facts.c.bookings > 0, facts.c.referrals > 0)
-
-
-def _sums(facts: sa.Subquery, answered_here: sa.ColumnElement[bool], options: MetricOptions) -> list[Any]:
     def count(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
         return sa.func.sum(sa.case((condition, 1), else_=0))
 
-    def total(condition: sa.ColumnElement[bool], value: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
-        return sa.func.sum(sa.case((condition, value), else_=0.0))
-
-    abandoned = sa.and_(facts.c.abandoned_at.is_not(None), facts.c.answered_at.is_(None))
     short = facts.c.abandon_s < options.short_abandon_s - EPSILON_S
-    handled = sa.and_(answered_here, facts.c.ended_at.is_not(None))
-    wrapped = sa.and_(handled, facts.c.wrapup_done_at.is_not(None))
+    abandoned = facts.c.abandoned == 1
     return [
         sa.func.count().label("offered"),
-        count(answered_here).label("answered"),
+        sa.func.sum(mine(facts.c.answered)).label("answered"),
         count(sa.and_(abandoned, sa.not_(short))).label("abandoned"),
         count(sa.and_(abandoned, short)).label("short_abandoned"),
-        count(handled).label("handled"),
-        total(answered_here, facts.c.wait_s).label("wait_total_s"),
-        count(sa.and_(answered_here, facts.c.wait_s <= options.service_level_s + EPSILON_S)).label(
+        sa.func.sum(mine(facts.c.handled)).label("handled"),
+        sa.func.sum(mine(facts.c.wait_s)).label("wait_total_s"),
+        sa.func.sum(mine(sa.case((facts.c.wait_s <= options.service_level_s + EPSILON_S, 1), else_=0))).label(
             "answered_in_service_level"
         ),
-        total(handled, facts.c.hold_s).label("hold_total_s"),
-        total(wrapped, facts.c.handle_s).label("handle_total_s"),
-        count(wrapped).label("handle_calls"),
-        total(handled, facts.c.bookings).label("bookings"),
-        total(handled, facts.c.referrals).label("referrals"),
-        count(sa.and_(handled, _converted(facts))).label("converted"),
+        sa.func.sum(mine(facts.c.hold_s)).label("hold_total_s"),
+        sa.func.sum(mine(facts.c.handle_s)).label("handle_total_s"),
+        sa.func.count(mine(facts.c.handle_s)).label("handle_calls"),
+        sa.func.sum(mine(facts.c.bookings)).label("bookings"),
+        sa.func.sum(mine(facts.c.referrals)).label("referrals"),
+        sa.func.sum(mine(facts.c.converted)).label("converted"),
     ]
 
 
@@ -201,16 +89,50 @@ def figures_query(window: TimeRange, group_by: GroupBy, options: MetricOptions) 
             .group_by(rang.c.agent_id)
             .order_by(rang.c.agent_id)
         )
-    answered_here = facts.c.answered_at.is_not(None)
     key: sa.ColumnElement[str] = {
         GroupBy.CAMPAIGN: facts.c.campaign,
         GroupBy.QUEUE: facts.c.queue,
         GroupBy.TOTAL: sa.literal(""),
     }[group_by]
-    query = sa.select(key.label("key"), *_sums(facts, answered_here, options))
+    query = sa.select(key.label("key"), *_sums(facts, None, options))
     if group_by is GroupBy.TOTAL:
         return query
     return query.group_by(key).order_by(key)
+
+
+@dataclass(frozen=True)
+class DayFigures:
+    """Every figure of one range from one scan of its calls: per campaign, per queue, in total, and each answering
+    agent's handled calls, bookings and referrals (the board's)."""
+
+    campaigns: list[Figures]
+    queues: list[Figures]
+    total: Figures
+    answered_by: dict[str, Figures]
+
+
+def day_figures(connection: sa.Connection, window: TimeRange, options: MetricOptions) -> DayFigures:
+    """The sums per (campaign, queue, answering agent) in one query, folded here: every figure is a sum, so the
+    coarser groups add up exactly (a refresh scans the calls once instead of once per grouping)."""
+    bring_up_to_date(connection)
+    facts = call_facts(window)
+    keys = (facts.c.campaign, facts.c.queue, facts.c.agent_id)
+    query = sa.select(*keys, sa.literal("").label("key"), *_sums(facts, None, options))
+    campaigns: dict[str, Figures] = {}
+    queues: dict[str, Figures] = {}
+    agents: dict[str, Figures] = {}
+    total = Figures(key="")
+    for row in connection.execute(query.group_by(*keys)).mappings():
+        part = _figures(row)
+        total = total.plus(part)
+        for groups, key in ((campaigns, row["campaign"]), (queues, row["queue"]), (agents, row["agent_id"])):
+            if groups is agents and key is None:
+                continue  # nobody answered
+            name = str(key or "")
+            groups[name] = groups[name].plus(part) if name in groups else replace(part, key=name)
+    return DayFigures(
+        [campaigns[k] for k in sorted(campaigns)], [queues[k] for k in sorted(queues)], total, agents
+    )  # fmt: skip
 
 
 def _figures(row: sa.RowMapping) -> Figures:
@@ -242,6 +164,7 @@ def figures(
     connection: sa.Connection, window: TimeRange, group_by: GroupBy, options: MetricOptions | None = None
 ) -> list[Figures]:
     """Figures per key, sorted by key; for GroupBy.TOTAL exactly one row (all zero when nothing was offered)."""
+    bring_up_to_date(connection)
     rows = connection.execute(figures_query(window, group_by, options or MetricOptions())).mappings().all()
     return [_figures(row) for row in rows]
 
@@ -258,16 +181,15 @@ def interval_series(
     intervals are aligned to the local clock given by `utc_offset_s` (days start at local midnight)."""
     from datetime import UTC, timedelta
 
+    bring_up_to_date(connection)
     facts = call_facts(window)
     bucket = whole_part((epoch_seconds(facts.c.offered_at) + utc_offset_s) / width_s).label("bucket")
-    abandoned = sa.and_(facts.c.abandoned_at.is_not(None), facts.c.answered_at.is_(None))
-    converted = sa.and_(facts.c.ended_at.is_not(None), _converted(facts))
     query = (
         sa.select(
             bucket,
             sa.func.count().label("offered"),
-            sa.func.sum(sa.case((abandoned, 1), else_=0)).label("abandoned"),
-            sa.func.sum(sa.case((sa.and_(facts.c.answered_at.is_not(None), converted), 1), else_=0)).label("converted"),
+            sa.func.sum(facts.c.abandoned).label("abandoned"),
+            sa.func.sum(facts.c.converted).label("converted"),
         )
         .group_by(bucket)
         .order_by(bucket)

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from agentdesk.metrics.board import Board, read_board
 from agentdesk.metrics.definitions import Figures, MetricOptions, TimeRange
-from agentdesk.metrics.operations import GroupBy, figures, interval_series, totals
+from agentdesk.metrics.operations import GroupBy, day_figures, figures, interval_series
+from agentdesk.metrics.summaries import bring_up_to_date
 
 
 class Period(StrEnum):
@@ -37,6 +38,8 @@ class Snapshot:
     queues: list[Figures]
     series: Series
     period_campaigns: list[Figures]  # conversions per campaign over the chosen period
+    # The grid rows that differ from the previous snapshot the feed delivered (None: all of them).
+    changed_agents: tuple[int, ...] | None = None
 
 
 def local_midnight(now: datetime) -> datetime:
@@ -45,8 +48,11 @@ def local_midnight(now: datetime) -> datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(now.tzinfo)
 
 
-def period_range(period: Period, now: datetime) -> tuple[TimeRange, int]:
-    """The period's range (ending at the end of today) and its chart interval in seconds."""
+def period_range(period: Period | TimeRange, now: datetime) -> tuple[TimeRange, int]:
+    """The period's range (ending at the end of today; a custom range as given) and its chart interval in seconds
+    (hours over up to two days, else days)."""
+    if isinstance(period, TimeRange):
+        return period, 3600 if period.end - period.start <= timedelta(days=2) else 86400
     start = local_midnight(now)
     end = start + timedelta(days=1)
     if period is Period.TODAY:
@@ -59,7 +65,7 @@ def read_snapshot(
     connection: sa.Connection,
     now: datetime,
     options: MetricOptions,
-    period: Period = Period.TODAY,
+    period: Period | TimeRange = Period.TODAY,
     agent_ids: list[str] | None = None,
 ) -> Snapshot:
     if connection.dialect.name == "postgresql":
@@ -68,16 +74,16 @@ def read_snapshot(
     today = TimeRange(local_midnight(now), local_midnight(now) + timedelta(days=1))
     window, width = period_range(period, now)
     offset = int(now.astimezone().utcoffset().total_seconds())  # type: ignore[union-attr]
-    board = read_board(connection, today, now, agent_ids)
-    campaigns = figures(connection, today, GroupBy.CAMPAIGN, options)
+    bring_up_to_date(connection)
+    day = day_figures(connection, today, options)
+    board = read_board(connection, today, now, agent_ids, day.answered_by)
+    campaigns = day.campaigns
     return Snapshot(
         read_at=now,
         board=board,
-        total=totals(connection, today, options),
+        total=day.total,
         campaigns=campaigns,
-        queues=figures(connection, today, GroupBy.QUEUE, options),
+        queues=day.queues,
         series=Series(width, interval_series(connection, window, width, offset if width == 86400 else 0)),
-        period_campaigns=campaigns
-        if period is Period.TODAY
-        else figures(connection, window, GroupBy.CAMPAIGN, options),
+        period_campaigns=campaigns if window == today else figures(connection, window, GroupBy.CAMPAIGN, options),
     )

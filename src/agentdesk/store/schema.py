@@ -247,3 +247,44 @@ fhir_writes = sa.Table(
     sa.Index("ix_fhir_writes_outcome", "outcome_id", "backend", unique=True),
     sa.Index("ix_fhir_writes_due", "state", "next_attempt_at"),
 )
+
+# One row per call for metrics (migration 0012): recomputed from the facts above by metrics/summaries.py for every
+# call the triggers queued in call_summary_changes. Derived only: never synced, rebuildable at any time.
+call_summaries = sa.Table(
+    "call_summaries",
+    metadata,
+    sa.Column("call_id", sa.String(200), primary_key=True),
+    sa.Column("offered_at", Timestamp, nullable=False),
+    sa.Column("answered_at", Timestamp, nullable=True),
+    sa.Column("abandoned_at", Timestamp, nullable=True),
+    sa.Column("ended_at", Timestamp, nullable=True),
+    sa.Column("closed_at", Timestamp, nullable=True),
+    sa.Column("agent_id", sa.String(100), nullable=True),
+    sa.Column("queue", sa.String(100), nullable=False, server_default=""),
+    sa.Column("campaign", sa.String(64), nullable=False, server_default=""),
+    sa.Column("answered", sa.Integer, nullable=False, server_default="0"),  # what the call adds to each sum
+    sa.Column("abandoned", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("handled", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("converted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("wait_s", sa.Float, nullable=True),
+    sa.Column("abandon_s", sa.Float, nullable=True),
+    sa.Column("hold_s", sa.Float, nullable=False, server_default="0"),
+    sa.Column("handle_s", sa.Float, nullable=True),
+    sa.Column("wrapup_done_at", Timestamp, nullable=True),
+    sa.Column("bookings", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("referrals", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_call_summaries_offered_at", "offered_at"),
+    sa.Index(
+        "ix_call_summaries_open",
+        "offered_at",
+        postgresql_where=sa.text("ended_at IS NULL"),
+        sqlite_where=sa.text("ended_at IS NULL"),
+    ),
+)
+
+call_summary_changes = sa.Table(
+    "call_summary_changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(200), nullable=False, index=True),
+)

@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
     agent_state_requested = Signal(object, str)  # AgentState, reason
     sync_now_requested = Signal()
     script_action_requested = Signal(str, str)  # booking/referral/callback/transfer, transfer target
+    monitor_requested = Signal()  # the team monitor (the composition root checks the role)
 
     def __init__(self, title: str, agent_name: str, reasons: list[str], state_file: Path, demo: bool) -> None:
         super().__init__()
@@ -172,6 +173,12 @@ class MainWindow(QMainWindow):
             self.search_action,
         ):
             self.addAction(action)
+        self.monitor_action = QAction("Team monitor", self)
+        self.monitor_action.setObjectName("TeamMonitor")
+        self.monitor_action.setShortcut(QKeySequence("Ctrl+Shift+M"))
+        self.monitor_action.setToolTip("Open the team monitor (supervisors; Ctrl+Shift+M)")
+        self.monitor_action.triggered.connect(self.monitor_requested)
+        self.addAction(self.monitor_action)
         self.auto_call_action = QAction("Auto-call", self)
         self.auto_call_action.setCheckable(True)
         self.auto_call_action.setToolTip("Simulate an incoming call every N seconds")
@@ -194,6 +201,8 @@ class MainWindow(QMainWindow):
             self.toolbar.addSeparator()
             self.toolbar.addWidget(self.auto_call_box)
             self.toolbar.addWidget(self.auto_call_seconds)
+        self.toolbar.addSeparator()
+        self.toolbar.addAction(self.monitor_action)
 
         self._unavailable_sources: list[str] = []  # backends that could not be built at start
         self.sources_status = QLabel("Sources: starting…")

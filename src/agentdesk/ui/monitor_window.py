@@ -4,15 +4,16 @@ on the LiveFeed's threads, and snapshots arrive here through a queued signal."""
 
 from __future__ import annotations
 
-import csv
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QCloseEvent, QColor, QPainter
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
+    QDateEdit,
     QFileDialog,
     QFrame,
     QGridLayout,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QPushButton,
     QSplitter,
+    QTableView,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -30,10 +32,12 @@ from PySide6.QtWidgets import (
 
 from agentdesk.base.time import utc_now
 from agentdesk.config.schema import MonitorSettings, RosterEntry
-from agentdesk.metrics.board import AgentRow
+from agentdesk.metrics.definitions import TimeRange
 from agentdesk.metrics.goals import Standing, standing
 from agentdesk.metrics.live import FeedHealth
 from agentdesk.metrics.snapshot import Period, Snapshot
+from agentdesk.ui.agent_grid import DASH, AgentGridModel, duration, percent
+from agentdesk.ui.monitor_export import Exporter
 
 COLOURS = {
     Standing.GREEN: ("#e3f4e8", "#1e7b3a"),
@@ -41,38 +45,13 @@ COLOURS = {
     Standing.RED: ("#fde3e1", "#b3261e"),
     Standing.UNKNOWN: ("#f1f3f5", "#5f6368"),
 }
-STATE_LABELS = {"available": "Available", "not_ready": "Not Ready", "on_call": "On Call", "wrap_up": "Wrap-up"}
-AGENT_COLUMNS = (
-    "Agent",
-    "Team",
-    "State",
-    "In state",
-    "Call",
-    "Call time",
-    "Handled",
-    "Bookings",
-    "Referrals",
-    "Occupancy",
-)
 CAMPAIGN_COLUMNS = (
     "Campaign", "Offered", "Answered", "Abandoned", "Abandon %", "ASA", "Avg hold", "AHT", "Service level",
     "Bookings", "Referrals", "Conversion",
 )  # fmt: skip
-DASH = "—"
-
-
-def duration(seconds: float | None) -> str:
-    """m:ss (h:mm:ss past an hour); '—' when unknown."""
-    if seconds is None:
-        return DASH
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-def percent(value: float | None) -> str:
-    return DASH if value is None else f"{value * 100:.1f} %"
+CUSTOM = "custom"
+# A custom period covers at most this many days (the chart shows one bar per day).
+LONGEST_CUSTOM_DAYS = 400
 
 
 class SnapshotBridge(QObject):
@@ -113,7 +92,7 @@ class Tile(QFrame):
 class MonitorWindow(QMainWindow):
     """Shows what the feed reads; asks the feed to re-read when the period changes."""
 
-    period_changed = Signal(str)
+    period_changed = Signal(object)  # a Period, or a TimeRange of whole local days (custom)
     closed = Signal()
 
     def __init__(self, settings: MonitorSettings, roster: list[RosterEntry] | None = None) -> None:
@@ -134,6 +113,8 @@ class MonitorWindow(QMainWindow):
         title.setStyleSheet("font-size: 16pt; font-weight: 600;")
         header.addWidget(title)
         header.addStretch(1)
+        self.export_status = QLabel("")
+        header.addWidget(self.export_status)
         self.status = QLabel("connecting…")
         header.addWidget(self.status)
         self.period = QComboBox()
@@ -141,8 +122,23 @@ class MonitorWindow(QMainWindow):
             self.period.addItem(
                 period.value.capitalize() if period is Period.TODAY else f"Last {period.value}", period.value
             )
-        self.period.currentIndexChanged.connect(lambda _: self.period_changed.emit(self.period.currentData()))
+        self.period.addItem("Custom…", CUSTOM)
+        self.period.currentIndexChanged.connect(self._period_chosen)
         header.addWidget(self.period)
+        # The custom period: from one local day to another, both included.
+        today = QDate.currentDate()
+        self.period_from, self.period_to = QDateEdit(today.addDays(-6)), QDateEdit(today)
+        for edit, name in ((self.period_from, "period_from"), (self.period_to, "period_to")):
+            edit.setObjectName(name)
+            edit.setCalendarPopup(True)
+            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setMaximumDate(today)
+            edit.setVisible(False)
+        self.period_apply = QPushButton("Show")
+        self.period_apply.setVisible(False)
+        self.period_apply.clicked.connect(self._custom_chosen)
+        for widget in (self.period_from, self.period_to, self.period_apply):
+            header.addWidget(widget)
         outer.addLayout(header)
 
         tiles = QGridLayout()
@@ -158,7 +154,15 @@ class MonitorWindow(QMainWindow):
         outer.addLayout(tiles)
 
         split = QSplitter(Qt.Orientation.Vertical)
-        self.agents = self._table(AGENT_COLUMNS)
+        self.agent_grid = AgentGridModel(settings, self._roster)
+        self.agents = QTableView()
+        self.agents.setModel(self.agent_grid)
+        self.agents.verticalHeader().setVisible(False)
+        self.agents.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.agents.setAlternatingRowColors(True)
+        self.agents.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.exporter = Exporter()
+        self.exporter.finished.connect(self._exported)
         self.campaigns = self._table(CAMPAIGN_COLUMNS)
         split.addWidget(self._titled("Agents", self.agents, "agents"))
         split.addWidget(self._titled("Campaigns and queues today", self.campaigns, "campaigns"))
@@ -182,6 +186,7 @@ class MonitorWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._ticker.stop()
+        self.exporter.wait()
         self.closed.emit()
         super().closeEvent(event)
 
@@ -204,7 +209,7 @@ class MonitorWindow(QMainWindow):
         label.setStyleSheet("font-weight: 600;")
         row.addWidget(label)
         row.addStretch(1)
-        export = QPushButton("Export CSV…" if isinstance(body, QTableWidget) else "Save PNG…")
+        export = QPushButton("Save PNG…" if isinstance(body, QChartView) else "Export CSV…")
         export.setObjectName(f"export_{name}")
         export.clicked.connect(lambda: self._ask_export(body, name))
         row.addWidget(export)
@@ -225,7 +230,7 @@ class MonitorWindow(QMainWindow):
     def show_snapshot(self, snapshot: Snapshot) -> None:
         self.snapshot = snapshot
         self._show_tiles(snapshot)
-        self._show_agents(snapshot.board.agents, snapshot.read_at)
+        self.agent_grid.show_rows(snapshot.board.agents, snapshot.read_at, snapshot.changed_agents)
         self._show_campaigns(snapshot)
         self._show_charts(snapshot)
 
@@ -266,40 +271,6 @@ class MonitorWindow(QMainWindow):
             f"goal {goals.conversion_rate * 100:g} %",
         )
         self.tiles["bookings"].show_value(f"{total.bookings} · {total.referrals}", Standing.UNKNOWN, "today")
-
-    def _show_agents(self, rows: list[AgentRow], now: datetime) -> None:
-        self.agents.setRowCount(len(rows))
-        for index, row in enumerate(rows):
-            entry = self._roster.get(row.agent_id.casefold())
-            in_state = (now - row.since).total_seconds() if row.since else None
-            state = STATE_LABELS.get(row.state or "", DASH)
-            if row.state == "not_ready" and row.reason:
-                state = f"{state}: {row.reason}"
-            call_time = (now - row.call_since).total_seconds() if row.call_since else None
-            cells = [
-                entry.name if entry and entry.name else row.agent_id,
-                entry.team if entry else "",
-                state,
-                duration(in_state),
-                (row.call_campaign or "(none)") if row.call_since else "",
-                duration(call_time) if row.call_since else "",
-                str(row.handled),
-                str(row.bookings),
-                str(row.referrals),
-                percent(row.occupancy),
-            ]
-            over = self._over_limit(row.state, in_state)
-            for column, text in enumerate(cells):
-                _show(self.agents, index, column, text, Standing.RED if over and column in (2, 3) else None)
-
-    def _over_limit(self, state: str | None, seconds: float | None) -> bool:
-        if seconds is None:
-            return False
-        if state == "wrap_up":
-            return seconds > self.settings.wrapup_limit_seconds
-        if state == "not_ready":
-            return seconds > self.settings.not_ready_limit_seconds
-        return False
 
     def _show_campaigns(self, snapshot: Snapshot) -> None:
         rows = [(f"{c.key or '(no campaign)'}", c) for c in snapshot.campaigns]
@@ -380,21 +351,61 @@ class MonitorWindow(QMainWindow):
 
     def _tick(self) -> None:
         if self.snapshot is not None:
-            elapsed = utc_now() - self.snapshot.read_at
-            self._show_agents(self.snapshot.board.agents, self.snapshot.read_at + elapsed)
+            self.agent_grid.tick(utc_now())
+
+    # -- the period ------------------------------------------------------------------------------------------
+    def _period_chosen(self) -> None:
+        choice = self.period.currentData()
+        custom = choice == CUSTOM
+        for widget in (self.period_from, self.period_to, self.period_apply):
+            widget.setVisible(custom)
+        if custom:
+            self._custom_chosen()
+        else:
+            self.period_changed.emit(Period(choice))
+
+    def _custom_chosen(self) -> None:
+        first, last = self.period_from.date(), self.period_to.date()
+        chosen = custom_range(
+            date(first.year(), first.month(), first.day()), date(last.year(), last.month(), last.day())
+        )
+        if isinstance(chosen, str):
+            self.status.setText(f"▲ {chosen}")
+            self.status.setStyleSheet("color: #b3261e; font-weight: 600;")
+            return
+        self.period_changed.emit(chosen)
 
     # -- export ----------------------------------------------------------------------------------------------
     def _ask_export(self, body: QWidget, name: str) -> None:
-        table = isinstance(body, QTableWidget)
+        chart = isinstance(body, QChartView)
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export", f"agentdesk-{name}.{'csv' if table else 'png'}", "CSV (*.csv)" if table else "PNG (*.png)"
+            self, "Export", f"agentdesk-{name}.{'png' if chart else 'csv'}", "PNG (*.png)" if chart else "CSV (*.csv)"
         )
-        if not path:
-            return
-        if isinstance(body, QTableWidget):
-            export_csv(body, Path(path))
-        elif isinstance(body, QChartView):
-            export_png(body, Path(path))
+        if path:
+            self.export(body, Path(path))
+
+    def export(self, body: QWidget, path: Path) -> None:
+        """Copy what is shown now, write it on a worker thread; the status line says how it went."""
+        if isinstance(body, QChartView):
+            self.exporter.export_chart(body, path)
+        elif isinstance(body, QTableView | QTableWidget):
+            self.exporter.export_table(body.model(), path)
+        self.export_status.setText(f"Exporting {path.name}…")
+
+    def _exported(self, ok: bool, message: str) -> None:
+        self.export_status.setText(message)
+        self.export_status.setStyleSheet("" if ok else "color: #b3261e; font-weight: 600;")
+
+
+def custom_range(first: date, last: date) -> TimeRange | str:
+    """Local days `first` .. `last` (both included) as a range, or what is wrong with them."""
+    if last < first:
+        return "Custom period: 'to' must not be before 'from'"
+    if (last - first).days + 1 > LONGEST_CUSTOM_DAYS:
+        return f"Custom period: at most {LONGEST_CUSTOM_DAYS} days"
+    start = datetime.combine(first, time()).astimezone()
+    end = datetime.combine(last + timedelta(days=1), time()).astimezone()
+    return TimeRange(start, end)
 
 
 def _show(table: QTableWidget, row: int, column: int, text: str, judged: Standing | None) -> None:
@@ -415,22 +426,3 @@ def _show(table: QTableWidget, row: int, column: int, text: str, judged: Standin
         else:
             item.setBackground(QBrush(QColor(COLOURS[judged][0])))
             item.setForeground(QBrush(QColor(COLOURS[judged][1])))
-
-
-def export_csv(table: QTableWidget, path: Path) -> None:
-    """The table as shown (headers, then rows of the displayed text)."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        columns = range(table.columnCount())
-        writer.writerow([_text(table.horizontalHeaderItem(c)) for c in columns])
-        for row in range(table.rowCount()):
-            writer.writerow([_text(table.item(row, c)) for c in columns])
-
-
-def _text(item: QTableWidgetItem | None) -> str:
-    return item.text() if item is not None else ""
-
-
-def export_png(view: QChartView, path: Path) -> None:
-    if not view.grab().save(str(path), "PNG"):
-        raise OSError(f"could not write {path.name}")
