@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from agentdesk.metrics.definitions import TimeRange
-from agentdesk.metrics.operations import totals
+from agentdesk.metrics import rollups
+from agentdesk.metrics.definitions import MetricOptions, TimeRange
+from agentdesk.metrics.operations import GroupBy, day_figures, figures, interval_series, totals
 from agentdesk.store.local import MIGRATIONS, upgrade_schema
 from agentdesk.store.schema import bookings, call_events, call_summaries, call_summary_changes, dispositions
 from tests import metrics_fixture as fx
@@ -32,8 +33,24 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def read_totals(engine: sa.Engine) -> dict[str, object]:
+    """The day's totals from the summaries; the rollups the monitor reads must say exactly the same, per campaign,
+    per queue, per agent and per hour too."""
     with engine.begin() as connection:
-        return totals(connection, DAY).as_json()
+        scanned = totals(connection, DAY)
+        rolled = rollups.read_figures(connection, DAY, MetricOptions())
+        assert rolled is not None
+        campaigns, queues, total = rolled
+        assert total.as_json() == scanned.as_json()
+        assert [c.as_json() for c in campaigns] == [c.as_json() for c in figures(connection, DAY, GroupBy.CAMPAIGN)]
+        assert [q.as_json() for q in queues] == [q.as_json() for q in figures(connection, DAY, GroupBy.QUEUE)]
+        by_agent = rollups.read_agent_counts(connection, DAY)
+        assert by_agent is not None
+        answered = day_figures(connection, DAY, MetricOptions()).answered_by
+        assert {a: n for a, n in by_agent.items() if any(n)} == {
+            a: (f.handled, f.bookings, f.referrals) for a, f in answered.items() if f.handled or f.bookings
+        }
+        assert rollups.read_series(connection, DAY, 3600, 0) == interval_series(connection, DAY, 3600)
+        return scanned.as_json()
 
 
 def test_figures_follow_late_events_and_wrapups_saved_again(url: str) -> None:

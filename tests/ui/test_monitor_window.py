@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt
 from agentdesk import services
 from agentdesk.config import load_settings
 from agentdesk.metrics.definitions import MetricOptions
-from agentdesk.metrics.live import LiveFeed
+from agentdesk.metrics.live import FeedHealth, LiveFeed
 from agentdesk.store.schema import agent_states
 from agentdesk.ui.monitor_window import MonitorWindow
 from tests import metrics_fixture as fx
@@ -226,3 +226,41 @@ def test_the_main_window_opens_the_monitor_for_supervisors_and_tells_agents_why_
         "-m", "agentdesk", "--monitor", "--config", str(tmp_path / "desk.toml"), "--basedir", str(tmp_path)
     ]  # fmt: skip
     assert "--demo" in monitor_command(LaunchOptions(demo=True))
+
+
+def test_killed_connections_show_stale_since_then_reconnect_by_themselves(qtbot) -> None:  # type: ignore[no-untyped-def]
+    with run_postgres() as url:
+        engine = sa.create_engine(url)
+        from agentdesk.store.local import upgrade_schema
+
+        upgrade_schema(engine)
+        engine.dispose()
+        load_day(url)
+        window, feed, engine = start_monitor(qtbot, url, poll_seconds=0.5)
+        healths: list[FeedHealth] = []
+        window.bridge.health.connect(healths.append)
+        try:
+            qtbot.waitUntil(lambda: feed.listening, timeout=15000)
+            # Every connection of the monitor dies at once (a failover, an idle-session killer, a DBA).
+            admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
+            with admin.connect() as connection:
+                killed = connection.execute(
+                    sa.text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).scalar_one()
+            assert killed >= 2  # the reader's pooled connection and the listener
+            qtbot.waitUntil(lambda: any(not h.ok for h in healths), timeout=15000)
+            stale = next(h for h in healths if not h.ok)
+            assert stale.stale_since is not None  # the window said "stale since HH:MM" with the last good read
+            # Back by itself: reads succeed again, the listener is back, and a change made now reaches the grid.
+            qtbot.waitUntil(lambda: healths[-1].ok and feed.listening, timeout=20000)
+            with admin.begin() as connection:
+                connection.execute(agent_states.insert(), state_row("ben", "available", NOW))
+            qtbot.waitUntil(lambda: grid(window)["ben"][2] == "Available", timeout=10000)
+            assert "stale" not in window.status.text()
+            admin.dispose()
+        finally:
+            feed.stop()
+            engine.dispose()

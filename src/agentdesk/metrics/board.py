@@ -48,10 +48,10 @@ def read_board(
     today: TimeRange,
     now: datetime,
     agent_ids: list[str] | None = None,
-    answered_by: dict[str, Figures] | None = None,
+    counts: dict[str, tuple[int, int, int]] | None = None,
 ) -> Board:
     """The board at `now` over `today` (its figures) for the given agents (all agents seen when None);
-    `answered_by` = today's figures per answering agent when the caller has them (else they are read here)."""
+    `counts` = today's (handled, bookings, referrals) per answering agent when the caller has them."""
     bring_up_to_date(connection)
     latest = (
         sa.select(agent_states.c.agent_id, sa.func.max(agent_states.c.started_at).label("started_at"))
@@ -70,9 +70,8 @@ def read_board(
         began = as_utc(started)
         current[agent_id] = (None, "", None) if now - began > STALE_STATE else (state, reason, began)
 
-    if answered_by is None:
-        answered_by = day_figures(connection, today, MetricOptions()).answered_by
-    counts = {agent: (row.handled, row.bookings, row.referrals) for agent, row in answered_by.items()}
+    if counts is None:
+        counts = answered_counts(day_figures(connection, today, MetricOptions()).answered_by)
     facts = call_facts(today)
     live = connection.execute(
         sa.select(facts.c.agent_id, facts.c.campaign, facts.c.answered_at)
@@ -140,6 +139,10 @@ def agent_occupancy(connection: sa.Connection, window: TimeRange, now: datetime)
         .group_by(agent_states.c.agent_id)
     ).all()
     return {str(a): (float(b or 0) / float(w) if w and float(w) > 0.5 else None) for a, b, w in rows}
+
+
+def answered_counts(answered_by: dict[str, Figures]) -> dict[str, tuple[int, int, int]]:
+    return {agent: (row.handled, row.bookings, row.referrals) for agent, row in answered_by.items()}
 
 
 def changed_rows(previous: list[AgentRow], current: list[AgentRow]) -> tuple[int, ...] | None:

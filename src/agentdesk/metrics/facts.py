@@ -70,4 +70,34 @@ call_summaries = sa.table(
 )
 call_summary_changes = sa.table("call_summary_changes", sa.column("id", sa.Integer), sa.column("call_id", sa.String))
 
-ALL = (call_events, agent_states, dispositions, bookings, referrals, call_summaries, call_summary_changes)
+ROLLUP_COUNTS = ("offered", "answered", "abandoned", "handled", "handle_calls", "bookings", "referrals", "converted")
+ROLLUP_SECONDS = ("wait_total_s", "hold_total_s", "handle_total_s")
+AGENT_COUNTS = ("handled", "bookings", "referrals")
+call_rollups = sa.table(
+    "call_rollups",
+    sa.column("bucket_start", Timestamp),
+    sa.column("campaign", sa.String),
+    sa.column("queue", sa.String),
+    *[sa.column(name, sa.Integer) for name in ROLLUP_COUNTS],
+    *[sa.column(name, sa.Float) for name in ROLLUP_SECONDS],
+)
+call_delays = sa.table(
+    "call_delays",
+    sa.column("bucket_start", Timestamp),
+    sa.column("campaign", sa.String),
+    sa.column("queue", sa.String),
+    sa.column("kind", sa.String),
+    sa.column("seconds", sa.Integer),
+    sa.column("calls", sa.Integer),
+)
+agent_rollups = sa.table(
+    "agent_rollups",
+    sa.column("bucket_start", Timestamp),
+    sa.column("agent_id", sa.String),
+    *[sa.column(name, sa.Integer) for name in AGENT_COUNTS],
+)
+
+ALL = (
+    call_events, agent_states, dispositions, bookings, referrals, call_summaries, call_summary_changes, call_rollups,
+    call_delays, agent_rollups,
+)  # fmt: skip

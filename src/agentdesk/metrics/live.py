@@ -71,6 +71,11 @@ class LiveFeed:
         for thread in self._threads:
             thread.start()
 
+    @property
+    def listening(self) -> bool:
+        """Change notifications arrive (else the feed polls)."""
+        return self._listening
+
     def refresh_now(self, period: Period | TimeRange | None = None) -> None:
         if period is not None:
             self.period = period

@@ -9,7 +9,8 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
-from agentdesk.metrics.board import Board, read_board
+from agentdesk.metrics import rollups
+from agentdesk.metrics.board import Board, answered_counts, read_board
 from agentdesk.metrics.definitions import Figures, MetricOptions, TimeRange
 from agentdesk.metrics.operations import GroupBy, day_figures, figures, interval_series
 from agentdesk.metrics.summaries import bring_up_to_date
@@ -75,15 +76,28 @@ def read_snapshot(
     window, width = period_range(period, now)
     offset = int(now.astimezone().utcoffset().total_seconds())  # type: ignore[union-attr]
     bring_up_to_date(connection)
-    day = day_figures(connection, today, options)
-    board = read_board(connection, today, now, agent_ids, day.answered_by)
-    campaigns = day.campaigns
+    # The rollups when the ranges fall on whole hours (every whole-hour time zone), else the summaries.
+    rolled = rollups.read_figures(connection, today, options)
+    counts = rollups.read_agent_counts(connection, today)
+    if rolled is None or counts is None:
+        day = day_figures(connection, today, options)
+        rolled, counts = (day.campaigns, day.queues, day.total), answered_counts(day.answered_by)
+    campaigns, queues, total = rolled
+    board = read_board(connection, today, now, agent_ids, counts)
+    offset = offset if width == 86400 else 0
+    series = rollups.read_series(connection, window, width, offset)
+    if series is None:
+        series = interval_series(connection, window, width, offset)
+    period_campaigns = campaigns
+    if window != today:
+        over_period = rollups.read_figures(connection, window, options)
+        period_campaigns = over_period[0] if over_period else figures(connection, window, GroupBy.CAMPAIGN, options)
     return Snapshot(
         read_at=now,
         board=board,
-        total=day.total,
+        total=total,
         campaigns=campaigns,
-        queues=day.queues,
-        series=Series(width, interval_series(connection, window, width, offset if width == 86400 else 0)),
-        period_campaigns=campaigns if window == today else figures(connection, window, GroupBy.CAMPAIGN, options),
+        queues=queues,
+        series=Series(width, series),
+        period_campaigns=period_campaigns,
     )

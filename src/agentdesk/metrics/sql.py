@@ -28,7 +28,8 @@ def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) 
 @compiles(seconds_between, "postgresql")
 def _seconds_postgresql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
     later, earlier = list(element.clauses)
-    return f"EXTRACT(EPOCH FROM ({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)}))"
+    # date_part() is double precision; EXTRACT() became numeric in PostgreSQL 14, several times slower to sum.
+    return f"date_part('epoch', ({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)}))"
 
 
 class epoch_seconds(FunctionElement[int]):
@@ -48,7 +49,7 @@ def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> s
 @compiles(epoch_seconds, "postgresql")
 def _epoch_postgresql(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
     (value,) = list(element.clauses)
-    return f"CAST(floor(EXTRACT(EPOCH FROM {compiler.process(value, **kw)})) AS BIGINT)"
+    return f"CAST(floor(date_part('epoch', {compiler.process(value, **kw)})) AS BIGINT)"
 
 
 class whole_part(FunctionElement[int]):

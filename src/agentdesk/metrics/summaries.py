@@ -26,6 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from agentdesk.metrics import rollups
 from agentdesk.metrics.facts import bookings, call_events, call_summaries, call_summary_changes, dispositions, referrals
 from agentdesk.metrics.sql import seconds_between
 
@@ -179,9 +180,17 @@ def _chunks(values: list[Any]) -> Iterator[list[Any]]:
 
 def recompute(connection: sa.Connection, call_ids: list[str]) -> None:
     """Replace these calls' summaries with what their facts say now."""
+    returned = [call_summaries.c[name] for name in rollups.SUMMARY_COLUMNS]
     for chunk in _chunks(sorted(set(call_ids))):
-        connection.execute(call_summaries.delete().where(call_summaries.c.call_id.in_(chunk)))
-        connection.execute(call_summaries.insert().from_select(COLUMNS, summary_query(chunk)))
+        # The rows actually replaced, as they were and as they are: the rollups get exactly the difference.
+        removed = connection.execute(
+            call_summaries.delete().where(call_summaries.c.call_id.in_(chunk)).returning(*returned)
+        ).mappings()
+        old = list(removed)
+        added = connection.execute(
+            call_summaries.insert().from_select(COLUMNS, summary_query(chunk)).returning(*returned)
+        ).mappings()
+        rollups.apply(connection, old, list(added))
 
 
 def bring_up_to_date(connection: sa.Connection) -> int:

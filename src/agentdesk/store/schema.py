@@ -288,3 +288,35 @@ call_summary_changes = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("call_id", sa.String(200), nullable=False, index=True),
 )
+
+ROLLUP_COUNTS = ("offered", "answered", "abandoned", "handled", "handle_calls", "bookings", "referrals", "converted")
+ROLLUP_SECONDS = ("wait_total_s", "hold_total_s", "handle_total_s")
+AGENT_COUNTS = ("handled", "bookings", "referrals")
+# Sums of call_summaries (migration 0011), kept by metrics/rollups.py: per hour, campaign and queue; the
+# delays in whole seconds (for the thresholds); per hour and answering agent.
+call_rollups = sa.Table(
+    "call_rollups",
+    metadata,
+    sa.Column("bucket_start", Timestamp, primary_key=True),
+    sa.Column("campaign", sa.String(64), primary_key=True),
+    sa.Column("queue", sa.String(100), primary_key=True),
+    *[sa.Column(name, sa.Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS],
+    *[sa.Column(name, sa.Float, nullable=False, server_default="0") for name in ROLLUP_SECONDS],
+)
+call_delays = sa.Table(
+    "call_delays",
+    metadata,
+    sa.Column("bucket_start", Timestamp, primary_key=True),
+    sa.Column("campaign", sa.String(64), primary_key=True),
+    sa.Column("queue", sa.String(100), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("seconds", sa.Integer, primary_key=True),
+    sa.Column("calls", sa.Integer, nullable=False, server_default="0"),
+)
+agent_rollups = sa.Table(
+    "agent_rollups",
+    metadata,
+    sa.Column("bucket_start", Timestamp, primary_key=True),
+    sa.Column("agent_id", sa.String(100), primary_key=True),
+    *[sa.Column(name, sa.Integer, nullable=False, server_default="0") for name in AGENT_COUNTS],
+)

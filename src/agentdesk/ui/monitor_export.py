@@ -6,6 +6,7 @@ GUI thread as a message through a queued signal."""
 from __future__ import annotations
 
 import csv
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,8 @@ from pathlib import Path
 from PySide6.QtCore import QAbstractItemModel, QObject, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
+
+log = logging.getLogger("agentdesk.ui")
 
 
 def table_rows(model: QAbstractItemModel) -> list[list[str]]:
@@ -29,7 +32,8 @@ def write_csv(rows: list[list[str]], path: Path) -> None:
 
 
 def write_png(image: QImage, path: Path) -> None:
-    if not image.save(str(path), b"PNG"):
+    # The stubs say bytes for the format; PySide6 takes only str.
+    if not image.save(str(path), "PNG"):  # type: ignore[call-overload]
         raise OSError(f"could not write {path.name}")
 
 
@@ -58,6 +62,10 @@ class Exporter(QObject):
                 write()
             except OSError as exc:  # a full disk, a folder that went away, no permission: say so, keep running
                 self.finished.emit(False, f"Export failed: {path.name} ({exc.strerror or exc})")
+                return
+            except Exception as exc:  # never a silent dead thread: the supervisor is told, the log has the kind
+                log.exception("monitor export failed")
+                self.finished.emit(False, f"Export failed: {path.name} ({type(exc).__name__})")
                 return
             self.finished.emit(True, f"Exported {path.name}")
 

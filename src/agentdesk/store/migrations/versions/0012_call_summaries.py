@@ -21,6 +21,9 @@ branch_labels = None
 depends_on = None
 
 Timestamp = sa.DateTime(timezone=True)
+ROLLUP_COUNTS = ("offered", "answered", "abandoned", "handled", "handle_calls", "bookings", "referrals", "converted")
+ROLLUP_SECONDS = ("wait_total_s", "hold_total_s", "handle_total_s")
+AGENT_COUNTS = ("handled", "bookings", "referrals")
 
 
 # On SQLite (one writer at a time) a call already queued is not queued again, which keeps a desk's queue as small
@@ -99,6 +102,35 @@ def upgrade() -> None:
         postgresql_where=still_going,
         sqlite_where=still_going,
     )
+    # Sums of the summaries per hour (UTC) and campaign and queue, and per hour and answering agent, and
+    # how long callers waited or rang before hanging up (whole seconds): a monitor refresh reads a few hundred
+    # rows instead of every call of the day (metrics/rollups.py keeps them equal to the summaries).
+    op.create_table(
+        "call_rollups",
+        sa.Column("bucket_start", Timestamp, nullable=False),
+        sa.Column("campaign", sa.String(64), nullable=False),
+        sa.Column("queue", sa.String(100), nullable=False),
+        *[sa.Column(name, sa.Integer, nullable=False, server_default="0") for name in ROLLUP_COUNTS],
+        *[sa.Column(name, sa.Float, nullable=False, server_default="0") for name in ROLLUP_SECONDS],
+        sa.PrimaryKeyConstraint("bucket_start", "campaign", "queue", name="pk_call_rollups"),
+    )
+    op.create_table(
+        "call_delays",
+        sa.Column("bucket_start", Timestamp, nullable=False),
+        sa.Column("campaign", sa.String(64), nullable=False),
+        sa.Column("queue", sa.String(100), nullable=False),
+        sa.Column("kind", sa.String(8), nullable=False),  # wait (answered calls), abandon (abandoned calls)
+        sa.Column("seconds", sa.Integer, nullable=False),
+        sa.Column("calls", sa.Integer, nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint("bucket_start", "campaign", "queue", "kind", "seconds", name="pk_call_delays"),
+    )
+    op.create_table(
+        "agent_rollups",
+        sa.Column("bucket_start", Timestamp, nullable=False),
+        sa.Column("agent_id", sa.String(100), nullable=False),
+        *[sa.Column(name, sa.Integer, nullable=False, server_default="0") for name in AGENT_COUNTS],
+        sa.PrimaryKeyConstraint("bucket_start", "agent_id", name="pk_agent_rollups"),
+    )
     op.create_table(
         "call_summary_changes",
         sa.Column("id", sa.Integer, autoincrement=True, nullable=False),
@@ -131,4 +163,6 @@ def downgrade() -> None:
             if postgresql:
                 op.execute(f"DROP FUNCTION IF EXISTS {name}()")
     op.drop_table("call_summary_changes")
+    for table in ("call_rollups", "call_delays", "agent_rollups"):
+        op.drop_table(table)
     op.drop_table("call_summaries")
