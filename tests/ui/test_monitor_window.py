@@ -153,14 +153,19 @@ def test_the_hand_computed_day_in_the_grid_and_tiles(qtbot, central_url: str, tm
         engine.dispose()
 
 
+def private_store(url: str) -> None:
+    """A PostgreSQL of the test's own (it is stopped or its connections killed) with the hand-computed day."""
+    from agentdesk.store.local import upgrade_schema
+
+    engine = sa.create_engine(url)
+    upgrade_schema(engine)
+    engine.dispose()
+    load_day(url)
+
+
 def test_a_lost_store_shows_stale_since(qtbot) -> None:  # type: ignore[no-untyped-def]
     with run_postgres() as url:
-        engine = sa.create_engine(url)
-        from agentdesk.store.local import upgrade_schema
-
-        upgrade_schema(engine)
-        engine.dispose()
-        load_day(url)
+        private_store(url)
         window, feed, engine = start_monitor(qtbot, url, poll_seconds=0.5)
         assert "stale" not in window.status.text()
     try:  # the server is gone now
@@ -230,12 +235,7 @@ def test_the_main_window_opens_the_monitor_for_supervisors_and_tells_agents_why_
 
 def test_killed_connections_show_stale_since_then_reconnect_by_themselves(qtbot) -> None:  # type: ignore[no-untyped-def]
     with run_postgres() as url:
-        engine = sa.create_engine(url)
-        from agentdesk.store.local import upgrade_schema
-
-        upgrade_schema(engine)
-        engine.dispose()
-        load_day(url)
+        private_store(url)
         window, feed, engine = start_monitor(qtbot, url, poll_seconds=0.5)
         healths: list[FeedHealth] = []
         window.bridge.health.connect(healths.append)
