@@ -704,6 +704,7 @@ def run_monitor(options: LaunchOptions, paths: AppPaths, settings: Settings) -> 
         window.bridge.health.emit,
         monitor.poll_seconds,
         agent_ids,
+        service_lines=lambda: services.campaign_service_lines(settings),  # the files, read on the reader thread
     )
     window.period_changed.connect(feed.refresh_now)
     window.closed.connect(qt_app.quit)

@@ -239,6 +239,18 @@ def metrics_engine(settings: Settings, paths: AppPaths) -> tuple[Any, str]:
     return store.engine, "local store"
 
 
+def campaign_service_lines(settings: Settings) -> dict[str, str]:
+    """Campaign code -> service line, from the campaign files and the config's own campaigns (unreadable files are
+    left out: their calls count under no service line)."""
+    from agentdesk.campaigns.loader import load_catalog
+
+    lines = {c.code: c.service_line for c in settings.campaigns.inline if c.service_line}
+    for loaded in load_catalog([settings.campaigns.folder_path]).campaigns:
+        if loaded.campaign.service_line:
+            lines.setdefault(loaded.campaign.code, loaded.campaign.service_line)
+    return lines
+
+
 def monitor_refusal(settings: Settings, login: str, *, demo: bool = False) -> str | None:
     """None when `login` may open the team monitor, else the message to show. The one place that decides:
     supervisors and admins (security.supervisors / admins, machine-wide file only); anyone in the demo (its

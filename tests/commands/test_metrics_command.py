@@ -20,16 +20,27 @@ KEYS = [
 ]  # fmt: skip
 
 
+GROWTH_KEYS = ["speed_to_conversion_s", "lead_to_patient"]
+
+
 def check_report(stdout: str) -> None:
     report = json.loads(stdout)
-    assert list(report) == ["from", "to", "campaigns", "agents", "totals"]
+    # The keys of the first version first and unchanged; growth keys and groupings after them.
+    assert list(report) == ["from", "to", "campaigns", "agents", "totals", "service_lines", "script_versions"]
     assert (report["from"], report["to"]) == ("2026-03-02T00:00:00+00:00", "2026-03-03T00:00:00+00:00")
     assert [c["code"] for c in report["campaigns"]] == ["", "FLU", "HEART"]  # calls with no campaign under ""
     for campaign in report["campaigns"]:
-        assert list(campaign) == ["code", *KEYS]
+        assert list(campaign) == ["code", *KEYS, *GROWTH_KEYS]
         assert {k: campaign[k] for k in KEYS} == fx.EXPECTED_CAMPAIGNS[campaign["code"]]
     assert {a["agent"]: {k: a[k] for k in KEYS} for a in report["agents"]} == fx.EXPECTED_AGENTS
-    assert report["totals"] == fx.EXPECTED_TOTAL
+    assert {k: report["totals"][k] for k in KEYS} == fx.EXPECTED_TOTAL
+    # Booked calls c1 (HEART, wrapped 6:00 after its offer) and c6 (FLU, 5:14), callers unidentified: each its
+    # own first touch, both bookings of new patients.
+    growth = {c["code"]: (c["speed_to_conversion_s"], c["lead_to_patient"]) for c in report["campaigns"]}
+    assert growth == {"": (None, 0), "FLU": (314.0, 1), "HEART": (360.0, 1)}
+    assert (report["totals"]["speed_to_conversion_s"], report["totals"]["lead_to_patient"]) == (337.0, 2)
+    assert [row["service_line"] for row in report["service_lines"]] == [""]  # no campaign files here
+    assert report["script_versions"] == []
     assert report["campaigns"][0]["aht_s"] is None  # no finished wrap-up: unknown, not 0
 
 

@@ -126,6 +126,17 @@ def test_the_hand_computed_day_in_the_grid_and_tiles(qtbot, central_url: str, tm
         )
         assert window.campaigns.item(aht_none, 7).text() == "—"  # no finished wrap-up: unknown, not 0
 
+        # Growth over the period (today): c1 booked 6:00 after its offer, c6 5:14 after; both new patients.
+        growth = {
+            window.growth.item(r, 0).text(): [window.growth.item(r, c).text() for c in range(1, 7)]
+            for r in range(window.growth.rowCount())
+        }
+        assert growth["HEART"] == ["2", "1", "1", "100.0 %", "6:00", "1"]
+        assert growth["FLU"] == ["3", "1", "2", "66.7 %", "5:14", "1"]
+        assert growth["(no campaign)"] == ["1", "0", "0", "0.0 %", "—", "0"]
+        assert growth["service line (none)"] == ["6", "2", "3", "66.7 %", "5:37", "2"]  # no campaign files here
+        assert window.funnel.rowCount() == 0  # no script runs in this day
+
         # A state change reaches the central store: NOTIFY wakes the feed (polling is a minute away).
         reads = feed.reads
         with engine.begin() as connection:
@@ -264,3 +275,26 @@ def test_killed_connections_show_stale_since_then_reconnect_by_themselves(qtbot)
         finally:
             feed.stop()
             engine.dispose()
+
+
+def test_a_custom_period_is_whole_local_days_and_a_backwards_one_is_refused(qtbot) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, timedelta
+
+    from PySide6.QtCore import QDate
+
+    from agentdesk.config.schema import MonitorSettings
+    from agentdesk.metrics.definitions import TimeRange
+
+    window = MonitorWindow(MonitorSettings())
+    qtbot.addWidget(window)
+    window.period_from.setDate(QDate(2026, 3, 2))
+    window.period_to.setDate(QDate(2026, 3, 4))
+    with qtbot.waitSignal(window.period_changed) as chosen:
+        window.period.setCurrentIndex(window.period.findData("custom"))
+    assert not window.period_from.isHidden() and not window.period_apply.isHidden()
+    assert chosen.args == [TimeRange(fx.D, fx.D + timedelta(days=3))]  # 2 to 4 March, both included (TZ=UTC)
+    assert chosen.args[0].start.tzinfo is UTC
+    window.period_to.setDate(QDate(2026, 3, 1))
+    with qtbot.assertNotEmitted(window.period_changed):
+        window.period_apply.click()
+    assert "'to' must not be before 'from'" in window.status.text()

@@ -51,8 +51,8 @@ def run_metrics(start: str, end: str, as_json: bool, config: Path | None, basedi
         print(f"local store: {exc}", file=sys.stderr)
         return 1
     try:
-        with engine.connect() as connection:
-            report = build_report(connection, window, options)
+        with engine.begin() as connection:  # keeps the call summaries it brought up to date
+            report = build_report(connection, window, options, services.campaign_service_lines(settings))
     except Exception as exc:  # the driver's errors can quote the URL: name the kind only
         print(f"{where}: the figures could not be read ({type(exc).__name__})", file=sys.stderr)
         return 1

@@ -36,13 +36,30 @@ dispositions = sa.table(
     sa.column("agent_id", sa.String),
     sa.column("campaign_code", sa.String),
     sa.column("outcome", sa.String),
+    sa.column("patient_key", sa.String),
     sa.column("wrapup_done_at", Timestamp),
     sa.column("version", sa.Integer),
 )
 
-bookings = sa.table("bookings", sa.column("disposition_id", sa.String), sa.column("version", sa.Integer))
+bookings = sa.table(
+    "bookings",
+    sa.column("disposition_id", sa.String),
+    sa.column("version", sa.Integer),
+    sa.column("new_patient", sa.Boolean),
+)
 referrals = sa.table("referrals", sa.column("disposition_id", sa.String), sa.column("version", sa.Integer))
 
+
+script_runs = sa.table(
+    "script_runs",
+    sa.column("call_id", sa.String),
+    sa.column("script_id", sa.String),
+    sa.column("script_version", sa.Integer),
+    sa.column("started_at", Timestamp),
+    sa.column("finished", sa.Boolean),
+    sa.column("last_step", sa.String),
+    sa.column("outcome", sa.String),
+)
 
 # Derived (migration 0011): one row per call, kept current by metrics/summaries.py.
 call_summaries = sa.table(
@@ -98,6 +115,6 @@ agent_rollups = sa.table(
 )
 
 ALL = (
-    call_events, agent_states, dispositions, bookings, referrals, call_summaries, call_summary_changes, call_rollups,
-    call_delays, agent_rollups,
+    call_events, agent_states, dispositions, bookings, referrals, script_runs, call_summaries, call_summary_changes,
+    call_rollups, call_delays, agent_rollups,
 )  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -22,6 +23,7 @@ import sqlalchemy as sa
 from agentdesk.base.time import utc_now
 from agentdesk.metrics.board import AgentRow, changed_rows
 from agentdesk.metrics.definitions import MetricOptions, TimeRange
+from agentdesk.metrics.growth import GrowthView
 from agentdesk.metrics.snapshot import Period, Snapshot, read_snapshot
 
 log = logging.getLogger("agentdesk.metrics")
@@ -46,7 +48,12 @@ class LiveFeed:
         poll_seconds: float = 5.0,
         agent_ids: list[str] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        service_lines: Callable[[], dict[str, str]] = dict,
+        growth_seconds: float = 30.0,
     ) -> None:
+        """`service_lines` (campaign -> service line, read from the campaign files) is called once, on the reader
+        thread; the growth section is re-read at most every `growth_seconds` (or when the period changes): it
+        joins bookings to callers' earlier calls, more than a live refresh needs every time."""
         self._engine = engine
         self._options = options
         self._on_snapshot = on_snapshot
@@ -62,6 +69,10 @@ class LiveFeed:
         self._threads: list[threading.Thread] = []
         self._listener: Any = None
         self._previous_agents: list[AgentRow] = []
+        self._service_lines = service_lines
+        self._lines: dict[str, str] | None = None
+        self._growth_seconds = growth_seconds
+        self._growth: tuple[object, float, GrowthView | None] = (None, 0.0, None)  # period, when read, growth
         self.reads = 0
 
     def start(self) -> None:
@@ -101,8 +112,18 @@ class LiveFeed:
 
     def _read_once(self) -> None:
         try:
+            if self._lines is None:
+                self._lines = self._service_lines()
+            period, read_at, growth = self._growth
+            due = period != self.period or time.monotonic() - read_at >= self._growth_seconds
             with self._engine.begin() as connection:  # keeps the call summaries it brought up to date
-                snapshot = read_snapshot(connection, self._clock(), self._options, self.period, self._agent_ids)
+                snapshot = read_snapshot(
+                    connection, self._clock(), self._options, self.period, self._agent_ids, self._lines if due else None
+                )
+            if due:
+                self._growth = (self.period, time.monotonic(), snapshot.growth)
+            else:
+                snapshot = replace(snapshot, growth=growth)
         except Exception as exc:  # the store is down or unreachable: keep the last figures, say how old they are
             log.warning("monitor read failed: %s", type(exc).__name__)
             self._health(False, f"store unreachable ({type(exc).__name__}); retrying")

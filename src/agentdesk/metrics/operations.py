@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from agentdesk.metrics.definitions import Figures, MetricOptions, TimeRange
-from agentdesk.metrics.facts import call_events, call_summaries
+from agentdesk.metrics.facts import call_events, call_summaries, script_runs
 from agentdesk.metrics.sql import epoch_seconds, whole_part
 from agentdesk.metrics.summaries import bring_up_to_date
 
@@ -27,6 +27,7 @@ class GroupBy(StrEnum):
     CAMPAIGN = "campaign"
     QUEUE = "queue"
     AGENT = "agent"
+    SCRIPT = "script"  # per script version ("script-id v3"): the calls a run of it guided
     TOTAL = "total"
 
 
@@ -88,6 +89,19 @@ def figures_query(window: TimeRange, group_by: GroupBy, options: MetricOptions) 
             .select_from(facts.join(rang, rang.c.call_id == facts.c.call_id))
             .group_by(rang.c.agent_id)
             .order_by(rang.c.agent_id)
+        )
+    if group_by is GroupBy.SCRIPT:
+        runs = (
+            sa.select(script_runs.c.call_id, script_runs.c.script_id, script_runs.c.script_version)
+            .distinct()
+            .subquery("runs")
+        )
+        version = runs.c.script_id + " v" + sa.cast(runs.c.script_version, sa.String)
+        return (
+            sa.select(version.label("key"), *_sums(facts, None, options))
+            .select_from(facts.join(runs, runs.c.call_id == facts.c.call_id))
+            .group_by(version)
+            .order_by(version)
         )
     key: sa.ColumnElement[str] = {
         GroupBy.CAMPAIGN: facts.c.campaign,

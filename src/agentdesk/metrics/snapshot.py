@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from agentdesk.metrics import rollups
 from agentdesk.metrics.board import Board, answered_counts, read_board
 from agentdesk.metrics.definitions import Figures, MetricOptions, TimeRange
+from agentdesk.metrics.growth import GrowthView
 from agentdesk.metrics.operations import GroupBy, day_figures, figures, interval_series
+from agentdesk.metrics.report import read_growth
 from agentdesk.metrics.summaries import bring_up_to_date
 
 
@@ -41,6 +43,7 @@ class Snapshot:
     period_campaigns: list[Figures]  # conversions per campaign over the chosen period
     # The grid rows that differ from the previous snapshot the feed delivered (None: all of them).
     changed_agents: tuple[int, ...] | None = None
+    growth: GrowthView | None = None  # over the chosen period; None when not read with this snapshot
 
 
 def local_midnight(now: datetime) -> datetime:
@@ -68,7 +71,9 @@ def read_snapshot(
     options: MetricOptions,
     period: Period | TimeRange = Period.TODAY,
     agent_ids: list[str] | None = None,
+    service_lines: dict[str, str] | None = None,
 ) -> Snapshot:
+    """Every figure at `now`; the growth section too when `service_lines` is given (campaign -> service line)."""
     if connection.dialect.name == "postgresql":
         # Compiling these aggregates (JIT) costs more than running them at the monitor's sizes.
         connection.execute(sa.text("SET LOCAL jit = off"))
@@ -100,4 +105,7 @@ def read_snapshot(
         queues=queues,
         series=Series(width, series),
         period_campaigns=period_campaigns,
+        growth=None
+        if service_lines is None
+        else read_growth(connection, window, options, period_campaigns, service_lines),
     )

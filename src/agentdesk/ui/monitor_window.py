@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
 from PySide6.QtCore import QDate, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QCloseEvent, QColor, QPainter
+from PySide6.QtGui import QCloseEvent, QColor, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableView,
     QTableWidget,
-    QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -38,13 +38,8 @@ from agentdesk.metrics.live import FeedHealth
 from agentdesk.metrics.snapshot import Period, Snapshot
 from agentdesk.ui.agent_grid import DASH, AgentGridModel, duration, percent
 from agentdesk.ui.monitor_export import Exporter
+from agentdesk.ui.monitor_tables import COLOURS, FUNNEL_COLUMNS, GROWTH_COLUMNS, show_cell, show_growth
 
-COLOURS = {
-    Standing.GREEN: ("#e3f4e8", "#1e7b3a"),
-    Standing.AMBER: ("#fff4d6", "#8a5a00"),
-    Standing.RED: ("#fde3e1", "#b3261e"),
-    Standing.UNKNOWN: ("#f1f3f5", "#5f6368"),
-}
 CAMPAIGN_COLUMNS = (
     "Campaign", "Offered", "Answered", "Abandoned", "Abandon %", "ASA", "Avg hold", "AHT", "Service level",
     "Bookings", "Referrals", "Conversion",
@@ -77,16 +72,23 @@ class Tile(QFrame):
         for label in (self.title, self.value, self.note):
             layout.addWidget(label)
         self.standing = Standing.UNKNOWN
-        self.show_value(DASH, Standing.UNKNOWN, "")
+        self._paint(Standing.UNKNOWN)
 
-    def show_value(self, text: str, judged: Standing, note: str) -> None:
+    def _paint(self, judged: Standing) -> None:
         self.standing = judged
         background, ink = COLOURS[judged]
         self.setStyleSheet(
             f"QFrame#tile {{ background: {background}; border-radius: 6px; }} QLabel {{ color: {ink}; }}"
         )
-        self.value.setText(text)
-        self.note.setText(note)
+
+    def show_value(self, text: str, judged: Standing, note: str) -> None:
+        # A style sheet re-polishes the tile and its labels: only when the colour changes, not on every refresh.
+        if judged is not self.standing:
+            self._paint(judged)
+        if self.value.text() != text:
+            self.value.setText(text)
+        if self.note.text() != note:
+            self.note.setText(note)
 
 
 class MonitorWindow(QMainWindow):
@@ -164,8 +166,17 @@ class MonitorWindow(QMainWindow):
         self.exporter = Exporter()
         self.exporter.finished.connect(self._exported)
         self.campaigns = self._table(CAMPAIGN_COLUMNS)
+        self.growth = self._table(GROWTH_COLUMNS)
+        self.funnel = self._table(FUNNEL_COLUMNS)
         split.addWidget(self._titled("Agents", self.agents, "agents"))
-        split.addWidget(self._titled("Campaigns and queues today", self.campaigns, "campaigns"))
+        self.sections = QTabWidget()
+        self.sections.addTab(self._titled("Campaigns and queues today", self.campaigns, "campaigns"), "Operations")
+        self.sections.addTab(
+            self._titled("Growth over the period: per campaign, service line, script version", self.growth, "growth"),
+            "Growth",
+        )
+        self.sections.addTab(self._titled("Script funnel per version over the period", self.funnel, "funnel"), "Funnel")
+        split.addWidget(self.sections)
         charts = QSplitter(Qt.Orientation.Horizontal)
         self.calls_chart = QChartView(QChart())
         self.conversion_chart = QChartView(QChart())
@@ -179,6 +190,7 @@ class MonitorWindow(QMainWindow):
         outer.addWidget(split, 1)
         self.setCentralWidget(central)
 
+        self._charted: object = None  # what the charts show now
         self._ticker = QTimer(self)  # time in state and call times move between reads
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self._tick)
@@ -232,6 +244,8 @@ class MonitorWindow(QMainWindow):
         self._show_tiles(snapshot)
         self.agent_grid.show_rows(snapshot.board.agents, snapshot.read_at, snapshot.changed_agents)
         self._show_campaigns(snapshot)
+        if snapshot.growth is not None:
+            show_growth(self.growth, self.funnel, snapshot.growth)
         self._show_charts(snapshot)
 
     def _show_tiles(self, snapshot: Snapshot) -> None:
@@ -296,9 +310,15 @@ class MonitorWindow(QMainWindow):
                 ),
             ]
             for column, (text, judged) in enumerate(cells):
-                _show(self.campaigns, index, column, text, None if judged is Standing.UNKNOWN else judged)
+                show_cell(self.campaigns, index, column, text, None if judged is Standing.UNKNOWN else judged)
 
     def _show_charts(self, snapshot: Snapshot) -> None:
+        # A new chart costs the GUI thread tens of milliseconds: only when what it shows changed (agent state
+        # changes, most of what arrives, leave the charts alone).
+        shown = (snapshot.series, [(c.key, c.handled, c.converted) for c in snapshot.period_campaigns])
+        if shown == self._charted:
+            return
+        self._charted = shown
         daily = snapshot.series.width_s >= 86400
         labels = [
             f"{start.astimezone():%a %d}" if daily else f"{start.astimezone():%H}h"
@@ -406,23 +426,3 @@ def custom_range(first: date, last: date) -> TimeRange | str:
     start = datetime.combine(first, time()).astimezone()
     end = datetime.combine(last + timedelta(days=1), time()).astimezone()
     return TimeRange(start, end)
-
-
-def _show(table: QTableWidget, row: int, column: int, text: str, judged: Standing | None) -> None:
-    """Update a cell in place (the grid is redrawn every second: new items for 500 agents cost the GUI thread
-    tens of milliseconds); colours only when they change."""
-    item = table.item(row, column)
-    if item is None:
-        item = QTableWidgetItem(text)
-        item.setData(Qt.ItemDataRole.UserRole, None)
-        table.setItem(row, column, item)
-    elif item.text() != text:
-        item.setText(text)
-    if item.data(Qt.ItemDataRole.UserRole) != judged:
-        item.setData(Qt.ItemDataRole.UserRole, judged)
-        if judged is None:
-            item.setData(Qt.ItemDataRole.BackgroundRole, None)
-            item.setData(Qt.ItemDataRole.ForegroundRole, None)
-        else:
-            item.setBackground(QBrush(QColor(COLOURS[judged][0])))
-            item.setForeground(QBrush(QColor(COLOURS[judged][1])))
