@@ -1,9 +1,6 @@
 #!/bin/sh
-# Re-render docs/screenshot-monitor.png: the demo team monitor (a simulated team's day so far), offscreen.
+# Re-render docs/screenshot-monitor.png and docs/screenshot-monitor-growth.png: the demo team monitor (a simulated
+# team's day so far), offscreen. The same picture as `agentdesk --demo --monitor`.
 set -e
 cd "$(dirname "$0")/.."
-base=$(mktemp -d)
-trap 'rm -rf "$base"' EXIT
-QT_QPA_PLATFORM=offscreen AGENTDESK_MONITOR_SCREENSHOT="$PWD/docs/screenshot-monitor.png" \
-    python -m agentdesk --demo --monitor --smoke --basedir "$base"
-echo "wrote docs/screenshot-monitor.png"
+QT_QPA_PLATFORM=offscreen python scripts/monitor_screenshot.py --out docs
