@@ -112,7 +112,7 @@ def test_a_store_with_calls_is_summarised_when_migrated(url: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0010")  # before call_summaries existed
+        command.upgrade(config, "0011")  # before call_summaries existed
         fx.load(connection)
     upgrade_schema(engine)
     assert read_totals(engine) == fx.EXPECTED_TOTAL

@@ -61,7 +61,7 @@ script_runs = sa.table(
     sa.column("outcome", sa.String),
 )
 
-# Derived (migration 0011): one row per call, kept current by metrics/summaries.py.
+# Derived (migration 0012): one row per call, kept current by metrics/summaries.py.
 call_summaries = sa.table(
     "call_summaries",
     sa.column("call_id", sa.String),

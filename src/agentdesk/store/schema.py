@@ -292,7 +292,7 @@ call_summary_changes = sa.Table(
 ROLLUP_COUNTS = ("offered", "answered", "abandoned", "handled", "handle_calls", "bookings", "referrals", "converted")
 ROLLUP_SECONDS = ("wait_total_s", "hold_total_s", "handle_total_s")
 AGENT_COUNTS = ("handled", "bookings", "referrals")
-# Sums of call_summaries (migration 0011), kept by metrics/rollups.py: per hour, campaign and queue; the
+# Sums of call_summaries (migration 0012), kept by metrics/rollups.py: per hour, campaign and queue; the
 # delays in whole seconds (for the thresholds); per hour and answering agent.
 call_rollups = sa.Table(
     "call_rollups",
