@@ -196,12 +196,31 @@ class WebhookServer:
         self._handoff.deliver_all()  # whatever was accepted before the close reaches the desk now
 
     async def _close(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for task in list(self._connections):
-                task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
-            await self._server.wait_closed()
+        server = self._server
+        if server is None:
+            return
+        # Stop accepting first, then let connections accepted in the last loop turns be made before closing the
+        # server: on Python 3.11 a transport made after `Server.close()` fails an assertion in `Server._attach`
+        # and its socket is left to the collector (an open connection nobody answers or closes).
+        loop = asyncio.get_running_loop()
+        for sock in server.sockets:
+            with contextlib.suppress(NotImplementedError, ValueError):  # the proactor loop has no readers
+                loop.remove_reader(sock.fileno())
+        await self._settle()
+        server.close()
+        for task in list(self._connections):
+            task.cancel()
+        await asyncio.gather(*self._connections, return_exceptions=True)
+        await server.wait_closed()
+
+    async def _settle(self, max_turns: int = 200) -> None:
+        """Yield until every task on this loop is a connection that has started serving (so cancelling it runs
+        its `finally`, which closes the socket): accepts still being made and handlers not yet started finish."""
+        me = asyncio.current_task()
+        for _ in range(max_turns):
+            if all(task is me or task in self._connections for task in asyncio.all_tasks()):
+                return
+            await asyncio.sleep(0)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
