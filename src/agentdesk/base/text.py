@@ -24,5 +24,7 @@ def fold(text: str) -> str:
     name or value (the merge's conflict check and the identity matcher agree on it)."""
     if text.isascii():
         return text.lower().strip()  # the common case, without the Unicode decomposition
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    # Unicode's compatibility caseless form, NFKD(casefold(NFKD(text))): decomposing first folds letters that
+    # only become cased once decomposed (mathematical bold '𝗔' -> 'A' -> 'a'), so folding twice changes nothing.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_TRANSLITERATE).strip()

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from agentdesk.base.calls import CallEventKind
 from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.base.phone import PhoneSpelling, checked_dialed_numbers
 from agentdesk.config.problems import FieldProblem, FieldProblems, cross_field_problems
@@ -480,7 +481,7 @@ class MatchingSettings(Section):
         return self
 
 
-CALL_EVENT_KINDS = ("offered", "answered", "held", "resumed", "transferred", "ended")
+CALL_EVENT_KINDS: tuple[str, ...] = tuple(CallEventKind)
 StreamField = Literal["call_id", "ani", "dnis", "queue", "agent", "campaign"]
 STREAM_FIELDS: tuple[StreamField, ...] = get_args(StreamField)
 # The stream mappings to start from; telephony/parsing.py holds each one's keys (mypy checks none is missing).

@@ -10,6 +10,20 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import FunctionElement
 
 
+def _spelled(function: type[FunctionElement[Any]], sqlite: str, postgresql: str) -> None:
+    """Compile `function` to `sqlite` (the default dialect) or `postgresql`: templates whose `{0}`, `{1}`... are
+    the function's arguments, compiled in place."""
+
+    def spell(template: str) -> Any:
+        def compile_(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+            return template.format(*(compiler.process(argument, **kw) for argument in element.clauses))
+
+        return compile_
+
+    compiles(function)(spell(sqlite))
+    compiles(function, "postgresql")(spell(postgresql))
+
+
 class seconds_between(FunctionElement[float]):
     """`later - earlier` in seconds (NULL when either is NULL)."""
 
@@ -18,18 +32,13 @@ class seconds_between(FunctionElement[float]):
     name = "seconds_between"
 
 
-@compiles(seconds_between)
-def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+_spelled(
+    seconds_between,
     # SQLite keeps timestamps as ISO text in UTC; julianday() reads them (to about 10 microseconds).
-    later, earlier = list(element.clauses)
-    return f"((julianday({compiler.process(later, **kw)}) - julianday({compiler.process(earlier, **kw)})) * 86400.0)"
-
-
-@compiles(seconds_between, "postgresql")
-def _seconds_postgresql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
-    later, earlier = list(element.clauses)
+    sqlite="((julianday({0}) - julianday({1})) * 86400.0)",
     # date_part() is double precision; EXTRACT() became numeric in PostgreSQL 14, several times slower to sum.
-    return f"date_part('epoch', ({compiler.process(later, **kw)} - {compiler.process(earlier, **kw)}))"
+    postgresql="date_part('epoch', ({0} - {1}))",
+)
 
 
 class epoch_seconds(FunctionElement[int]):
@@ -40,16 +49,11 @@ class epoch_seconds(FunctionElement[int]):
     name = "epoch_seconds"
 
 
-@compiles(epoch_seconds)
-def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    (value,) = list(element.clauses)
-    return f"CAST(strftime('%s', {compiler.process(value, **kw)}) AS INTEGER)"
-
-
-@compiles(epoch_seconds, "postgresql")
-def _epoch_postgresql(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    (value,) = list(element.clauses)
-    return f"CAST(floor(date_part('epoch', {compiler.process(value, **kw)})) AS BIGINT)"
+_spelled(
+    epoch_seconds,
+    sqlite="CAST(strftime('%s', {0}) AS INTEGER)",
+    postgresql="CAST(floor(date_part('epoch', {0})) AS BIGINT)",
+)
 
 
 class whole_part(FunctionElement[int]):
@@ -60,13 +64,5 @@ class whole_part(FunctionElement[int]):
     name = "whole_part"
 
 
-@compiles(whole_part)
-def _whole_sqlite(element: whole_part, compiler: SQLCompiler, **kw: Any) -> str:
-    (value,) = list(element.clauses)
-    return f"CAST({compiler.process(value, **kw)} AS INTEGER)"
-
-
-@compiles(whole_part, "postgresql")
-def _whole_postgresql(element: whole_part, compiler: SQLCompiler, **kw: Any) -> str:
-    (value,) = list(element.clauses)
-    return f"CAST(floor({compiler.process(value, **kw)}) AS BIGINT)"
+# (SQLite's CAST truncates toward zero, which is floor() for the non-negative numbers this is used on.)
+_spelled(whole_part, sqlite="CAST({0} AS INTEGER)", postgresql="CAST(floor({0}) AS BIGINT)")

@@ -7,19 +7,12 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from types import MappingProxyType
 
+from agentdesk.base.calls import CallEventKind
 from agentdesk.base.time import utc_now
 
-
-class CallEventKind(StrEnum):
-    OFFERED = "offered"
-    ANSWERED = "answered"
-    HELD = "held"
-    RESUMED = "resumed"
-    TRANSFERRED = "transferred"
-    ENDED = "ended"
+__all__ = ["CallEvent", "CallEventKind", "pop_event"]
 
 
 @dataclass(frozen=True, slots=True)
