@@ -88,8 +88,10 @@ def run_gui(options: LaunchOptions) -> int:
     asyncio.set_event_loop(loop)
     collector = GuiThreadCollector(qt_app)
     desk_app = AgentDeskApp(options, paths, settings, recent)
-    # Windows logoff and shutdown ask the session to save first: the same clean stop as closing the window.
-    qt_app.commitDataRequest.connect(lambda _manager: desk_app.finish(0))
+    # Windows logoff and shutdown: WM_QUERYENDSESSION asks first (the clean stop starts, as when the window
+    # closes), WM_ENDSESSION then tells, and the process may be killed as soon as its handler returns.
+    qt_app.commitDataRequest.connect(lambda _manager: desk_app.session_ending())
+    qt_app.aboutToQuit.connect(desk_app.session_ended)
     sys.excepthook = make_excepthook(recent.text, headless=options.smoke, exit_app=desk_app.finish, shown=recent.shown)
     loop.set_exception_handler(desk_app.loop_exception)
     _stop_on_signals(loop, desk_app.finish)
@@ -271,6 +273,7 @@ class AgentDeskApp:
         self._finished: asyncio.Future[int] | None = None
         self.ready = asyncio.Event()
         self.stopped = False
+        self.stopped_cleanly = False  # stop() ran to its end (the store closed, the note removed)
         self._connect()
 
     def _connect(self) -> None:
@@ -609,6 +612,29 @@ class AgentDeskApp:
         if self._finished is not None and not self._finished.done():
             self._finished.set_result(code)
 
+    def session_ending(self) -> None:
+        """The user is logging off or Windows is shutting down (Qt's commitDataRequest): the typed draft is handed
+        over and the clean stop begins; Windows waits for every application's answer before it ends the session,
+        so the loop keeps running it meanwhile."""
+        log.info("the session is ending: stopping cleanly")
+        with contextlib.suppress(RuntimeError):
+            self.window.wrapup.flush_draft()
+        self.finish(0)
+
+    def session_ended(self) -> None:
+        """The session ends now (Windows' WM_ENDSESSION, seen as aboutToQuit): the process may be killed as soon as
+        this returns, so what the clean stop has not done yet happens here, on this thread: the queued call
+        events and audit rows are written and the instance note goes. Nothing to do after a finished stop."""
+        from agentdesk.instance import remove_instance
+
+        if self.stopped_cleanly:
+            return
+        written = self.store.write_now()
+        remove_instance(self.paths.data_dir)
+        log.info(
+            "session ended before the clean stop finished: queued rows %s", "written" if written else "NOT all written"
+        )
+
     async def stop(self) -> None:
         """Stop sources, servers and the store, in that order; safe to call twice."""
         from agentdesk.instance import remove_instance
@@ -643,6 +669,7 @@ class AgentDeskApp:
             self.window.hide()
         if self.window.layout_saved is not None:  # closing the window started the write
             await asyncio.wrap_future(self.window.layout_saved)
+        self.stopped_cleanly = True
         log.info("AgentDesk stopped")
 
     def loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

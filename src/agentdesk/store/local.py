@@ -105,6 +105,32 @@ class LocalStore:
         while self._flushing is not None and not self._flushing.done():
             await asyncio.shield(self._flushing)
 
+    def write_now(self, timeout: float = 3.0) -> bool:
+        """Write the queued log rows on the writer thread and wait for them (and for any batch already being
+        written) here, on the calling thread. For the one moment waiting is right: the session is ending
+        (Windows' WM_ENDSESSION) and the process may be killed as soon as the caller returns. True when all of
+        it is on disk within `timeout`."""
+        batch, done = self._queued, self._batch_done
+        self._queued, self._batch_done = [], None
+        if self._engine is None:
+            return not batch
+        try:
+            # One writer thread: this job runs after whatever batch is in flight, so its end means all of it.
+            job = self._writer.submit(self._insert_isolating, batch) if batch else self._writer.submit(list)
+        except RuntimeError:  # closed: close() wrote everything queued before it
+            return not batch
+        try:
+            dropped = job.result(timeout)
+        except Exception as exc:  # the disk, a timeout: say so; the session ends either way
+            log.error("writing %d log row(s) at session end failed: %s", len(batch), type(exc).__name__)
+            if done is not None and not done.done():
+                done.set_exception(exc)
+                done.exception()
+            return False
+        if done is not None and not done.done():
+            done.set_result(None)
+        return not dropped
+
     async def close(self) -> None:
         if self._flushing is not None and not self._flushing.done():
             await self._flushing  # rows queued before closing still reach the disk
