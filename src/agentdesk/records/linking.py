@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
+from agentdesk.records.dates import CELL_FORMATS, read_date
 from agentdesk.records.identity import Person, person_from_fields
-from agentdesk.records.identity.schema import MATCH_FIELDS
+from agentdesk.records.link_columns import COLUMNS, ID_COLUMN, Header, read_header
 
-# Columns read: the id and the fields the matcher compares (plus city and state, accepted as extracts carry them);
-# any others in the file are ignored.
-KNOWN_COLUMNS: tuple[str, ...] = ("id", *MATCH_FIELDS, "city", "state")
+# Columns read (records/link_columns.py: the id, the fields the matcher compares, city and state, and the other
+# spellings of each); any others in the file are ignored with a warning naming them.
+KNOWN_COLUMNS: tuple[str, ...] = tuple(column.name for column in COLUMNS)
+_COMPARED = tuple(column.name for column in COLUMNS if column.compared and column.name != ID_COLUMN)
 MAX_REPORTED_PER_FILE = 100  # a file that is wrong throughout should not bury the summary
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BOM = "\ufeff"
+_UNREADABLE_DATE = f"not a date link reads ({', '.join(CELL_FORMATS)}); linked without it"
 
 
 class InputError(Exception):
@@ -48,6 +48,7 @@ class Extract:
     """The usable rows of one file, normalised for matching."""
 
     name: str
+    warnings: list[str] = field(default_factory=list)  # about the file as a whole (its header), not a row
     ids: list[str] = field(default_factory=list)
     people: list[Person] = field(default_factory=list)
     rows: int = 0
@@ -90,19 +91,39 @@ def _row_problems(cells: dict[str, str], seen_ids: dict[str, int], check_utf8: b
             problems.append(("id", "missing"))
         elif record_id in seen_ids:
             problems.append(("id", f"duplicate of the id on line {seen_ids[record_id]}"))
-    birth = cells.get("birth_date", "")
-    if birth and "birth_date" not in bad_columns and not _ISO_DATE.fullmatch(birth):
-        problems.append(("birth_date", "not a YYYY-MM-DD date"))
     return problems
 
 
-def _impossible_date(value: str) -> bool:
-    """A YYYY-MM-DD date that does not exist (1980-02-30): a typo, kept and compared digit by digit."""
+def _birth_date(value: str) -> tuple[str, str]:
+    """(YYYY-MM-DD or '', the warning or '') for a birth date cell, in any format of `CELL_FORMATS`.
+
+    A date that does not exist (1980-02-30, a typo) keeps its digits: compared digit by digit it is still
+    evidence. One that cannot be read at all is dropped, not the row: the other fields still link it."""
+    typed = read_date(value)
+    if typed is None:
+        return "", _UNREADABLE_DATE
     try:
-        date.fromisoformat(value)
+        return typed.iso(), ""
     except ValueError:
-        return True
-    return False
+        pass
+    if "/" in value and typed.month > 12 >= typed.day:  # 25/12/1984: a file from a day-first system
+        return typed.as_typed(), "not a real date as MM/DD/YYYY (day first?); linked with its digits as typed"
+    return typed.as_typed(), "not a real date; linked with its digits as typed"
+
+
+def _header(path: Path, cells: list[str]) -> Header:
+    """The header's columns; raises InputError when no row could be linked with them."""
+    header = read_header(cells)
+    if ID_COLUMN not in header.positions:
+        # A header without one column we know may be a first row of data: its cells are not named.
+        raise InputError(
+            f"{path}: the header has no 'id' column (a unique key per row; also read as: "
+            f"{', '.join(COLUMNS[0].aliases)}); see agentdesk link --help"
+        )
+    if not any(column in header.positions for column in _COMPARED):
+        unknown = "; ".join(header.warnings(cells)) or "no other column"
+        raise InputError(f"{path}: no column link compares ({', '.join(_COMPARED)}): {unknown}")
+    return header
 
 
 def read_extract(path: Path, region: str = "US") -> Extract:
@@ -125,16 +146,15 @@ def read_extract(path: Path, region: str = "US") -> Extract:
         if row is None:
             raise InputError(f"{path}: the header row is not readable CSV")
         if any(cell.strip() for cell in row):
-            header = [cell.strip().casefold() for cell in row]
+            header = row
             break
     if not header:
         raise InputError(f"{path}: no header row (expected a first line like 'id,given_name,family_name,...')")
     if any(_has_undecodable(cell) for cell in header):
         raise InputError(f"{path}: the header row is not valid UTF-8")
-    if "id" not in header:
-        raise InputError(f"{path}: the header has no 'id' column")
-    # A repeated column name keeps its first position: later copies are ignored like unknown columns.
-    positions = {column: header.index(column) for column in KNOWN_COLUMNS if column in header}
+    columns = _header(path, header)
+    extract.warnings = columns.warnings(header)
+    positions, labels = columns.positions, columns.labels
     seen_ids: dict[str, int] = {}
     for line, row in records:
         if row is not None and not any(cell.strip() for cell in row):
@@ -151,12 +171,13 @@ def read_extract(path: Path, region: str = "US") -> Extract:
         cells = {column: row[position].strip() for column, position in positions.items()}
         problems = _row_problems(cells, seen_ids, check_utf8)
         if problems:
-            extract.problems.extend(RowProblem(name, line, column, reason) for column, reason in problems)
+            extract.problems.extend(RowProblem(name, line, labels[column], reason) for column, reason in problems)
             continue
         seen_ids[cells["id"]] = line
-        if cells.get("birth_date") and _impossible_date(cells["birth_date"]):
-            reason = "not a real date; linked with its digits as typed"
-            extract.problems.append(RowProblem(name, line, "birth_date", reason, kept=True))
+        if cells.get("birth_date"):
+            cells["birth_date"], warning = _birth_date(cells["birth_date"])
+            if warning:
+                extract.problems.append(RowProblem(name, line, labels["birth_date"], warning, kept=True))
         extract.ids.append(cells["id"])
         extract.people.append(person_from_fields(cells, region))
     return extract

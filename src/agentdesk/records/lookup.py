@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from functools import partial
 
 from agentdesk.records.backends import BackendError, QueryRejected, RecordBackend
+from agentdesk.records.dates import find_date
 from agentdesk.records.merge import MatcherRule, merge_records
 from agentdesk.records.model import LookupResult, PatientProfile, SourceRecord, SourceState, SourceStatus
 
@@ -38,9 +37,6 @@ class SearchQuery:
     birth_date: str = ""  # YYYY-MM-DD
 
 
-_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})/(\d{1,2})/(\d{4})\b")
-
-
 def parse_search(text: str) -> SearchQuery:
     """'MRN1234567' -> by identifier; 'Ana Lopez 1984-02-03', 'Lopez, Ana 2/3/1984' -> by name and birth date.
 
@@ -48,20 +44,16 @@ def parse_search(text: str) -> SearchQuery:
     text = " ".join(text.split())
     if not text:
         raise ValueError("search: type an MRN, or a name and a birth date")
-    found = _DATE.search(text)
+    found = find_date(text)
     if found is None:
         if " " not in text and any(ch.isdigit() for ch in text) and len(text) <= 64:
             return SearchQuery(mrn=text)
         raise ValueError("birth date: add it as YYYY-MM-DD or MM/DD/YYYY (a name alone matches too many people)")
-    if found.group(1):
-        year, month, day = int(found.group(1)), int(found.group(2)), int(found.group(3))
-    else:
-        month, day, year = int(found.group(4)), int(found.group(5)), int(found.group(6))
     try:
-        birth = date(year, month, day).isoformat()
+        birth = found.iso()
     except ValueError:
         raise ValueError("birth date: not a real date") from None
-    name = (text[: found.start()] + " " + text[found.end() :]).strip(" ,")
+    name = (text[: found.start] + " " + text[found.end :]).strip(" ,")
     if "," in name:
         family, _, given = name.partition(",")
     else:
