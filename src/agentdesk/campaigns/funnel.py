@@ -103,7 +103,7 @@ def _funnel(script_id: str, version: int, runs: list[RunFacts]) -> ScriptFunnel:
 def format_funnels(funnels: list[ScriptFunnel]) -> str:
     """The funnel as a plain-text report for the terminal."""
     if not funnels:
-        return "no script runs in this period"
+        return "no script runs in this period\n"  # the command prints it as is: the prompt goes below
     lines: list[str] = []
     for funnel in funnels:
         outcomes = ", ".join(f"{name} {count}" for name, count in sorted(funnel.outcomes.items()))
