@@ -361,3 +361,115 @@ def test_the_desk_writes_a_saved_booking_back_and_shows_its_id(
     reference = wrapup.written.text().split(": ", 1)[1]
     answer = httpx.get(f"{fhir.base_url}/{reference}")
     assert answer.status_code == 200 and answer.json()["status"] == "booked"
+
+
+# -- the central copy learns what the EHR made (fhir_references through the outbox, real PostgreSQL) ---------------
+def central_rows(url: str) -> dict[str, list[dict[str, Any]]]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {
+                name: [dict(r) for r in connection.execute(sa.text(f"SELECT * FROM {name} ORDER BY id")).mappings()]
+                for name in ("dispositions", "bookings", "referrals", "fhir_references")
+            }
+    finally:
+        engine.dispose()
+
+
+def outbox(store: LocalStore, url: str, *names: str) -> Any:
+    from agentdesk.store.central import CentralStore
+    from agentdesk.store.outbox import OUTBOX_TABLES, outbox_table
+    from agentdesk.store.sync import OutboxSync
+
+    tables = tuple(outbox_table(name) for name in names) if names else OUTBOX_TABLES
+    return OutboxSync(store, CentralStore(url), lambda _new: None, tables=tables)
+
+
+def test_the_central_booking_and_referral_learn_their_fhir_ids_once(
+    engine: tuple[FhirEngine, str], central_url: str, tmp_path: Path
+) -> None:
+    from agentdesk.store import schema
+
+    fhir, patient = engine
+    results: list[WriteResult] = []
+
+    async def scenario() -> None:
+        store = await open_store(tmp_path)
+        disposition = await save(store, f"ehr:{patient}", {"booking": BOOKING, "referral": REFERRAL}, "c-central")
+        sync = outbox(store, central_url)
+        await sync.sync_once()  # the booking and referral go out before the EHR has answered
+        # Saved again before the EHR answered (notes fixed): version 2 copies, sent too, share the same writes.
+        await save(store, f"ehr:{patient}", {"booking": BOOKING, "referral": REFERRAL}, "c-central")
+        await sync.sync_once()
+        central = central_rows(central_url)
+        mine = [b for b in central["bookings"] + central["referrals"] if b["disposition_id"] == disposition]
+        assert len(mine) == 4 and {row["external_id"] for row in mine} == {""}
+        sender = write_back(store, fhir.base_url, Clock(), results)
+        assert sorted(r.state for r in await sender.run_once()) == ["written", "written"]
+        report = await sync.sync_once()
+        assert report.pushed == 4  # a reference per booking and referral row, nothing else
+        local = {r["id"]: r["external_id"] for r in await rows(store, "bookings") + await rows(store, "referrals")}
+        central = central_rows(central_url)
+        found = {r["id"]: r["external_id"] for r in central["bookings"] + central["referrals"] if r["id"] in local}
+        assert found == local and all(ref.startswith(("Appointment/", "ServiceRequest/")) for ref in found.values())
+        first = next(r["id"] for r in await rows(store, "bookings") if r["version"] == 1)  # the one written
+        (appointment,) = search(fhir, "Appointment", first)
+        assert f"Appointment/{appointment['id']}" in found.values()
+        # Replayed: the desk did not hear the answers and sends everything again; nothing changes centrally.
+        await store.transact(
+            lambda c: [
+                c.execute(schema.metadata.tables[name].update().values(synced_at=None))
+                for name in ("dispositions", "bookings", "referrals", "fhir_references")
+            ]
+        )
+        assert (await sync.sync_once()).pushed == 1 + 4 + 4  # the disposition (one row, version 2) and the rest
+        await store.transact(lambda c: c.execute(schema.fhir_references.update().values(synced_at=None)))
+        await sync.sync_once()
+        assert central_rows(central_url) == central
+        assert len(central["fhir_references"]) == 4
+        await sender.stop()
+        await sync.stop()
+        await store.close()
+
+    run(scenario)
+
+
+def test_a_fhir_id_that_arrives_before_its_booking_is_applied_when_the_booking_does(
+    engine: tuple[FhirEngine, str], central_url: str, tmp_path: Path
+) -> None:
+    from agentdesk.store.central import CentralStore
+
+    fhir, patient = engine
+    results: list[WriteResult] = []
+
+    async def scenario() -> None:
+        store = await open_store(tmp_path)
+        disposition = await save(store, f"ehr:{patient}", {"booking": BOOKING, "referral": REFERRAL}, "c-early")
+        # What an outbox round read before the EHR answered (and pushed only later, e.g. after a lost connection).
+        stale = {name: await store.unsynced(name) for name in ("dispositions", "bookings", "referrals")}
+        assert {r["external_id"] for r in stale["bookings"] + stale["referrals"]} == {""}
+        sender = write_back(store, fhir.base_url, Clock(), results)
+        await sender.run_once()
+        early = outbox(store, central_url, "fhir_references")
+        assert (await early.sync_once()).pushed == 2  # first, alone
+        await early.stop()
+        central = CentralStore(central_url)
+        for name, batch in stale.items():
+            central.push(name, batch)
+        central.dispose()
+        local = {r["id"]: r["external_id"] for r in await rows(store, "bookings") + await rows(store, "referrals")}
+        found = central_rows(central_url)
+        mine = {r["id"]: r["external_id"] for r in found["bookings"] + found["referrals"] if r["id"] in local}
+        assert mine == local and all(mine.values())
+        # The rest of the outbox (the same rows, now with their ids) changes nothing and duplicates nothing.
+        sync = outbox(store, central_url)
+        await sync.sync_once()
+        assert central_rows(central_url) == found
+        assert [d["id"] for d in found["dispositions"]].count(disposition) == 1
+        await sender.stop()
+        await sync.stop()
+        await store.close()
+
+    run(scenario)

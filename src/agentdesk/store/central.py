@@ -119,6 +119,7 @@ class CentralStore:
                     _copy_and_merge(driver, spec, columns, rows)
                 else:
                     connection.execute(_merge_statement(spec, columns), [{n: r.get(n) for n in columns} for r in rows])
+                _apply_references(connection, spec, rows)
         except sa.exc.SQLAlchemyError as exc:
             raise failure("push failed", exc) from None
         except Exception as exc:  # the driver's own errors (COPY runs on the psycopg connection itself)
@@ -181,6 +182,39 @@ class CentralStore:
 
     def dispose(self) -> None:
         self._engine.dispose()
+
+
+REFERENCED = {"booking": "bookings", "referral": "referrals"}  # fhir_references.kind -> the table it names
+
+
+def _apply_references(connection: sa.Connection, spec: OutboxTable, rows: list[dict[str, Any]]) -> None:
+    """A booking's or referral's `external_id` follows the FHIR references received for it, in the push's
+    transaction, whichever came first: a reference pushed before its row (a booking sent again after a kill, an
+    outbox read before the EHR answered) waits in fhir_references and is applied when the row arrives. With
+    several references for one row (several write-back backends) the earliest written wins, so the result is the
+    same in any order of delivery; a replay finds nothing to change."""
+    if spec.name == "fhir_references":
+        by_table: dict[str, list[str]] = {}
+        for row in rows:
+            by_table.setdefault(REFERENCED[str(row["kind"])], []).append(str(row["outcome_id"]))
+    elif spec.name in REFERENCED.values():
+        by_table = {spec.name: [str(row[spec.key]) for row in rows]}
+    else:
+        return
+    references = schema.fhir_references
+    for name, ids in by_table.items():
+        table = schema.metadata.tables[name]
+        earliest = (
+            sa.select(references.c.resource_ref)
+            .where(references.c.outcome_id == table.c.id)
+            .order_by(references.c.written_at, references.c.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        for chunk in (ids[i : i + 1000] for i in range(0, len(ids), 1000)):
+            # `!=` is NULL (not true) for a row with no reference yet: such rows keep what their desk sent.
+            changed = table.c.id.in_(chunk) & (table.c.external_id != earliest)
+            connection.execute(table.update().where(changed).values(external_id=earliest))
 
 
 def _merge_statement(spec: OutboxTable, columns: list[str]) -> Any:

@@ -8,6 +8,7 @@ earlier stays in the EHR: cancelling it there is the scheduler's decision, not t
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -125,7 +126,9 @@ def due(connection: sa.Connection, now: datetime, backends: Sequence[str], limit
 
 
 def record_written(connection: sa.Connection, job: dict[str, Any], reference: str, now: datetime) -> None:
-    """Mark the write done and keep the reference on the detail and on later unchanged copies of it."""
+    """Mark the write done and keep the reference on the detail and on later unchanged copies of it, and queue it
+    for the central store (`fhir_references`, sent by the outbox): the central copy of each of those rows may have
+    gone out before the EHR answered, and rows already sent are not sent again."""
     writes = schema.fhir_writes
     connection.execute(
         writes.update()
@@ -133,11 +136,32 @@ def record_written(connection: sa.Connection, job: dict[str, Any], reference: st
         .values(state="written", resource_ref=reference, last_error="", updated_at=now, attempts=writes.c.attempts + 1)
     )
     table = schema.metadata.tables[KINDS[str(job["kind"])][0]]
+    same = sa.and_(table.c.disposition_id == job["disposition_id"], *_same_as(table, job["detail"]))
+    ids = [str(found) for found in connection.execute(sa.select(table.c.id).where(same)).scalars()]
+    if not ids:
+        return
+    connection.execute(table.update().where(table.c.id.in_(ids)).values(external_id=reference))
+    references = schema.fhir_references
     connection.execute(
-        table.update()
-        .where(table.c.disposition_id == job["disposition_id"], *_same_as(table, job["detail"]))
-        .values(external_id=reference)
+        references.insert().prefix_with("OR IGNORE", dialect="sqlite"),
+        [
+            {
+                "id": reference_id(str(job["id"]), outcome_id),
+                "outcome_id": outcome_id,
+                "kind": job["kind"],
+                "backend": job["backend"],
+                "resource_ref": reference,
+                "written_at": now,
+            }
+            for outcome_id in ids
+        ],
     )
+
+
+def reference_id(write_id: str, outcome_id: str) -> str:
+    """The same write recorded for the same row is the same reference row, locally and centrally (a name-based
+    UUID), however often it is recorded."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:agentdesk:fhir-reference:{write_id}:{outcome_id}"))
 
 
 def record_failure(

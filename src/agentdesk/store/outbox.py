@@ -40,6 +40,7 @@ OUTBOX_TABLES: tuple[OutboxTable, ...] = (
     OutboxTable("referrals"),
     OutboxTable("bookings"),
     OutboxTable("callbacks"),
+    OutboxTable("fhir_references"),  # after the rows it names (central.py applies it to either order)
     OutboxTable("identity_decisions", local_only=("received_at",)),
     OutboxTable("call_events", key="uid", local_only=("id",)),
     OutboxTable("agent_states", key="uid", versioned=True, local_only=("id",)),

@@ -248,6 +248,22 @@ fhir_writes = sa.Table(
     sa.Index("ix_fhir_writes_due", "state", "next_attempt_at"),
 )
 
+# What the EHR made of each booking and referral (migration 0013): written on the desk in the transaction that marks
+# the write done, and sent by the outbox; the central store sets the booking's or referral's `external_id` from it
+# whichever arrives first (store/central.py). The id is derived from the write and the row (fhir_queue.py), so
+# recording the same reference twice makes one row here and centrally.
+fhir_references = sa.Table(
+    "fhir_references",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("outcome_id", sa.String(36), nullable=False, index=True),  # the booking's or referral's client UUID
+    sa.Column("kind", sa.String(16), nullable=False),  # booking | referral
+    sa.Column("backend", sa.String(100), nullable=False),
+    sa.Column("resource_ref", sa.String(200), nullable=False),  # e.g. 'Appointment/abc'
+    sa.Column("written_at", Timestamp, nullable=False),
+    sa.Column("synced_at", Timestamp, nullable=True, index=True),
+)
+
 # One row per call for metrics (migration 0012): recomputed from the facts above by metrics/summaries.py for every
 # call the triggers queued in call_summary_changes. Derived only: never synced, rebuildable at any time.
 call_summaries = sa.Table(
