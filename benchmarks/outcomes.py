@@ -5,8 +5,11 @@
 1. A disposition with a booking and a referral saved through LocalStore as the desk saves it (its audit row
    chained in the same transaction; one transaction on the writer thread, WAL, synchronous=FULL, idempotent per
    call): p50/p99 of the await. Baseline, interleaved in the same run: the same three rows inserted with the
-   sqlite3 module and committed, on a file with the same pragmas. For the README's durability discussion, also
-   the same save on a store switched to synchronous=NORMAL (not what AgentDesk ships).
+   sqlite3 module and committed, on a file with the same pragmas. Also the same save with SQLite's own checkpoints
+   (in the commit that crosses 1,000 WAL pages, as before store/checkpoints.py) and, for the README's durability
+   discussion, on a store switched to synchronous=NORMAL (not what AgentDesk ships).
+   With strace on the machine, the same save is also run in a child process under `strace -f`, counting fsync and
+   fdatasync calls per save: on the writer thread (the save's own) and beside it (the WAL checkpoints).
 2. The outbox pushing N dispositions (client UUIDs, COPY into a staging table + INSERT ... SELECT ... ON CONFLICT
    DO NOTHING per batch, each batch marked synced locally) to a throwaway PostgreSQL: rows/s. Baselines in the
    same run: psycopg `executemany` of the same rows (one transaction) and `COPY`, into a table of the same shape.
@@ -16,10 +19,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -74,14 +82,18 @@ def bare_save(db: sqlite3.Connection, i: int) -> None:
 
 
 async def local_saves(folder: Path, saves: int) -> dict[str, list[float]]:
-    stores = {"agentdesk": LocalStore(folder / "desk.sqlite3"), "normal": LocalStore(folder / "normal.sqlite3")}
-    for store in stores.values():
-        await store.open()
+    stores = {
+        "agentdesk": LocalStore(folder / "desk.sqlite3"),
+        "inline": LocalStore(folder / "inline.sqlite3"),
+        "normal": LocalStore(folder / "normal.sqlite3"),
+    }
+    for label, store in stores.items():
+        await (open_inline(store) if label == "inline" else store.open())
     raw = stores["normal"].engine.raw_connection()  # the pooled connection every save of this store uses
     raw.cursor().execute("PRAGMA synchronous=NORMAL")
     raw.close()
     bare = bare_sqlite(folder / "bare.sqlite3")
-    timings: dict[str, list[float]] = {"agentdesk": [], "normal": [], "bare": []}
+    timings: dict[str, list[float]] = {label: [] for label in (*stores, "bare")}
     for i in range(saves):
         for label, store in stores.items():
             outcomes = read_outcomes(FORM, {"booking"}, agent_id="dana", time_zone="UTC", now=datetime.now(UTC))
@@ -99,6 +111,64 @@ async def local_saves(folder: Path, saves: int) -> dict[str, list[float]]:
     for store in stores.values():
         await store.close()
     return timings
+
+
+def new_save() -> tuple[Disposition, Any, list[AuditEntry]]:
+    outcomes = read_outcomes(FORM, {"booking"}, agent_id="dana", time_zone="UTC", now=datetime.now(UTC))
+    disposition = Disposition(
+        call_id=str(uuid.uuid4()), agent_id="dana", disposition_code="appointment_booked", outcome="booking"
+    )
+    return disposition, outcomes, [AuditEntry("dana", WRAP_UP, "EHR:p1", disposition.call_id, "appointment_booked")]
+
+
+async def open_inline(store: LocalStore) -> None:
+    """Open as before checkpoints moved beside the writer: SQLite checkpoints in the commit crossing 1,000 pages."""
+    await store._run(store._open, False)
+
+
+async def fsync_child(folder: Path, saves: int, inline: bool) -> None:
+    """Run under strace: `saves` saves between two fsyncs of a marker file, then the threads' ids on stdout."""
+    store = LocalStore(folder / f"traced-{inline}.sqlite3")
+    await (open_inline(store) if inline else store.open())
+    for _ in range(5):  # the first saves of a fresh file grow it; not what is counted
+        await store.save_disposition(*new_save()[:2])
+    writer = await store.read(lambda _c: threading.get_native_id())
+    checkpointer = store._checkpoints._thread.native_id if store._checkpoints is not None else None
+    marker = os.open(folder / "marker", os.O_CREAT | os.O_WRONLY, 0o600)
+    os.fsync(marker)
+    for _ in range(saves):
+        disposition, outcomes, audit = new_save()
+        await store.save_disposition(disposition, outcomes, audit=audit)
+    os.fsync(marker)
+    os.close(marker)
+    await store.close()
+    print(json.dumps({"writer": writer, "checkpointer": checkpointer, "marker": marker}))
+
+
+def count_fsyncs(folder: Path, saves: int, inline: bool = False) -> dict[str, float] | None:
+    """fsync/fdatasync calls per save (writer thread, checkpointer thread) from `strace -f`; None without strace."""
+    strace = shutil.which("strace")
+    if strace is None:
+        return None
+    trace = folder / "strace.txt"
+    command = [strace, "-f", "-qq", "-e", "trace=fsync,fdatasync", "-o", str(trace), sys.executable, __file__]
+    child = ["--fsync-child", str(saves), str(folder), "inline" if inline else "apart"]
+    done = subprocess.run([*command, *child], capture_output=True, text=True)
+    if done.returncode != 0:
+        return None
+    ids = json.loads(done.stdout.strip().splitlines()[-1])
+    counts = {"writer": 0, "checkpointer": 0, "other": 0}
+    inside = False
+    for line in trace.read_text().splitlines():
+        tid, _, call = line.partition(" ")
+        if call.startswith(f"fsync({ids['marker']}"):
+            inside = not inside
+            continue
+        if not inside or call.startswith("<..."):  # a call resumed is the same call
+            continue
+        who = {ids["writer"]: "writer", ids["checkpointer"]: "checkpointer"}.get(int(tid), "other")
+        counts[who] += 1
+    return {who: count / saves for who, count in counts.items()}
 
 
 def disposition_rows(count: int) -> list[dict[str, Any]]:
@@ -173,7 +243,12 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=500)
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=OutboxSync.BATCH)
+    parser.add_argument("--fsync-child", nargs=3, metavar=("SAVES", "FOLDER", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.fsync_child:
+        saves, folder, mode = args.fsync_child
+        asyncio.run(fsync_child(Path(folder), int(saves), mode == "inline"))
+        return
     with tempfile.TemporaryDirectory(prefix="agentdesk-bench-") as name:
         folder = Path(name)
         timings = asyncio.run(local_saves(folder, args.saves))
@@ -181,11 +256,21 @@ def main() -> None:
         for label, values in (
             ("bare sqlite3 insert x3 + commit", timings["bare"]),
             ("AgentDesk (synchronous=FULL)", timings["agentdesk"]),
+            ("same, checkpoints in the commit", timings["inline"]),
             ("same, synchronous=NORMAL", timings["normal"]),
         ):
             print(f"  {label:34s} p50 {statistics.median(values):6.2f} ms  p99 {percentile(values, 0.99):6.2f} ms")
         ratio = statistics.median(timings["agentdesk"]) / statistics.median(timings["bare"])
         print(f"  ratio p50 {ratio:.2f}; target p99 < 10 ms")
+        for inline, what in ((False, "AgentDesk"), (True, "checkpoints in the commit")):
+            fsyncs = count_fsyncs(folder, args.saves, inline)
+            if fsyncs is None:
+                print("  fsyncs per save: not counted (strace not found)")
+                break
+            print(
+                f"  fsyncs per save, {what} (strace -f, {args.saves} saves): {fsyncs['writer']:.3f} on the writer "
+                f"thread, {fsyncs['checkpointer']:.3f} beside it, {fsyncs['other']:.3f} elsewhere"
+            )
         rows = disposition_rows(args.rows)
         with run_postgres() as url:
             central = CentralStore(url)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from agentdesk.campaigns.funnel import RunFacts
     from agentdesk.campaigns.runner import ScriptRun
+    from agentdesk.store.checkpoints import Checkpointer
     from agentdesk.store.outbox import OutboxTable
     from agentdesk.store.outcomes import Outcomes, WrapUpForm
 
@@ -67,6 +68,7 @@ class LocalStore:
         self._flushing: asyncio.Task[None] | None = None
         self._last_commit = -GROUP_COMMIT_SECONDS  # loop time when the last batch of log rows started
         self._engine: sa.Engine | None = None
+        self._checkpoints: Checkpointer | None = None  # WAL checkpoints beside the writer (the desk's store)
         # FHIR backends that get each saved booking and referral (store/writeback.py): queued in the save's own
         # transaction, so a booking is never saved without its write.
         self.write_back: tuple[str, ...] = ()
@@ -74,13 +76,13 @@ class LocalStore:
 
     # -- lifecycle ---------------------------------------------------------------------------------------
     async def open(self) -> None:
-        await self._run(self._open)
+        await self._run(self._open, True)
 
     def open_here(self) -> None:
         """Open on the calling thread (a headless command that only reads, with no event loop)."""
         self._open()
 
-    def _open(self) -> None:
+    def _open(self, checkpoint_apart: bool = False) -> None:
         from agentdesk.store.opening import open_store
 
         key = None
@@ -92,8 +94,13 @@ class LocalStore:
                 key = ensure_token(self._key_credential)  # made on first use, like the webhook token
             except CredentialMissing as exc:
                 raise StoreUnusable(f"store.encryption_credential: {exc}") from None
-        opened = open_store(self.path, key, upgrade_schema)
+        opened = open_store(self.path, key, upgrade_schema, checkpoint_apart)
         self._engine, self.moved_aside = opened.engine, opened.moved_aside
+        if checkpoint_apart:
+            from agentdesk.store.checkpoints import Checkpointer
+
+            self._checkpoints = Checkpointer(self._engine)
+            self._checkpoints.start()
         from agentdesk.store.audit import workstation_id
 
         with self._engine.begin() as connection:
@@ -134,6 +141,8 @@ class LocalStore:
     async def close(self) -> None:
         if self._flushing is not None and not self._flushing.done():
             await self._flushing  # rows queued before closing still reach the disk
+        if self._checkpoints is not None:
+            await asyncio.to_thread(self._checkpoints.stop)
         if self._engine is not None:
             await self._run(self._engine.dispose)
         self._writer.shutdown(wait=True)

@@ -37,13 +37,14 @@ class OpenedStore:
     moved_aside: Path | None = None  # where an unreadable earlier store was kept
 
 
-def open_store(path: Path, key: str | None, upgrade: Any) -> OpenedStore:
-    """An engine on `path` with the schema at head; an unreadable file is renamed and a fresh store made."""
+def open_store(path: Path, key: str | None, upgrade: Any, checkpoint_apart: bool = False) -> OpenedStore:
+    """An engine on `path` with the schema at head; an unreadable file is renamed and a fresh store made.
+    `checkpoint_apart`: its connections never checkpoint at commit (store/checkpoints.py does it beside them)."""
     private_dir(path.parent)
     if key and _is_plain_sqlite(path):
         _encrypt_in_place(path, key)
     try:
-        return OpenedStore(_open_and_upgrade(path, key, upgrade))
+        return OpenedStore(_open_and_upgrade(path, key, upgrade, checkpoint_apart))
     except StoreUnusable:
         raise
     except Exception as exc:
@@ -51,11 +52,11 @@ def open_store(path: Path, key: str | None, upgrade: Any) -> OpenedStore:
             raise
         aside = move_aside(path)
         log.error("the local store could not be opened (%s): kept as %s; starting a fresh one", _kind(exc), aside.name)
-        return OpenedStore(_open_and_upgrade(path, key, upgrade), aside)
+        return OpenedStore(_open_and_upgrade(path, key, upgrade, checkpoint_apart), aside)
 
 
-def _open_and_upgrade(path: Path, key: str | None, upgrade: Any) -> sa.Engine:
-    engine = make_engine(path, key)
+def _open_and_upgrade(path: Path, key: str | None, upgrade: Any, checkpoint_apart: bool) -> sa.Engine:
+    engine = make_engine(path, key, checkpoint_apart)
     try:
         upgrade(engine)
         for suffix in ("", *SIDE_FILES):
@@ -66,7 +67,7 @@ def _open_and_upgrade(path: Path, key: str | None, upgrade: Any) -> sa.Engine:
     return engine
 
 
-def make_engine(path: Path, key: str | None) -> sa.Engine:
+def make_engine(path: Path, key: str | None, checkpoint_apart: bool = False) -> sa.Engine:
     import sqlalchemy as sa
 
     if not path.exists():
@@ -82,7 +83,7 @@ def make_engine(path: Path, key: str | None) -> sa.Engine:
     else:
         url = sa.engine.URL.create("sqlite", database=str(path))
     engine = sa.create_engine(url)
-    sa.event.listen(engine, "connect", _connected)
+    sa.event.listen(engine, "connect", _connected_apart if checkpoint_apart else _connected)
     sa.event.listen(engine, "begin", _begin)
     return engine
 
@@ -95,6 +96,11 @@ def _connected(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _connected_apart(dbapi_connection: Any, record: Any) -> None:
+    _connected(dbapi_connection, record)
+    dbapi_connection.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run beside the writer: checkpoints.py
 
 
 def _begin(connection: sa.Connection) -> None:
