@@ -1,12 +1,19 @@
 """The composition root: builds every object once, connects them, runs the loop. No globals anywhere else.
 
-Startup, in order: paths -> config (refuse to start on errors) -> logging -> Qt + qasync loop -> window shown
--> (in the background) local store migrated, demo population and its servers, record backends.
+Startup, in order: paths -> config -> logging -> Qt -> the main window's frame shown ("starting…") -> the settings
+built, the desk's panels, the qasync loop -> (in the background) local store migrated, demo population and its
+servers, record backends, call sources.
+
+The config is validated before any window unless the same config bytes (every layer, with the same app version and
+schema version) validated at the last start (config/fingerprint.py): then the window is shown first and the
+settings are built on a worker thread right after the first paint. A new or changed config never gets a window
+before it validated, so a broken one still stops the app with every problem listed. Input the agent gives while
+the frame shows is held by Qt (only non-input events are processed until the desk is built) and delivered to
+the built desk.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -18,14 +25,21 @@ from typing import TYPE_CHECKING, Any
 
 from agentdesk import __version__, services
 from agentdesk.commands.gui import LaunchOptions
-from agentdesk.config import ConfigError, Settings
-from agentdesk.logs import RecentLog, ShownValues, setup_logging
 from agentdesk.paths import AppPaths
-from agentdesk.telephony.events import pop_event
 
+# Not imported before the first paint: asyncio (~40 ms with ssl), pydantic and the schema, qasync, the desk.
 if TYPE_CHECKING:
+    import asyncio
+
+    from PySide6.QtWidgets import QApplication
+
+    from agentdesk.config import ConfigError, Settings
+    from agentdesk.config.fingerprint import StartValues
     from agentdesk.desk import CallContext
+    from agentdesk.logs import RecentLog, ShownValues
+    from agentdesk.ui.layout import Layout
     from agentdesk.ui.lock_page import UnlockMode
+    from agentdesk.ui.main_window import MainWindow
 
 log = logging.getLogger("agentdesk.app")
 SMOKE_DEADLINE_SECONDS = 30.0
@@ -41,25 +55,36 @@ def load_app_settings(options: LaunchOptions, paths: AppPaths, overrides: dict[s
 
 def run_gui(options: LaunchOptions) -> int:
     """Start the desktop; returns the process exit code."""
+    from agentdesk.config.fingerprint import StartValues, read_validated
+
     started = time.perf_counter()
     paths = services.app_paths(options.basedir)
     try:
         paths.create()
-        settings = load_app_settings(options, paths)
-    except ConfigError as exc:
-        return _refuse_to_start(exc, options)
     except OSError as exc:
         print(f"AgentDesk cannot create its folders: {exc}", file=sys.stderr)
         return 2
-    recent = setup_logging(
-        paths.log_dir,
-        settings.logging.level,
-        settings.logging.json_format,
-        settings.logging.keep_files,
-        console=options.smoke,
-    )
-    log.info("AgentDesk %s starting (demo=%s)", __version__, options.demo)
-    if not options.monitor and not options.smoke and _handed_to_running_instance(options, paths, settings):
+    fingerprint = _fingerprint(options, paths)
+    start = read_validated(paths.data_dir, fingerprint) if fingerprint and not options.monitor else None
+    settings: Settings | None = None
+    if start is None:  # a new or changed config: validated before any window
+        from agentdesk.config import ConfigError
+
+        try:
+            settings = load_app_settings(options, paths)
+        except ConfigError as exc:
+            return _refuse_to_start(exc, options, paths)
+        except OSError as exc:
+            print(f"AgentDesk cannot create its folders: {exc}", file=sys.stderr)
+            return 2
+        start = StartValues.of(settings)
+        _remember_if_unchanged(options, paths, fingerprint, start)
+    from agentdesk.logs import setup_logging
+
+    recent = setup_logging(paths.log_dir, start.log_level, start.log_json, start.log_keep_files, console=options.smoke)
+    checked = "validated" if settings is not None else "as at the last start: validated after the first paint"
+    log.info("AgentDesk %s starting (demo=%s; config %s)", __version__, options.demo, checked)
+    if not options.monitor and not options.smoke and _handed_to_running_instance(options, paths, start):
         return 0  # needs no display: a pop from a terminal reaches the desk on the screen
     from agentdesk.base.display import display_problem
 
@@ -69,25 +94,60 @@ def run_gui(options: LaunchOptions) -> int:
         log.error("no display: %s", problem)
         return 1
     if options.monitor:
+        assert settings is not None  # the monitor never starts from a remembered config
         return run_monitor(options, paths, settings)
 
-    import qasync
     from PySide6.QtWidgets import QApplication
 
-    from agentdesk.ui.crash import make_excepthook, route_qt_messages
+    from agentdesk.ui.crash import route_qt_messages
     from agentdesk.ui.garbage import GuiThreadCollector
+    from agentdesk.ui.main_window import MainWindow
 
     route_qt_messages()
     _enable_faulthandler(paths)
     existing = QApplication.instance()
     qt_app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    # Only now: the first thread to make a Qt object becomes Qt's main thread (the reader's QSettings is one).
+    layout = _LayoutReader(paths.ui_state)  # the saved window layout, read on a thread while the frame is built
     qt_app.setApplicationName("AgentDesk")
     qt_app.setApplicationVersion(__version__)
     qt_app.setQuitOnLastWindowClosed(False)  # the loop ends when the desk says so, after a clean shutdown
+    collector = GuiThreadCollector(qt_app)  # before any worker thread: no collection may run off this thread
+    window = MainWindow.starting(_window_title(options, start), paths.ui_state)
+    window.restore_layout(layout.result())
+    window.show()
+    _first_paint(qt_app)
+    _mark_shown(started)
+    if settings is None:
+        settings = _settings_after_paint(options, paths, qt_app, window, (fingerprint, start), started)
+        if settings is None:
+            collector.stop()
+            return 2
+    try:
+        return _run_desk(options, paths, settings, recent, qt_app, window, started)
+    finally:
+        collector.stop()
+
+
+def _run_desk(
+    options: LaunchOptions,
+    paths: AppPaths,
+    settings: Settings,
+    recent: RecentLog,
+    qt_app: QApplication,
+    window: MainWindow,
+    started: float,
+) -> int:
+    """The qasync loop and the desk, once the settings are built (after the first paint)."""
+    import asyncio
+
+    import qasync
+
+    from agentdesk.ui.crash import make_excepthook
+
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
-    collector = GuiThreadCollector(qt_app)
-    desk_app = AgentDeskApp(options, paths, settings, recent)
+    desk_app = AgentDeskApp(options, paths, settings, recent, window)
     # Windows logoff and shutdown: WM_QUERYENDSESSION asks first (the clean stop starts, as when the window
     # closes), WM_ENDSESSION then tells, and the process may be killed as soon as its handler returns.
     qt_app.commitDataRequest.connect(lambda _manager: desk_app.session_ending())
@@ -97,8 +157,115 @@ def run_gui(options: LaunchOptions) -> int:
     _stop_on_signals(loop, desk_app.finish)
     with loop:
         code: int = loop.run_until_complete(desk_app.run(started))
-    collector.stop()
     return code
+
+
+def _fingerprint(options: LaunchOptions, paths: AppPaths) -> str | None:
+    from agentdesk.config.fingerprint import config_fingerprint
+
+    files = services.config_files(paths, options.config, demo=options.demo)
+    return config_fingerprint(files, demo=options.demo, machine=paths.machine_config)
+
+
+def _remember_if_unchanged(options: LaunchOptions, paths: AppPaths, before: str | None, start: StartValues) -> None:
+    """Remember the config as validated, unless a file changed while it was being validated (the next start
+    then validates again). On a thread of its own (the write is fsynced), which the process waits for at exit."""
+    import threading
+
+    from agentdesk.config.fingerprint import remember_validated
+
+    def remember() -> None:
+        if before is not None and _fingerprint(options, paths) == before:
+            remember_validated(paths.data_dir, before, start)
+
+    threading.Thread(target=remember, name="config-remember").start()
+
+
+class _LayoutReader:
+    """The window layout file, read on a thread of its own (the GUI thread does no file I/O for it)."""
+
+    def __init__(self, path: Path) -> None:
+        import threading
+
+        self._layout: Layout = {}
+        self._thread = threading.Thread(target=self._read, args=(path,), name="window-layout", daemon=True)
+        self._thread.start()
+
+    def _read(self, path: Path) -> None:
+        from agentdesk.ui.layout import read_layout
+
+        self._layout = read_layout(path)
+
+    def result(self) -> Layout:
+        self._thread.join()
+        return self._layout
+
+
+def _agent_name(start: StartValues) -> str:
+    """The name shown: the config's, else the OS login (who did it, as services.agent_id)."""
+    from agentdesk.config.operator import os_login
+
+    return start.agent_name or os_login()
+
+
+def _window_title(options: LaunchOptions, start: StartValues) -> str:
+    return f"AgentDesk · {_agent_name(start)}" + (" · demo (synthetic data)" if options.demo else "")
+
+
+def _first_paint(qt_app: QApplication) -> None:
+    """Let the shown frame be exposed and painted. User input is left queued in Qt (delivered, in order, once the
+    desk is built and the loop runs): a key pressed now must reach the desk, not a half-built window."""
+    from PySide6.QtCore import QEventLoop
+
+    for _ in range(2):  # the expose, then the paint it requests
+        qt_app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+
+
+def _settings_after_paint(
+    options: LaunchOptions,
+    paths: AppPaths,
+    qt_app: QApplication,
+    window: MainWindow,
+    remembered: tuple[str | None, StartValues],
+    started: float,
+) -> Settings | None:
+    """The config that validated at the last start, validated again (to build the settings) on a worker thread
+    while the GUI thread builds the desk's panels; the frame keeps painting meanwhile. None: it did not validate
+    after all (the app's own files changed without a new version): the app stops with every problem listed, as
+    it would have before the window."""
+    import threading
+
+    from PySide6.QtCore import QEventLoop
+
+    from agentdesk.config import ConfigError
+    from agentdesk.config.fingerprint import StartValues
+
+    fingerprint, start = remembered
+    outcome: list[Settings | BaseException] = []
+
+    def validate() -> None:
+        try:
+            outcome.append(load_app_settings(options, paths))
+        except BaseException as exc:  # handed to the GUI thread, which decides
+            outcome.append(exc)
+
+    worker = threading.Thread(target=validate, name="config-validation", daemon=True)
+    worker.start()
+    window.build(_agent_name(start), list(start.not_ready_reasons), options.demo)
+    while worker.is_alive():
+        qt_app.processEvents(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        worker.join(0.01)
+    result = outcome[0]
+    if isinstance(result, ConfigError):
+        window.hide()
+        _refuse_to_start(result, options, paths)
+        return None
+    if isinstance(result, BaseException):
+        raise result
+    if StartValues.of(result) != start:  # defaults moved between builds of the same version: next start uses these
+        _remember_if_unchanged(options, paths, fingerprint, StartValues.of(result))
+    log.info("settings built %.0f ms after launch, after the first paint", (time.perf_counter() - started) * 1000)
+    return result
 
 
 def _stop_on_signals(loop: asyncio.AbstractEventLoop, finish: Callable[[int], None]) -> None:
@@ -122,15 +289,15 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop, finish: Callable[[int], No
             signal.signal(sig, handler)
 
 
-def _handed_to_running_instance(options: LaunchOptions, paths: AppPaths, settings: Settings) -> bool:
+def _handed_to_running_instance(options: LaunchOptions, paths: AppPaths, start: StartValues) -> bool:
     """Single instance per user: a second start brings the running window forward (and passes on a pop)."""
     from agentdesk.config.credentials import CredentialMissing, get_secret
     from agentdesk.instance import call_instance
 
-    if not settings.webhook.enabled:
+    if not start.webhook_enabled:
         return False
     try:
-        token = get_secret(settings.webhook.token_credential)
+        token = get_secret(start.webhook_token_credential)
     except CredentialMissing:
         token = ""  # no keychain (or no token yet): a desk running without one noted its own in the user-only file
     if options.pop is not None:
@@ -157,7 +324,10 @@ def _enable_faulthandler(paths: AppPaths) -> None:
     faulthandler.enable(crash_file)
 
 
-def _refuse_to_start(error: ConfigError, options: LaunchOptions) -> int:
+def _refuse_to_start(error: ConfigError, options: LaunchOptions, paths: AppPaths) -> int:
+    from agentdesk.config.fingerprint import forget_validated
+
+    forget_validated(paths.data_dir)  # the next start validates before any window, whatever it remembered
     text = "AgentDesk will not start: the configuration has problems.\n\n" + str(error)
     print(text, file=sys.stderr)
     if not options.smoke:
@@ -201,7 +371,17 @@ def _remember_lookup(shown: ShownValues, context: CallContext) -> None:
 class AgentDeskApp:
     """Owns every long-lived object of one running desktop."""
 
-    def __init__(self, options: LaunchOptions, paths: AppPaths, settings: Settings, recent: RecentLog) -> None:
+    def __init__(
+        self,
+        options: LaunchOptions,
+        paths: AppPaths,
+        settings: Settings,
+        recent: RecentLog,
+        window: MainWindow | None = None,
+    ) -> None:
+        """`window`: the main window already shown in its starting state (run_gui), else one is made here."""
+        import asyncio
+
         from agentdesk.campaigns.resolver import CampaignResolver
         from agentdesk.config.operator import PinBook, role_of
         from agentdesk.desk import Desk, WrapUpPolicy
@@ -249,8 +429,12 @@ class AgentDeskApp:
             wrapup=WrapUpPolicy(settings.ui.wrapup_required, settings.ui.wrapup_limit_seconds),
             agent_name=agent_name,
         )
-        title = f"AgentDesk · {agent_name}" + (" · demo (synthetic data)" if options.demo else "")
-        self.window = MainWindow(title, agent_name, settings.agent.not_ready_reasons, paths.ui_state, options.demo)
+        if window is None:
+            title = f"AgentDesk · {agent_name}" + (" · demo (synthetic data)" if options.demo else "")
+            window = MainWindow(title, agent_name, settings.agent.not_ready_reasons, paths.ui_state, options.demo)
+        elif not window.built:
+            window.build(agent_name, settings.agent.not_ready_reasons, options.demo)
+        self.window = window
         self.window.wrapup_limit_seconds = settings.ui.wrapup_limit_seconds
         self.signals = DeskSignals(self.desk, self.window)
         self.actions = AgentActions(self.desk, self.window, lambda: self.simulator)
@@ -334,6 +518,8 @@ class AgentDeskApp:
         return UnlockMode.CHOOSE if self.settings.security.require_pin else UnlockMode.CLICK
 
     def _unlock_requested(self, pin: str, repeat: str) -> None:
+        import asyncio
+
         from agentdesk.ui.lock_page import UnlockMode
 
         mode = self._unlock_mode()
@@ -345,6 +531,8 @@ class AgentDeskApp:
 
     async def _unlock(self, mode: UnlockMode, pin: str, repeat: str) -> None:
         """Check (or, the first time, set) the PIN on a worker thread: argon2 takes tens of milliseconds."""
+        import asyncio
+
         from agentdesk.config.operator import PinInvalid
         from agentdesk.ui.lock_page import UnlockMode
 
@@ -367,13 +555,18 @@ class AgentDeskApp:
 
     # -- lifecycle --------------------------------------------------------------------------------------------
     async def run(self, started: float) -> int:
-        self._finished = asyncio.get_running_loop().create_future()
-        from agentdesk.ui.layout import read_layout
+        import asyncio
 
-        self.window.restore_layout(await asyncio.to_thread(read_layout, self.paths.ui_state))
-        self.window.show()
-        await asyncio.sleep(0)  # one turn of the loop: the window is exposed and painted
-        _mark_shown(started)
+        self._finished = asyncio.get_running_loop().create_future()
+        if not self.window.isVisible():  # run_gui shows the window before the settings exist; tests may not
+            from agentdesk.ui.layout import read_layout
+
+            self.window.restore_layout(await asyncio.to_thread(read_layout, self.paths.ui_state))
+            self.window.show()
+            await asyncio.sleep(0)  # one turn of the loop: the window is exposed and painted
+            _mark_shown(started)
+        if self.window.closed_while_starting:  # the agent closed the window before the desk was built
+            self.finish(0)
         try:
             await self.start()
         except Exception as exc:
@@ -391,6 +584,8 @@ class AgentDeskApp:
 
     async def start(self) -> None:
         """Background startup: nothing here runs on the GUI thread for long (I/O goes to worker threads)."""
+        import asyncio
+
         from agentdesk.ui.garbage import GuiThreadCollector
 
         self.window.show_busy("Starting…")
@@ -436,10 +631,14 @@ class AgentDeskApp:
         self.ready.set()
         GuiThreadCollector.freeze_startup()
         if self.options.pop is not None:
+            from agentdesk.telephony.events import pop_event
+
             pop = self.options.pop
             self.intake.accept(pop_event(pop.ani, pop.dnis, pop.campaign))
 
     async def _start_demo(self) -> None:
+        import asyncio
+
         from agentdesk.demo.setup import demo_overrides, start_demo_systems
         from agentdesk.demo.showcase import showcase_phone
 
@@ -493,12 +692,16 @@ class AgentDeskApp:
 
     async def _start_campaigns(self) -> None:
         """Campaign files are read on a worker thread; a bad file is skipped and shown, never fatal."""
+        import asyncio
+
         resolver = await asyncio.to_thread(services.build_campaign_resolver, self.settings)
         self.desk.campaigns = resolver
         self.window.show_campaigns_ready(resolver.campaigns, [f"{name}: {why}" for name, why in resolver.unavailable])
 
     async def _start_central_sync(self) -> None:
         """Local first: the central store gets what this desk saved, and this desk gets other desks' decisions."""
+        import asyncio
+
         from agentdesk.config.credentials import CredentialMissing
         from agentdesk.store.sync import OutboxSync
 
@@ -526,6 +729,8 @@ class AgentDeskApp:
 
     async def _start_write_back(self) -> None:
         """Bookings and referrals to the FHIR backends with `write_back` (their HTTP on a thread of its own)."""
+        import asyncio
+
         writer, problems = await asyncio.to_thread(
             services.build_write_back, self.settings, self.store, self._show_write_back
         )
@@ -544,6 +749,7 @@ class AgentDeskApp:
 
     async def _start_telephony(self) -> None:
         """The webhook (and the single-instance file), the configured call sources, the ring-timeout sweep."""
+        import asyncio
         import secrets
 
         from agentdesk.config.credentials import CredentialMissing, ensure_token
@@ -637,6 +843,8 @@ class AgentDeskApp:
 
     async def stop(self) -> None:
         """Stop sources, servers and the store, in that order; safe to call twice."""
+        import asyncio
+
         from agentdesk.instance import remove_instance
 
         if self.stopped:

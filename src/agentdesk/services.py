@@ -2,13 +2,13 @@
 the lookup with its matcher, the local and central stores. The GUI (app.py) and every headless command build
 them here, the same way, so a command sees exactly what the window would.
 
-Heavy modules (the backends' HTTP and SQL clients, the matcher, SQLAlchemy) are imported on first use: a
-headless command that needs none of them starts without paying for them.
+Heavy modules (the backends' HTTP and SQL clients, the matcher, SQLAlchemy, asyncio) are imported on first use:
+a headless command that needs none of them starts without paying for them, and the desktop's first paint (which
+needs only app_paths and config_files) neither.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -81,6 +81,8 @@ def build_matcher(settings: Settings) -> MatcherRule:
 async def prepare_matcher(matcher: MatcherRule, settings: Settings) -> list[str]:
     """Import and build the matcher with the fitted model (`matching.model`) on a worker thread, before the first
     call; a model file that cannot be used is named in the problems and the default model is used."""
+    import asyncio
+
     from agentdesk.records.identity import ModelFileError
 
     try:
@@ -96,6 +98,8 @@ async def build_backends(
 ) -> tuple[list[RecordBackend], list[BackendUnavailable]]:
     """An adapter for every enabled entry. One that cannot be built (a missing credential, a bad certificate) is
     left out and returned with its name and reason; the others still work."""
+    import asyncio
+
     from agentdesk.records.backends.factory import BackendUnavailable, build_backend
 
     backends: list[RecordBackend] = []

@@ -11,8 +11,10 @@ from __future__ import annotations
 import enum
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agentdesk.config.schema import SecuritySettings
+if TYPE_CHECKING:
+    from agentdesk.config.schema import SecuritySettings  # types only: the window's title needs no pydantic
 
 PIN_FILE = "pin.argon2"
 

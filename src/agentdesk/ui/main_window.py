@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QProgressBar,
@@ -23,22 +23,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from agentdesk.base.time import utc_now
-from agentdesk.campaigns.model import Campaign
-from agentdesk.desk import CallContext
-from agentdesk.records.model import LookupResult, SourceState
-from agentdesk.telephony.agent_state import AgentState, AgentStatus
-from agentdesk.telephony.calls import CallState
-from agentdesk.ui.call_bar import CallBar, format_duration
-from agentdesk.ui.layout import Layout, write_layout
-from agentdesk.ui.lock_page import LockPage
-from agentdesk.ui.notifier import app_icon
-from agentdesk.ui.profile_panel import ProfilePanel
-from agentdesk.ui.script_panel import ScriptPanel
-from agentdesk.ui.wrapup_panel import WrapUpPanel
-
+# Only the frame (MainWindow.starting) is built before the first paint: the panels, the desk's types and Qt's `Qt`
+# namespace (12 ms of enum building) are imported when the desk is built, right after it (see app.py).
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from agentdesk.campaigns.model import Campaign
+    from agentdesk.desk import CallContext
+    from agentdesk.records.model import LookupResult
     from agentdesk.store.sync import SyncStatus  # not at import: SQLAlchemy loads after the window is up
+    from agentdesk.telephony.agent_state import AgentStatus
+    from agentdesk.telephony.calls import CallState
+    from agentdesk.ui.layout import Layout
 
 STYLE = """
 #PanelTitle { font-size: 11pt; font-weight: 700; color: #334155; }
@@ -64,13 +60,63 @@ class MainWindow(QMainWindow):
     script_action_requested = Signal(str, str)  # booking/referral/callback/transfer, transfer target
     monitor_requested = Signal()  # the team monitor (the composition root checks the role)
 
-    def __init__(self, title: str, agent_name: str, reasons: list[str], state_file: Path, demo: bool) -> None:
+    def __init__(
+        self, title: str, agent_name: str, reasons: list[str], state_file: Path, demo: bool, *, starting: bool = False
+    ) -> None:
         super().__init__()
         self.setWindowTitle(title)
         self.setObjectName("MainWindow")
+        self._state_file = state_file
+        self._layout: Layout = {}
+        self.built = False
+        self.closed_while_starting = False  # closed before the desk was built: the desk stops once it is
+        self.layout_saved: Future[None] | None = None  # the last layout write (on a worker thread)
+        self.busy = QProgressBar()
+        self.busy.setObjectName("StartupProgress")
+        self.busy.setRange(0, 0)  # indeterminate while the startup runs
+        self.busy.setFixedWidth(120)
+        self.busy.setTextVisible(False)
+        self.statusBar().addPermanentWidget(self.busy)
+        self.statusBar().showMessage("Starting…")
+        self._starting_page = QWidget()
+        self._starting_page.setObjectName("StartingPage")
+        starting_text = QLabel("Starting AgentDesk…")
+        starting_text.setObjectName("StartingText")
+        row = QHBoxLayout()  # centred by stretches: no alignment flag, so no `Qt` namespace before the paint
+        row.addStretch(1)
+        row.addWidget(starting_text)
+        row.addStretch(1)
+        column = QVBoxLayout(self._starting_page)
+        column.addStretch(1)
+        column.addLayout(row)
+        column.addStretch(1)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._starting_page)
+        self.setCentralWidget(self.pages)
+        self.resize(1280, 800)
+        if not starting:
+            self.build(agent_name, reasons, demo)
+
+    @classmethod
+    def starting(cls, title: str, state_file: Path) -> MainWindow:
+        """The frame only, in its "starting…" state (title, size, a progress indicator): what the first paint
+        shows. `build` adds the desk once the settings are ready."""
+        return cls(title, "", [], state_file, False, starting=True)
+
+    def build(self, agent_name: str, reasons: list[str], demo: bool) -> None:
+        """The desk itself: call bar, profile, script and wrap-up panels, toolbar, status bar."""
+        from PySide6.QtCore import Qt
+
+        from agentdesk.telephony.agent_state import AgentState
+        from agentdesk.ui.call_bar import CallBar
+        from agentdesk.ui.lock_page import LockPage
+        from agentdesk.ui.notifier import app_icon
+        from agentdesk.ui.profile_panel import ProfilePanel
+        from agentdesk.ui.script_panel import ScriptPanel
+        from agentdesk.ui.wrapup_panel import WrapUpPanel
+
         self.setStyleSheet(STYLE)
         self.setWindowIcon(app_icon())
-        self._state_file = state_file
         self._current_call_id = ""
         self._current: CallContext | None = None
         self._shown_campaign = ""
@@ -103,10 +149,11 @@ class MainWindow(QMainWindow):
         self.unlock_requested = self.lock_page.unlock_requested  # the composition root checks the PIN, if any
         self._held: tuple[CallContext, list[CallContext] | None] | None = None  # what to show on unlock
         self._shown: tuple[CallContext, list[CallContext] | None] | None = None
-        self.pages = QStackedWidget()
-        self.pages.addWidget(central)
-        self.pages.addWidget(self.lock_page)
-        self.setCentralWidget(self.pages)
+        self.pages.insertWidget(0, central)
+        self.pages.insertWidget(1, self.lock_page)
+        self.pages.setCurrentIndex(0)
+        self.pages.removeWidget(self._starting_page)
+        self._starting_page.deleteLater()
 
         self.toolbar = QToolBar("Main")
         self.toolbar.setObjectName("MainToolbar")
@@ -226,12 +273,6 @@ class MainWindow(QMainWindow):
         self._agent_tick.setInterval(1000)
         self._agent_tick.timeout.connect(self._update_agent_timer)
         self._agent_tick.start()
-        self.busy = QProgressBar()
-        self.busy.setObjectName("StartupProgress")
-        self.busy.setRange(0, 0)  # indeterminate while the background startup runs
-        self.busy.setFixedWidth(120)
-        self.busy.setTextVisible(False)
-        self.statusBar().addPermanentWidget(self.busy)
         self.statusBar().addPermanentWidget(self.agent_timer_label)
         self.statusBar().addPermanentWidget(self.events_status)
         self.statusBar().addPermanentWidget(self.campaigns_status)
@@ -248,8 +289,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.sync_status)
         self.statusBar().addPermanentWidget(self.sync_button)
         self.wrapup_limit_seconds = 0.0
-        self.resize(1280, 800)
-        self.layout_saved: Future[None] | None = None  # the last layout write (on a worker thread)
+        self.built = True
+        self._restore_panels()
+        if self.isVisible() and self.focusWidget() is None:
+            # Built after the frame was shown and activated: give the focus Qt gives on activation (the search
+            # box), so what the agent typed while the frame showed (held in Qt's queue until now) lands there.
+            self.focusNextPrevChild(True)
 
     # -- slots the composition root connects ----------------------------------------------------------------
     def show_call(self, context: CallContext, active: list[CallContext] | None = None) -> None:
@@ -268,6 +313,8 @@ class MainWindow(QMainWindow):
             draft=context.draft,
             callback_defaults={"number": context.call.ani_raw or context.call.ani},
         )
+        from agentdesk.telephony.calls import CallState
+
         waiting = context.call.state is CallState.ENDED and not context.wrapped_up and not context.manual
         self.wrapup.set_ended(context.call.ended_here() if waiting else None, self.wrapup_limit_seconds)
         campaign = context.campaign.code if context.campaign else ""
@@ -288,6 +335,8 @@ class MainWindow(QMainWindow):
 
     def _show_call_actions(self, state: CallState) -> None:
         """The phone's buttons (the demo's): Answer a ringing call or Resume a held one, Hold the one talking."""
+        from agentdesk.telephony.calls import CallState
+
         resume = state is CallState.HELD
         self.answer_action.setText("Resume" if resume else "Answer")
         self.answer_action.setToolTip(f"{self.answer_action.text()} ({self.answer_action.shortcut().toString()})")
@@ -380,6 +429,9 @@ class MainWindow(QMainWindow):
         self.clock_status.show()
 
     def _update_agent_timer(self) -> None:
+        from agentdesk.base.time import utc_now
+        from agentdesk.ui.call_bar import format_duration
+
         status = self._agent_status
         if status is not None:
             seconds = (utc_now() - status.since).total_seconds()
@@ -447,6 +499,8 @@ class MainWindow(QMainWindow):
         self.wrapup.disposition.setFocus()
 
     def _show_source_health(self, result: LookupResult) -> None:
+        from agentdesk.records.model import SourceState
+
         bad = [s for s in result.sources if s.state in (SourceState.ERROR, SourceState.TIMEOUT, SourceState.STALE)]
         names = ", ".join(s.name for s in result.sources)
         text = f"Sources: {names}" + (f" · {', '.join(f'{s.name} {s.state.value}' for s in bad)}" if bad else "")
@@ -458,6 +512,8 @@ class MainWindow(QMainWindow):
         self.sources_status.setStyleSheet("color:#b91c1c;" if unavailable else ("color:#b45309;" if bad else ""))
 
     def _disable_call_driven_states(self) -> None:
+        from agentdesk.telephony.agent_state import AgentState
+
         model = self.agent_state.model()
         for row in range(self.agent_state.count()):
             state, _reason = self.agent_state.itemData(row)
@@ -470,24 +526,36 @@ class MainWindow(QMainWindow):
         self.agent_state_requested.emit(state, reason)
 
     def restore_layout(self, layout: Layout) -> None:
-        """Apply a layout read by `read_layout` (on a worker thread) before the window is shown."""
+        """Apply a layout read by `read_layout` (on a worker thread) before the window is shown; the splitters and
+        toolbars get theirs when the desk is built."""
+        self._layout = dict(layout)
+        if "geometry" in layout:
+            self.restoreGeometry(layout["geometry"])
+        if self.built:
+            self._restore_panels()
+
+    def _restore_panels(self) -> None:
         for key, restore in (
-            ("geometry", self.restoreGeometry),
             ("state", self.restoreState),
             ("splitter", self.splitter.restoreState),
             ("right_splitter", self.right_splitter.restoreState),
         ):
-            if key in layout:
-                restore(layout[key])
+            if key in self._layout:
+                restore(self._layout[key])
 
     def save_layout(self) -> Future[None]:
         """Snapshot the layout here, write it on a worker thread (the file write never blocks the GUI)."""
-        layout = {
-            "geometry": self.saveGeometry(),
-            "state": self.saveState(),
-            "splitter": self.splitter.saveState(),
-            "right_splitter": self.right_splitter.saveState(),
-        }
+        from concurrent.futures import ThreadPoolExecutor
+
+        from agentdesk.ui.layout import write_layout
+
+        layout = {"geometry": self.saveGeometry()}
+        if self.built:  # closed while starting: the panels' layout from the last run stays as it was
+            layout |= {
+                "state": self.saveState(),
+                "splitter": self.splitter.saveState(),
+                "right_splitter": self.right_splitter.saveState(),
+            }
         writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="window-layout")
         self.layout_saved = writer.submit(write_layout, self._state_file, layout)
         writer.shutdown(wait=False)  # the thread ends after the write; interpreter exit waits for it
@@ -495,5 +563,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
+        self.closed_while_starting = not self.built
         self.closing.emit()
         event.accept()
