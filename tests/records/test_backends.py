@@ -212,3 +212,45 @@ def test_a_source_supplies_only_the_fields_it_is_configured_for(tmp_path: Path) 
     assert any(r.fields.get("family_name") == person.family_name for r in records)
     with pytest.raises(ValueError, match="unknown field"):
         FhirBackendSettings(kind="fhir", name="EHR", base_url=server.base_url, supplies=["shoe_size"])
+
+
+def test_a_built_backend_imports_nothing_during_the_first_callers_lookup(tmp_path: Path) -> None:
+    """The desk builds its backends on a worker thread at start; whatever the first lookup would import (httpx's
+    async machinery, the phone-number library) is imported there, not on the GUI loop while the first caller
+    waits. A fresh interpreter, so that nothing another test imported hides a first-use import."""
+    import json
+    import subprocess
+    import sys
+
+    from agentdesk.demo.setup import MARKETING
+
+    data = write_demo_data(tmp_path, count=30, seed=2)
+    server = DemoFhirServer(data.fhir_file, data.related_file, data.people)
+    server.start()
+    person = next(p for p in data.people if p.in_ehr)
+    rest = {**MARKETING, "url_templates": {"phone": f"{server.root_url}/marketing/contacts?phone={{phone}}"}}
+    script = f"""
+import asyncio, json, sys
+from agentdesk.config.schema import FhirBackendSettings, RestBackendSettings
+from agentdesk.records.backends.factory import build_backend
+backends = [
+    build_backend(FhirBackendSettings(kind="fhir", name="EHR", base_url={server.base_url!r}), "US"),
+    build_backend(RestBackendSettings(**json.loads({json.dumps(rest)!r})), "US"),
+]
+async def first_call():
+    before = set(sys.modules)
+    found = [await backend.find_by_phone({person.phone_e164!r}) for backend in backends]
+    imported = sorted(set(sys.modules) - before)
+    for backend in backends:
+        await backend.aclose()
+    return found, imported
+found, imported = asyncio.run(first_call())
+print(json.dumps({{"found": [len(records) for records in found], "imported": imported}}))
+"""
+    try:
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    finally:
+        server.stop()
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["found"][0] >= 1  # the lookup really went over HTTP
+    assert answer["imported"] == []

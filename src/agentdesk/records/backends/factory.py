@@ -18,6 +18,7 @@ from agentdesk.config.schema import (
 )
 from agentdesk.records.backends import RecordBackend
 from agentdesk.records.backends.fhir import FhirBackend
+from agentdesk.records.backends.http import warm_up
 from agentdesk.records.backends.oauth import BearerToken, OAuth2ClientCredentials
 from agentdesk.records.backends.rest import RestBackend
 from agentdesk.records.backends.sql import SqlBackend
@@ -37,8 +38,10 @@ class BackendUnavailable(Exception):
 
 
 def build_backend(settings: BackendSettings, region: str) -> RecordBackend:
-    """The adapter for one [[backends]] entry, answering only with the fields it is configured to supply."""
+    """The adapter for one [[backends]] entry, answering only with the fields it is configured to supply. Blocking
+    (imports, keychain, TLS setup): the desk calls it on a worker thread."""
     backend = _build(settings, region)
+    warm_up(region)  # what the first lookup would otherwise import on the GUI loop
     if settings.supplies or settings.mrn_system:
         supplies = frozenset(settings.supplies) if settings.supplies else None
         return SuppliedFields(backend, supplies, settings.mrn_system)

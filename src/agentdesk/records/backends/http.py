@@ -29,6 +29,18 @@ class HttpStatusError(BackendError):
         self.status = status
 
 
+def warm_up(region: str = "US") -> None:
+    """Import now what a backend's first request would import: httpx's connection pool loads anyio and its asyncio
+    backend at its first lock (~80 ms of imports on a loaded machine), and the adapters read numbers with the
+    phone-number library. Called where backends are built (on a worker thread at start), so the first caller's
+    lookup imports nothing on the GUI loop."""
+    import anyio._backends._asyncio  # noqa: F401  (the module httpcore's locks resolve to under asyncio)
+
+    from agentdesk.base.phone import warm_up as phones
+
+    phones(region)
+
+
 def os_trust_store() -> ssl.SSLContext:
     """An SSL context that verifies certificates against the operating system's trust store."""
     import truststore
