@@ -27,6 +27,7 @@ from agentdesk.records.identity import (
     link_people,
     load_model,
     model_from_document,
+    one_typo_chance,
     one_typo_forms,
     person_from_fields,
     save_model,
@@ -325,3 +326,129 @@ def test_a_shortened_given_name_is_a_partial_agreement(short: str, full: str) ->
     assert score.comparison("given_name").outcome == "partial"
     assert score.decision == "match"  # birth date, phone and family name agree: 'Jac' does not split the person
     assert compare_given(person(given_name=full[0]), b) == "initial"
+
+
+def test_two_names_many_records_hold_are_not_a_typo_of_each_other() -> None:
+    """Charlotte and Charles look alike (Jaro-Winkler 0.90), but each is a name many records hold: two names, not
+    a typo. A spelling no one uses is a typo of the name one edit from it (Charlotye is Charlotte mistyped, not
+    Charles); a name cut short is still a partial agreement (Dan, Dana)."""
+    names = NameFrequencies.count(["charlotte"] * 6 + ["charles"] * 6 + ["dan"] * 5 + ["dana"] * 5, [])
+    matcher = Matcher(replace(DEFAULT_MODEL, names=names))
+
+    def given_level(first: str, second: str, judge: Matcher = matcher) -> str:
+        return judge.levels(person(given_name=first), person(given_name=second)).given
+
+    assert given_level("Charlotte", "Charles") == "different"
+    assert given_level("Charlotye", "Charles") == "different"
+    assert given_level("Charlotye", "Charlotte") == "close"
+    assert given_level("Dana", "Dan") == "truncated"
+    assert given_level("Charlotte", "Charles", Matcher()) == "close"  # no population: which names are names is unknown
+
+
+def _careless_copies(size: int = 5000, seed: int = 5) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """A population and a copy of every third record, as careless as FEBRL's: another birth date or address now
+    and then, a given name mistyped, a number mistyped often and now and then another number altogether."""
+    rng = random.Random(seed)
+
+    def word(length: int) -> str:
+        return "".join(rng.choice("bcdfghklmnprstvw") + rng.choice("aeiou") for _ in range(length // 2))
+
+    # Names and places as varied as FEBRL's: 200 given and 300 family names, small postal areas.
+    given, family = [word(6) for _ in range(200)], [word(8) for _ in range(300)]
+    rows = _population(size)
+    for n, row in enumerate(rows):
+        row["given_name"], row["family_name"] = rng.choice(given), rng.choice(family)
+        row["ssn"] = f"{2_000_000 + 1117 * n}"  # spread out: no two people's numbers are one typo apart
+        row["postal_code"] = f"{10_000 + n // 2}"
+    copies = []
+    for row in rows[::3]:
+        copy = dict(row)
+        if rng.random() < 0.1:
+            copy["birth_date"] = f"{rng.randint(1940, 2010)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        if rng.random() < 0.4:
+            copy["address_line"] = f"{rng.randint(1, 999)} Oak Avenue"
+        if rng.random() < 0.15:
+            copy["given_name"] = copy["given_name"][:2] + copy["given_name"][1:]  # a letter typed twice
+        if rng.random() < 0.3:
+            digits = list(copy["ssn"])
+            digits[3] = str((int(digits[3]) + 1) % 10)
+            copy["ssn"] = "".join(digits)
+        elif rng.random() < 0.1:
+            copy["ssn"] = f"{rng.randint(1_000_000, 9_999_999)}"
+        copies.append(copy)
+    return rows, copies
+
+
+def test_a_link_does_not_merge_two_people_whose_names_are_two_common_names() -> None:
+    """Charlotte and Charles Orchard at one postal code, everything else different, among careless copies: the
+    records' own name table is used from the first comparison (and in the fit), so the pair is not scored as one
+    name mistyped."""
+    rows, copies = _careless_copies()
+    for k in range(12):
+        rows[3 * k]["given_name"] = copies[k]["given_name"] = "charlotte" if k % 2 else "charles"
+    charlotte = {
+        "given_name": "Charlotte",
+        "family_name": "Orchard",
+        "birth_date": "1985-03-30",
+        "address_line": "3 Dickinson Street",
+        "postal_code": "04551",
+        "ssn": "3193520",
+    }
+    charles = {
+        "given_name": "Charles",
+        "family_name": "Orchard",
+        "birth_date": "1958-10-07",
+        "address_line": "350 Perry Drive",
+        "postal_code": "04551",
+        "ssn": "5130911",
+    }
+    left = [person_from_fields(r) for r in [*rows, charlotte]]
+    right = [person_from_fields(r) for r in [*copies, charles]]
+    result = link_people(left, right)
+    decisions = {(p.left, p.right): p.decision for p in result.pairs}
+    assert decisions.get((len(left) - 1, len(right) - 1)) != "match"
+
+
+def test_ssns_one_typo_apart_weigh_no_more_than_chance_allows() -> None:
+    """Strangers' 7-digit numbers are one typo apart by chance about 69 times in 10^7 (9 x 7 digits changed, 6
+    neighbours swapped): a fitted model never weighs a one-typo agreement as if it were rarer than that, so two
+    people with one rare given name and numbers one digit apart, everything else different, are not merged."""
+    assert one_typo_chance(["5628066", "5928066"]) == pytest.approx(69 / 10**7)
+    assert one_typo_chance([]) == 0.0
+    rng = random.Random(5)
+    rows = _population(5000)
+    for n, row in enumerate(rows):
+        row["ssn"] = f"{2_000_000 + 1117 * n}"  # spread out: no two people's numbers are one typo apart
+    copies = []
+    for row in rows[::3]:
+        copy = dict(row)
+        # Copies as careless as FEBRL's: another birth date or address now and then, a mistyped number often.
+        if rng.random() < 0.1:
+            copy["birth_date"] = f"{rng.randint(1940, 2010)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+        if rng.random() < 0.4:
+            copy["address_line"] = f"{rng.randint(1, 999)} Oak Avenue"
+        if rng.random() < 0.3:
+            digits = list(copy["ssn"])
+            digits[3] = str((int(digits[3]) + 1) % 10)
+            copy["ssn"] = "".join(digits)
+        copies.append(copy)
+    emily = {
+        "given_name": "Emiily",
+        "birth_date": "1967-02-03",
+        "address_line": "33 Mackenzie Street",
+        "postal_code": "02121",
+        "ssn": "5628066",
+    }
+    other = {
+        "given_name": "Emiily",
+        "birth_date": "1995-04-02",
+        "address_line": "173 Star Close",
+        "postal_code": "04505",
+        "ssn": "5928066",
+    }
+    left = [person_from_fields(r) for r in [*rows, emily]]
+    right = [person_from_fields(r) for r in [*copies, other]]
+    result = link_people(left, right)
+    assert result.model.field_model("ssn").level("one_digit").u >= 69 / 10**7 * 0.99
+    decisions = {(p.left, p.right): p.decision for p in result.pairs}
+    assert decisions.get((len(left) - 1, len(right) - 1)) != "match"

@@ -70,7 +70,7 @@ from agentdesk.records.identity.compare import (
     compare_swapped_names,
 )
 from agentdesk.records.identity.estimate import estimate_u
-from agentdesk.records.identity.fit import estimate_m, fit_model, name_frequencies
+from agentdesk.records.identity.fit import estimate_m, fit_model, name_frequencies, one_typo_chance
 from agentdesk.records.identity.model import (
     DEFAULT_FIELDS,
     DEFAULT_MODEL,
@@ -162,6 +162,7 @@ __all__ = [
     "normalise_postal",
     "normalise_sex",
     "normalise_ssn",
+    "one_typo_chance",
     "one_typo_forms",
     "person_from_fields",
     "person_from_record",

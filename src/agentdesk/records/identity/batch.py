@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.records.identity.blocking import Blocking, block
-from agentdesk.records.identity.fit import fit_model
+from agentdesk.records.identity.fit import fit_model, name_frequencies
 from agentdesk.records.identity.model import DEFAULT_MODEL, MatchModel
 from agentdesk.records.identity.normalise import Person
 from agentdesk.records.identity.scoring import Matcher, _Levels
@@ -61,7 +61,10 @@ def link_people(
     seconds["block"] = time.perf_counter() - started
     other = left if right is None else right
     started = time.perf_counter()
-    comparer = Matcher(model)
+    # The name frequencies are part of comparing (a close spelling that is another common name is another
+    # name), so the records' own are used from the start when the model is fitted to them.
+    names = name_frequencies(*((left,) if right is None else (left, right)))
+    comparer = Matcher(replace(model, names=names) if fit else model)
     levels_of = comparer.levels
     levels = [levels_of(left[i], other[j]) for i, j in blocking.pairs]
     seconds["compare"] = time.perf_counter() - started

@@ -98,7 +98,8 @@ def fit_model(
     possible = len(left) * (len(left) - 1) // 2 if right is None else len(left) * len(right)
     patterns = Counter(levels)
     model = _fit_prior(model, patterns, possible)
-    model = _fit_prior(_u_from_candidates(model, patterns, possible, sharing), patterns, possible)
+    floors = {("ssn", "one_digit"): one_typo_chance([p.ssn for population in people for p in population])}
+    model = _fit_prior(_u_from_candidates(model, patterns, possible, sharing, floors), patterns, possible)
     model = _fit_prior(_without_households_if_none(model, patterns), patterns, possible)
     records = sum(len(p) for p in people)
     return replace(model, names=names, fitted=FitSummary(len(levels), records, iterations, converged))
@@ -249,8 +250,26 @@ def _largest_m_change(before: Sequence[FieldModel], after: Sequence[FieldModel])
     )
 
 
+def one_typo_chance(values: Sequence[str]) -> float:
+    """The chance that a stranger's identifier is one typo away from a record's: of the numbers as long as
+    this one, the share one digit changed or two neighbours swapped away (9L + L - 1 of 10^L numbers, for an
+    L-digit number), averaged over the records' identifiers (0 without any). Numbers spread over their space
+    (as SSNs are) are this close by chance; numbers issued in sequence are closer, never further apart."""
+    chances = []
+    for value in values:
+        if value:
+            size = len(value)
+            alphabet = 10 if value.isdigit() else 36
+            chances.append(((alphabet - 1) * size + size - 1) / float(alphabet) ** size)
+    return sum(chances) / len(chances) if chances else 0.0
+
+
 def _u_from_candidates(
-    model: MatchModel, patterns: Counter[_Levels], possible: int, sharing: dict[str, tuple[int, int]]
+    model: MatchModel,
+    patterns: Counter[_Levels],
+    possible: int,
+    sharing: dict[str, tuple[int, int]],
+    floors: dict[tuple[str, str], float] | None = None,
 ) -> MatchModel:
     """Correct u with what the fitted model says about the candidate pairs.
 
@@ -258,7 +277,11 @@ def _u_from_candidates(
       copies of one person shares their SSN many times): the expected matches agreeing are taken out.
     * Random pairs almost never land on a rare level (SSNs one digit apart); the candidate pairs hold all of
       them when a pass blocks on that field, so each level's u is at least its expected non-matches among the
-      candidate pairs over all possible pairs."""
+      candidate pairs over all possible pairs.
+    * A level's u is never below its floor (SSNs one typo apart: `one_typo_chance`). The candidate pairs
+      cannot show it when the model takes strangers whose numbers happen to be one digit apart for one person
+      (their pairs count as matches, not as the non-matches u is counted from), and a one-typo agreement then
+      weighed nearly as much as an exact one."""
     matcher = Matcher(model)
     matches: defaultdict[tuple[str, str], float] = defaultdict(float)
     others: defaultdict[tuple[str, str], float] = defaultdict(float)
@@ -272,7 +295,7 @@ def _u_from_candidates(
     for f in model.fields:
         levels = []
         for level in f.levels:
-            u = max(level.u, others[(f.name, level.name)] / possible)
+            u = max(level.u, others[(f.name, level.name)] / possible, (floors or {}).get((f.name, level.name), 0.0))
             shared, total = sharing[f.name]
             if level.name == "exact" and total:
                 chance = max(shared - matches[(f.name, "exact")], 0.5) / total

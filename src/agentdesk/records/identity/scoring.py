@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from rapidfuzz.distance import OSA
+
 from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.records.identity.compare import (
     _name_rank,
+    _truncated,
     compare_address,
     compare_birth_date,
     compare_exact,
@@ -120,6 +123,7 @@ class Matcher:
         self._prior_weight = model.prior_weight
         self._overlap = model.household_overlap
         self._names = model.names
+        self._typos: dict[str, bool] = {}  # spelling -> one edit from a known given name
         self._ssn_reliable = model.field_model("ssn").level("different").m <= RELIABLE_DISAGREEMENT
         # (field, level, household) -> weight, with "within household" applied only to the person fields.
         self._w = {
@@ -135,6 +139,11 @@ class Matcher:
 
     def levels(self, a: Person, b: Person) -> _Levels:
         given, family = compare_given(a, b), compare_family(a, b)
+        if given == "close" and a.given_first != b.given_first and self._two_names(a.given, b.given):
+            # A typo is a spelling no one else uses: two spellings that are each a name many records hold
+            # (Charlotte and Charles) are two names, however alike they look; one cut short is still a partial
+            # agreement (Dan, Dana). (A middle name on one side only is not this: the first names agree.)
+            given = "truncated" if _truncated(a.given_first, b.given_first) else "different"
         swapped = False
         if (
             "different" in (given, family)
@@ -165,6 +174,30 @@ class Matcher:
             mrn=compare_mrn(a, b),
             ssn=compare_ssn(a.ssn, b.ssn),
         )
+
+    def _two_names(self, a: str, b: str) -> bool:
+        """Two spellings that stand for two given names many records hold: each is such a name, or one is and
+        the other is one typo (an edit) from another such name but more than one from this one (Charlotye
+        beside Charles is Charlotte mistyped)."""
+        names = self._names
+        if names is None:
+            return False
+        known_a, known_b = names.known_given(a), names.known_given(b)
+        if known_a and known_b:
+            return True
+        if known_a == known_b:
+            return False  # neither is known: nothing says which names they are
+        known, other = (a, b) if known_a else (b, a)
+        return OSA.distance(other, known, score_cutoff=1) > 1 and self._typo_of_a_name(other)
+
+    def _typo_of_a_name(self, spelling: str) -> bool:
+        """One edit from a given name many records hold (cached: the table does not change)."""
+        found = self._typos.get(spelling)
+        if found is None:
+            names = self._names
+            found = names is not None and any(OSA.distance(spelling, name, score_cutoff=1) <= 1 for name in names.given)
+            self._typos[spelling] = found
+        return found
 
     def _household_factors(self, weights: Sequence[float]) -> list[float]:
         """How much of each household field's weight counts: phone, address and postal code move together, so
