@@ -414,3 +414,27 @@ def test_an_impossible_birth_date_is_reported_and_linked_as_typed(tmp_path: Path
     assert result.stderr.splitlines() == ["a.csv:2: birth_date: not a real date; linked with its digits as typed"]
     assert summary(result)[1] == 0  # not a bad row
     assert [r["decision"] for r in read_out(tmp_path / "pairs.csv")] == ["match"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="named pipes as paths are POSIX")
+def test_an_output_that_is_not_a_file_is_written_to_never_replaced(tmp_path: Path) -> None:
+    """`--out /dev/null` (or a pipe) must stay what it is: the atomic rename used to put a plain file in its place,
+    and run as root that replaced the machine's /dev/null. A named pipe stands in for the device here."""
+    import os
+    import stat
+    import threading
+
+    left, right = write_csv(tmp_path / "left.csv", LEFT), write_csv(tmp_path / "right.csv", RIGHT)
+    pipe = tmp_path / "pairs.fifo"
+    os.mkfifo(pipe)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text(encoding="utf-8")), daemon=True)
+    reader.start()
+    result = run(tmp_path, "link", str(left), str(right), "--out", str(pipe))
+    reader.join(10)
+    if reader.is_alive():  # nothing was written to the pipe: release the reader before failing
+        with pipe.open("w"):
+            pass
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISFIFO(pipe.stat().st_mode)
+    assert received and received[0].splitlines()[0] == "left_id,right_id,score,decision,held"

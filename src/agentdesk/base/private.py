@@ -12,6 +12,8 @@ import os
 import stat
 from pathlib import Path
 
+from agentdesk.base.files import write_whole
+
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 POSIX = os.name == "posix"
@@ -45,20 +47,7 @@ def narrow(path: Path) -> None:
 
 def write_private(path: Path, data: bytes) -> None:
     """Replace `path` atomically with `data`, user-only from the first byte (never briefly readable by others)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
-    fd = os.open(temporary, flags, PRIVATE_FILE)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        narrow(temporary)
-        temporary.replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+    write_whole(path, data, private=True)
 
 
 def only_mine(path: Path) -> bool:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentdesk import services
+from agentdesk.base.files import write_whole
 from agentdesk.config import ConfigError, Settings
 
 if TYPE_CHECKING:
@@ -97,7 +98,7 @@ def export(
     if out is None:
         sys.stdout.write(text)
     else:
-        out.write_text(text, encoding="utf-8", newline="")
+        write_whole(out, text, private=True)  # dispositions (notes too, when asked) are patient data: user-only
         print(f"{len(rows)} disposition(s) written to {out}", file=sys.stderr)
     return 0
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import csv
 import gc
-import os
+import io
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from agentdesk.base.files import write_whole
 from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.records.identity import DEFAULT_MODEL
 from agentdesk.records.identity.batch import LinkedPair, link_people
@@ -29,19 +29,14 @@ from agentdesk.records.linking import MAX_REPORTED_PER_FILE, Extract, InputError
 
 def write_pairs(path: Path, pairs: list[LinkedPair], left_ids: list[str], right_ids: list[str]) -> None:
     """Write atomically, so a crash never leaves half a file that looks complete."""
-    directory = path.parent if str(path.parent) else Path()
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            writer = csv.writer(stream, lineterminator="\n")
-            writer.writerow(("left_id", "right_id", "score", "decision", "held"))
-            for pair in pairs:
-                score = f"{pair.probability:.4f}"
-                writer.writerow((left_ids[pair.left], right_ids[pair.right], score, pair.decision, pair.held))
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    stream = io.StringIO(newline="")
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(("left_id", "right_id", "score", "decision", "held"))
+    for pair in pairs:
+        writer.writerow(
+            (left_ids[pair.left], right_ids[pair.right], f"{pair.probability:.4f}", pair.decision, pair.held)
+        )
+    write_whole(path, stream.getvalue())
 
 
 # The default region of `TelephonySettings`, mirrored so that a run without --config does not import the config

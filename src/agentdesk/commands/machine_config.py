@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agentdesk.base.files import write_whole
 from agentdesk.config import ConfigError, ConfigProblem, load_settings
 from agentdesk.config.loader import merge_layers, read_layer
 from agentdesk.config.toml_text import dumps
@@ -50,9 +51,7 @@ def run_machine_config(
         return 0
     target.parent.mkdir(parents=True, exist_ok=True)
     # Written beside the target and renamed: a desk starting meanwhile reads the old file or the new, never half.
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=target.parent, delete=False, suffix=".tmp") as out:
-        out.write(text)
-    Path(out.name).replace(target)
+    write_whole(target, text)
     print(f"wrote the machine-wide config {target}")
     return 0
 

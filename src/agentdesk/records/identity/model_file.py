@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from agentdesk.base.files import write_whole
 from agentdesk.records.identity.model import (
     DEFAULT_FIELDS,
     FieldModel,
@@ -68,16 +67,7 @@ def model_to_document(model: MatchModel) -> dict[str, Any]:
 
 def save_model(model: MatchModel, path: Path) -> None:
     """Write atomically: a crash never leaves half a model that the desk would then refuse at start."""
-    text = json.dumps(model_to_document(model), indent=1) + "\n"
-    directory = path.parent if str(path.parent) else Path()
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_whole(path, json.dumps(model_to_document(model), indent=1) + "\n")
 
 
 def load_model(path: Path) -> MatchModel:
