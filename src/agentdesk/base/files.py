@@ -19,13 +19,19 @@ _BINARY = getattr(os, "O_BINARY", 0)
 
 def write_whole(path: Path, data: bytes | str, private: bool = False) -> None:
     """Replace the file at `path` with `data` (str is written as UTF-8), atomically where it is a file.
-    `private`: user-only from the first byte (0600), never briefly readable by others."""
+    `private`: user-only from the first byte (0600), never briefly readable by others, and the path itself is
+    replaced whatever it is (the app's own files: a link there is not followed)."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    target = Path(os.path.realpath(path))
-    try:
-        mode = target.stat().st_mode
-    except FileNotFoundError:
-        mode = None
+    if private:
+        # The app's own files in its user-only folders: whatever stands at the path (a link planted there, say)
+        # is replaced, never followed or written through.
+        target, mode = path, None
+    else:
+        target = Path(os.path.realpath(path))
+        try:
+            mode = target.stat().st_mode
+        except FileNotFoundError:
+            mode = None
     if mode is not None and not stat.S_ISREG(mode):
         with target.open("wb") as stream:  # a device or a pipe: a stream to write, not a file to swap
             stream.write(payload)
