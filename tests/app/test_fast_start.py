@@ -259,12 +259,17 @@ class XServer:
         self.xtest.XTestFakeKeyEvent.argtypes = [ctypes.c_void_p, ctypes.c_uint, ctypes.c_int, ctypes.c_ulong]
         self.x11.XFlush.argtypes = [ctypes.c_void_p]
         self.x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
-        for _ in range(100):  # the display number comes a moment before the socket accepts everyone
+        # The display number comes a moment before the socket accepts everyone; on a loaded machine, seconds.
+        deadline = time.monotonic() + 60
+        while True:
             self.connection = self.x11.XOpenDisplay(self.display.encode())
-            if self.connection:
+            if self.connection or time.monotonic() > deadline or self.process.poll() is not None:
                 break
             time.sleep(0.05)
-        assert self.connection, f"cannot open {self.display}"
+        if not self.connection:  # never leave the server running (a later test would report its Popen)
+            self.process.terminate()
+            self.process.wait(10)
+            raise AssertionError(f"cannot open {self.display} (Xvfb exit code {self.process.returncode})")
 
     def type(self, text: str) -> None:
         for char in text:
@@ -293,11 +298,16 @@ def test_keys_typed_while_the_frame_shows_reach_the_desk(tmp_path: Path) -> None
         child = subprocess.Popen(
             [*command, "--config", str(config)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
-        assert child.stdout is not None
-        assert child.stdout.readline().strip() == "FRAME"
-        server.type("smith")
-        (tmp_path / "keys-sent").write_text("", encoding="utf-8")
-        out, err = child.communicate(timeout=120)
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "FRAME"
+            server.type("smith")
+            (tmp_path / "keys-sent").write_text("", encoding="utf-8")
+            out, err = child.communicate(timeout=120)
+        finally:  # a failed step must not leave the desk running (nor its pipes open)
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
     finally:
         server.close()
     assert child.returncode == 0, err[-3000:]
