@@ -50,6 +50,10 @@ def main() -> int:
     parser.add_argument("--frozen", type=Path, help="a frozen AgentDesk folder (installer/build.py) to measure too")
     args = parser.parse_args()
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    # Compiled modules, as on a workstation (pip and the frozen build ship them): with PYTHONDONTWRITEBYTECODE set
+    # (some CI and sandbox shells set it) every start would compile AgentDesk's sources again and the bare window,
+    # all in site-packages, would not.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     basedir = Path(tempfile.mkdtemp(prefix="agentdesk-bench-"))
     agentdesk = [sys.executable, "-m", "agentdesk", "--demo", "--smoke", "--basedir", str(basedir)]
     bare = [sys.executable, str(HERE / "bare_window.py")]

@@ -45,6 +45,10 @@ LINE = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)")
 
 def profile_once(basedir: Path) -> tuple[collections.Counter[str], collections.Counter[str]]:
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen")}
+    # Compiled modules, as on a workstation (pip and the frozen build ship them): with PYTHONDONTWRITEBYTECODE set
+    # (some CI and sandbox shells set it) every start would compile AgentDesk's sources again and the bare window,
+    # all in site-packages, would not.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", CHILD, "--demo", "--smoke", "--basedir", str(basedir)],
         capture_output=True,

@@ -99,9 +99,9 @@ def run_gui(options: LaunchOptions) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from agentdesk.ui.crash import route_qt_messages
     from agentdesk.ui.garbage import GuiThreadCollector
     from agentdesk.ui.main_window import MainWindow
+    from agentdesk.ui.qt_messages import route_qt_messages
 
     route_qt_messages()
     _enable_faulthandler(paths)
@@ -900,8 +900,8 @@ def run_monitor(options: LaunchOptions, paths: AppPaths, settings: Settings) -> 
     from agentdesk.metrics.live import LiveFeed
     from agentdesk.store.central import CentralStoreError
     from agentdesk.store.opening import StoreUnusable
-    from agentdesk.ui.crash import route_qt_messages
     from agentdesk.ui.monitor_window import MonitorWindow
+    from agentdesk.ui.qt_messages import route_qt_messages
 
     route_qt_messages()
     existing = QApplication.instance()

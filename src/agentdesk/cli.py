@@ -15,7 +15,6 @@ from pathlib import Path
 
 from agentdesk import __version__
 from agentdesk.commands.gui import LaunchOptions, PopRequest, expand_uri, pop_problem
-from agentdesk.records.link_columns import columns_help
 
 
 def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
@@ -36,7 +35,50 @@ def _global_options(parser: argparse.ArgumentParser, default: object) -> None:
     )
 
 
+COMMANDS = frozenset(
+    {
+        "check-config",
+        "pop",
+        "lookup",
+        "link",
+        "db",
+        "scripts",
+        "doctor",
+        "machine-config",
+        "export",
+        "audit",
+        "metrics",
+        "simulate",
+        "pin",
+        "credentials",
+    }
+)
+
+
+def _desktop_parser() -> argparse.ArgumentParser:
+    """The top level's own options only: what a plain desktop start (no command) is parsed with."""
+    parser = argparse.ArgumentParser(prog="agentdesk", add_help=False)
+    parser.add_argument("--version", action="version", version=f"AgentDesk {__version__}")
+    _global_options(parser, None)
+    parser.add_argument("--monitor", action="store_true")
+    parser.set_defaults(command=None)
+    return parser
+
+
+def parse_arguments(arguments: list[str]) -> argparse.Namespace:
+    """A desktop start names no command: the top level's options alone parse it, without building every
+    command's parser first (~10 ms of the start). Anything else (a command, help, a mistake) gets the full parser,
+    and so the same answer and messages as always."""
+    if not any(a in COMMANDS or a in ("-h", "--help") for a in arguments):
+        args, extra = _desktop_parser().parse_known_args(arguments)
+        if not extra:
+            return args
+    return build_parser().parse_args(arguments)
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from agentdesk.records.link_columns import columns_help  # only for `link --help`
+
     parser = argparse.ArgumentParser(
         prog="agentdesk", description="AgentDesk: the agent desktop for healthcare contact centers."
     )
@@ -163,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"agentdesk: {exc}", file=sys.stderr)
         return 2
-    args = build_parser().parse_args(arguments)
+    args = parse_arguments(arguments)
     if args.command == "check-config":
         from agentdesk.commands.check_config import run_check_config
 

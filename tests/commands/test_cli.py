@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -98,3 +99,23 @@ def test_pop_takes_numbers_extensions_and_withheld_caller_ids() -> None:
 
     for ani in ("6175550123", "+1 (617) 555-0123", "1001", "anonymous", "Restricted"):
         assert pop_problem(PopRequest(ani, "8005550142")) == "", ani
+
+
+def test_a_desktop_start_is_parsed_as_the_full_parser_parses_it() -> None:
+    """A start that names no command skips building every command's parser; it must mean exactly the same."""
+    from agentdesk import cli
+
+    parser = cli.build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(commands.choices) == cli.COMMANDS  # a new command must be known to the shortcut
+    for arguments in (
+        [],
+        ["--demo", "--smoke"],
+        ["--config", "c.toml", "--basedir", "b"],
+        ["--monitor", "--demo"],
+        ["--config=x.toml", "--smoke"],
+    ):
+        assert cli.parse_arguments(arguments) == parser.parse_args(arguments), arguments
+    # A value that happens to be a command's name, or a command, still goes through the full parser.
+    assert cli.parse_arguments(["--config", "doctor"]) == parser.parse_args(["--config", "doctor"])
+    assert cli.parse_arguments(["doctor", "--demo"]).command == "doctor"

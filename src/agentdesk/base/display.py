@@ -5,9 +5,12 @@ Linux and the BSDs only: Windows and macOS always have their own display when a 
 
 from __future__ import annotations
 
-import ctypes
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ctypes
 
 HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrdisplay")
 HEADLESS_HINT = "the headless commands (lookup, link, check-config, export, metrics, audit) need no display"
@@ -38,6 +41,8 @@ def display_problem(environ: dict[str, str] | None = None) -> str | None:
 
 
 def _x11_problem(display: str) -> str | None:
+    import ctypes  # here: offscreen, Wayland and Windows starts need none of it
+
     xcb = _library("libxcb.so.1")
     if xcb is None:
         return None  # Qt would say more than we can
@@ -61,6 +66,8 @@ def _x11_problem(display: str) -> str | None:
 
 def _library(soname: str) -> ctypes.CDLL | None:
     try:
+        import ctypes
+
         return ctypes.CDLL(soname)  # by its soname: no ldconfig run at every start
     except OSError:
         return None

@@ -1,5 +1,5 @@
-"""Bugs, as opposed to environment errors: a crash dialog with the recent (redacted) log, and Qt's own
-messages routed into logging so they are not lost on a console nobody sees."""
+"""Bugs, as opposed to environment errors: a crash dialog with the recent (redacted) log. (Qt's own messages go to
+the log through ui/qt_messages.py.)"""
 
 from __future__ import annotations
 
@@ -8,28 +8,11 @@ import traceback
 from collections.abc import Callable
 from types import TracebackType
 
-from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from agentdesk.logs import ShownValues, redact
 
-qt_log = logging.getLogger("agentdesk.qt")
 log = logging.getLogger("agentdesk.app")
-
-_QT_LEVELS = {
-    QtMsgType.QtDebugMsg: logging.DEBUG,
-    QtMsgType.QtInfoMsg: logging.INFO,
-    QtMsgType.QtWarningMsg: logging.WARNING,
-    QtMsgType.QtCriticalMsg: logging.ERROR,
-    QtMsgType.QtFatalMsg: logging.CRITICAL,
-}
-
-
-def route_qt_messages() -> None:
-    def handler(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
-        qt_log.log(_QT_LEVELS.get(kind, logging.WARNING), "%s (%s)", message, context.category or "qt")
-
-    qInstallMessageHandler(handler)
 
 
 class CrashDialog(QDialog):

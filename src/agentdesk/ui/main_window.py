@@ -5,28 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QSplitter,
-    QStackedWidget,
-    QToolBar,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QProgressBar, QStackedWidget, QVBoxLayout, QWidget
 
 # Only the frame (MainWindow.starting) is built before the first paint: the panels, the desk's types and Qt's `Qt`
 # namespace (12 ms of enum building) are imported when the desk is built, right after it (see app.py).
 if TYPE_CHECKING:
     from concurrent.futures import Future
+
+    from PySide6.QtGui import QCloseEvent
 
     from agentdesk.campaigns.model import Campaign
     from agentdesk.desk import CallContext
@@ -105,7 +92,9 @@ class MainWindow(QMainWindow):
 
     def build(self, agent_name: str, reasons: list[str], demo: bool) -> None:
         """The desk itself: call bar, profile, script and wrap-up panels, toolbar, status bar."""
-        from PySide6.QtCore import Qt
+        from PySide6.QtCore import Qt, QTimer
+        from PySide6.QtGui import QAction, QKeySequence
+        from PySide6.QtWidgets import QCheckBox, QComboBox, QPushButton, QSpinBox, QSplitter, QToolBar
 
         from agentdesk.telephony.agent_state import AgentState
         from agentdesk.ui.call_bar import CallBar
