@@ -291,11 +291,14 @@ def _stop_on_signals(loop: asyncio.AbstractEventLoop, finish: Callable[[int], No
 
 def _handed_to_running_instance(options: LaunchOptions, paths: AppPaths, start: StartValues) -> bool:
     """Single instance per user: a second start brings the running window forward (and passes on a pop)."""
-    from agentdesk.config.credentials import CredentialMissing, get_secret
-    from agentdesk.instance import call_instance
+    from agentdesk.instance import call_instance, read_instance
 
-    if not start.webhook_enabled:
+    if not start.webhook_enabled or read_instance(paths.data_dir) is None:
+        # No desk of this user runs: nothing to hand over, so no keychain and no HTTP client before the window
+        # (they cost a quarter of a second of every start).
         return False
+    from agentdesk.config.credentials import CredentialMissing, get_secret
+
     try:
         token = get_secret(start.webhook_token_credential)
     except CredentialMissing:

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from agentdesk.base.private import only_mine, private_dir, write_private
-from agentdesk.telephony.sources.webhook import PROOF_PATH, prove
 
 log = logging.getLogger("agentdesk.app")
 INSTANCE_FOLDER = "instance"
@@ -150,6 +149,9 @@ def call_instance(
 
 
 def _proven(client: Any, instance: RunningInstance) -> bool:
+    # Here, not at import: reading the note (every desktop start, before its window) needs no HTTP server code.
+    from agentdesk.telephony.sources.webhook import PROOF_PATH, prove
+
     challenge = secrets.token_bytes(CHALLENGE_BYTES)
     response = client.post(PROOF_PATH, json={"challenge": challenge.hex()})
     if response.status_code != 200:

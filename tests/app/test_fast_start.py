@@ -137,6 +137,28 @@ def test_a_remembered_config_that_no_longer_validates_still_stops_the_app_with_e
     assert not remembered(tmp_path).exists()  # and the next start validates before any window
 
 
+def test_a_start_with_no_desk_running_asks_no_keychain_and_loads_no_http_client_before_its_window(
+    tmp_path: Path,
+) -> None:
+    """The single-instance check runs before the window on every start that is not a smoke test; with no desk
+    running (the usual start) it must cost a file lookup, not the keychain and httpx (~250 ms before)."""
+    check = f"""
+import sys
+from pathlib import Path
+from agentdesk.app import _handed_to_running_instance
+from agentdesk.commands.gui import LaunchOptions
+from agentdesk.config.fingerprint import StartValues
+from agentdesk.paths import AppPaths
+paths = AppPaths.for_basedir(Path({str(tmp_path)!r}))
+paths.create()
+start = StartValues("Dana", ("Break",), "INFO", False, 5, True, "webhook-token")
+handed = _handed_to_running_instance(LaunchOptions(), paths, start)
+print(handed, sorted(m for m in ("keyring", "httpx", "asyncio", "h11") if m in sys.modules))
+"""
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False []", result.stderr[-2000:]
+
+
 def start_values() -> StartValues:
     return StartValues("Dana Agent", ("Break", "Training"), "INFO", False, 5, True, "webhook-token")
 
