@@ -561,15 +561,15 @@ class AgentDeskApp:
         import asyncio
 
         self._finished = asyncio.get_running_loop().create_future()
-        if not self.window.isVisible():  # run_gui shows the window before the settings exist; tests may not
+        if self.window.closed_while_starting:  # the agent closed the frame before the desk was built: quit
+            self.finish(0)
+        elif not self.window.isVisible():  # run_gui shows the window before the settings exist; tests may not
             from agentdesk.ui.layout import read_layout
 
             self.window.restore_layout(await asyncio.to_thread(read_layout, self.paths.ui_state))
             self.window.show()
             await asyncio.sleep(0)  # one turn of the loop: the window is exposed and painted
             _mark_shown(started)
-        if self.window.closed_while_starting:  # the agent closed the window before the desk was built
-            self.finish(0)
         try:
             await self.start()
         except Exception as exc:

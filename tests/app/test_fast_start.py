@@ -341,3 +341,40 @@ def test_keys_typed_while_the_frame_shows_reach_the_desk(tmp_path: Path) -> None
         server.close()
     assert child.returncode == 0, err[-3000:]
     assert "SEARCH smith" in out
+
+
+def test_closing_the_window_while_the_desk_is_built_stops_the_desk_without_showing_it_again(
+    qtbot, run_async, tmp_path: Path
+) -> None:
+    """The frame shows while the settings and the desk are built; an agent who closes it then has quit: the desk
+    must stop cleanly, not pop its window back up once it is ready."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from agentdesk.app import AgentDeskApp, load_app_settings
+    from agentdesk.commands.gui import LaunchOptions
+    from agentdesk.logs import setup_logging
+    from agentdesk.ui.main_window import MainWindow
+    from tests.support import OPEN_APPS
+
+    class Shows(QObject):
+        count = 0
+
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Show:
+                self.count += 1
+            return False
+
+    options = LaunchOptions(demo=True, basedir=tmp_path)
+    paths = AppPaths.for_basedir(tmp_path)
+    paths.create()
+    window = MainWindow.starting("AgentDesk", paths.ui_state)
+    qtbot.addWidget(window)
+    window.show()
+    window.close()  # before the desk exists
+    shows = Shows()
+    window.installEventFilter(shows)
+    app = AgentDeskApp(options, paths, load_app_settings(options, paths), setup_logging(paths.log_dir), window)
+    OPEN_APPS.append(app)
+    assert run_async(app.run(time.perf_counter()), timeout=120) == 0
+    assert app.stopped and not window.isVisible()
+    assert shows.count == 0
