@@ -6,7 +6,8 @@
     python installer/build.py --untrimmed     # also freeze without the Qt trimming, to report what it saves
 
 Smoke tests of the frozen executables (real processes, no Python from the venv inside them):
-  1. `AgentDesk --demo --smoke`: starts offscreen, shows the window, finishes startup, exits 0;
+  1. `AgentDesk --demo --smoke`: starts offscreen, shows the window, finishes startup, exits 0; the same with
+     `--monitor` (the team monitor, its charts included) shows the first snapshot of a simulated team;
   2. `agentdesk-cli check-config` on the bundled sample config;
   3. `agentdesk-cli lookup --json` against the demo data (a real FHIR server and the SQLite CRM);
   4. `agentdesk-cli db upgrade` and `db check` against a real PostgreSQL (tests/postgres.py);
@@ -78,6 +79,9 @@ def smoke(app: Path, postgres: bool = True) -> list[str]:
         started = time.perf_counter()
         result = _run([str(desk), "--demo", "--smoke", "--basedir", str(base / "desk")], timeout=180)
         check(f"AgentDesk --demo --smoke ({time.perf_counter() - started:.1f} s)", result, lambda _: True)
+        started = time.perf_counter()
+        result = _run([str(desk), "--monitor", "--demo", "--smoke", "--basedir", str(base / "monitor")], timeout=180)
+        check(f"AgentDesk --monitor --demo --smoke ({time.perf_counter() - started:.1f} s)", result, lambda _: True)
 
         sample = app / "_internal" / "resources" / "agentdesk.sample.toml"
         check("check-config on the bundled sample", _run([str(cli), "check-config", str(sample)]), lambda o: "OK" in o)
