@@ -121,3 +121,85 @@ def single_callers(basedir: Path) -> list[SyntheticPerson]:
 
 def name_of(person: SyntheticPerson) -> str:
     return f"{person.given_name} {person.family_name}"
+
+
+class DeskProcess:
+    """The demo desktop as its own process under `basedir` (a file keyring, so its webhook token can be read), for
+    tests of how the whole process ends: signals, a Windows logoff. Use as a context manager: the process is
+    killed at exit if the test left it running, and its output is in `output_text()`."""
+
+    def __init__(self, basedir: Path, qt_platform: str = "offscreen") -> None:
+        import subprocess
+        import sys
+
+        from agentdesk.instance import instance_file
+        from agentdesk.paths import AppPaths
+
+        repo_root = Path(__file__).resolve().parents[1]
+        self.basedir = basedir
+        self.paths = AppPaths.for_basedir(basedir)
+        self.note = instance_file(self.paths.data_dir)
+        self._keyring = basedir / "keyring.json"
+        self._output_path = basedir / "out.txt"
+        env = {
+            **os.environ,
+            "QT_QPA_PLATFORM": qt_platform,
+            "PYTHON_KEYRING_BACKEND": "tests.file_keyring.FileKeyring",
+            "AGENTDESK_TEST_KEYRING": str(self._keyring),
+            "PYTHONPATH": os.pathsep.join([str(repo_root), os.environ.get("PYTHONPATH", "")]),
+        }
+        self._output = self._output_path.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "agentdesk", "--demo", "--basedir", str(basedir)],
+            env=env,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
+            cwd=repo_root,
+        )
+
+    def __enter__(self) -> DeskProcess:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._output.close()
+
+    def wait_running(self, timeout: float = 120) -> None:
+        """Until the desk's instance note is there (its webhook listens); fails when it exits first."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not self.note.exists():
+            assert self.process.poll() is None, f"the desk exited: {self.output_text()[-2000:]}"
+            assert time.monotonic() < deadline, "timed out waiting for the running desk's instance note"
+            time.sleep(0.1)
+
+    def post_call_events(self, call_id: str, kinds: tuple[str, ...] = ("offered", "answered")) -> None:
+        """Send call events to its webhook, as a phone system would; each must be accepted (202)."""
+        import json
+
+        import httpx
+
+        port = json.loads(self.note.read_text(encoding="utf-8"))["port"]
+        token = json.loads(self._keyring.read_text(encoding="utf-8"))["AgentDesk/webhook-token"]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}) as web:
+            for kind in kinds:
+                response = web.post("/v1/call-events", json={"event": kind, "call_id": call_id, "ani": "6175550123"})
+                assert response.status_code == 202, response.text
+
+    def stored_kinds(self, call_id: str) -> list[str]:
+        """The call's events in the local store, in order, read as the next start would."""
+        import sqlite3
+
+        with sqlite3.connect(self.paths.local_store) as db:
+            rows = db.execute("SELECT kind FROM call_events WHERE call_id = ? ORDER BY id", (call_id,))
+            return [row[0] for row in rows]
+
+    def output_text(self) -> str:
+        self._output.flush()
+        return self._output_path.read_text(encoding="utf-8", errors="replace")
+
+    def app_log(self) -> str:
+        return (self.paths.log_dir / "agentdesk.log").read_text(encoding="utf-8")

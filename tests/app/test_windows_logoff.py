@@ -5,23 +5,16 @@ The events must be on disk and the instance note gone. (The same path without th
 
 from __future__ import annotations
 
-import json
-import os
-import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from agentdesk.instance import instance_file
-from agentdesk.paths import AppPaths
+from tests.support import DeskProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(sys.platform != "win32", reason="Windows session messages")]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 WM_QUERYENDSESSION, WM_ENDSESSION, ENDSESSION_LOGOFF, SMTO_ABORTIFHUNG = 0x0011, 0x0016, 0x80000000, 0x0002
 
 
@@ -58,48 +51,18 @@ def send(hwnd: int, message: int, wparam: int, lparam: int) -> int:
 
 
 def test_logoff_writes_the_accepted_events_and_removes_the_note(tmp_path: Path) -> None:
-    keyring_file = tmp_path / "keyring.json"
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "windows",
-        "PYTHON_KEYRING_BACKEND": "tests.file_keyring.FileKeyring",
-        "AGENTDESK_TEST_KEYRING": str(keyring_file),
-        "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    note = instance_file(AppPaths.for_basedir(tmp_path).data_dir)
-    output = (tmp_path / "out.txt").open("wb")
-    desk = subprocess.Popen(
-        [sys.executable, "-m", "agentdesk", "--demo", "--basedir", str(tmp_path)],
-        env=env,
-        stdout=output,
-        stderr=subprocess.STDOUT,
-        cwd=REPO_ROOT,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while not (note.exists() and windows_of(desk.pid)):
-            assert time.monotonic() < deadline, "the desk did not start"
+    with DeskProcess(tmp_path, qt_platform="windows") as desk:
+        desk.wait_running()
+        deadline = time.monotonic() + 60
+        while not windows_of(desk.process.pid):
+            assert time.monotonic() < deadline, "the desk shows no window"
             time.sleep(0.2)
-        port = json.loads(note.read_text(encoding="utf-8"))["port"]
-        token = json.loads(keyring_file.read_text(encoding="utf-8"))["AgentDesk/webhook-token"]
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}) as web:
-            for kind in ("offered", "answered"):
-                response = web.post("/v1/call-events", json={"event": kind, "call_id": "logoff-1", "ani": "6175550123"})
-                assert response.status_code == 202
-        hwnd = windows_of(desk.pid)[0]
+        desk.post_call_events("logoff-1")
+        hwnd = windows_of(desk.process.pid)[0]
         assert send(hwnd, WM_QUERYENDSESSION, 0, ENDSESSION_LOGOFF) == 1  # the desk agrees to end the session
         send(hwnd, WM_ENDSESSION, 1, ENDSESSION_LOGOFF)
-        desk.kill()  # what Windows may do as soon as WM_ENDSESSION is answered
-        desk.wait(30)
-    finally:
-        if desk.poll() is None:
-            desk.kill()
-            desk.wait()
-        output.close()
-    log = (tmp_path / "out.txt").read_text(encoding="utf-8", errors="replace")
-    assert not note.exists(), log[-2000:]
-    with sqlite3.connect(AppPaths.for_basedir(tmp_path).local_store) as db:
-        kinds = [row[0] for row in db.execute("SELECT kind FROM call_events WHERE call_id = 'logoff-1' ORDER BY id")]
-    assert kinds == ["offered", "answered"]
-    app_log = (tmp_path / "logs" / "agentdesk.log").read_text(encoding="utf-8")
-    assert "the session is ending: stopping cleanly" in app_log
+        desk.process.kill()  # what Windows may do as soon as WM_ENDSESSION is answered
+        desk.process.wait(30)
+        assert not desk.note.exists(), desk.output_text()[-2000:]
+    assert desk.stored_kinds("logoff-1") == ["offered", "answered"]
+    assert "the session is ending: stopping cleanly" in desk.app_log()
