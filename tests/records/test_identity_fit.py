@@ -360,23 +360,27 @@ def _careless_copies(size: int = 5000, seed: int = 5) -> tuple[list[dict[str, st
         row["given_name"], row["family_name"] = rng.choice(given), rng.choice(family)
         row["ssn"] = f"{2_000_000 + 1117 * n}"  # spread out: no two people's numbers are one typo apart
         row["postal_code"] = f"{10_000 + n // 2}"
-    copies = []
-    for row in rows[::3]:
-        copy = dict(row)
-        if rng.random() < 0.1:
-            copy["birth_date"] = f"{rng.randint(1940, 2010)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-        if rng.random() < 0.4:
-            copy["address_line"] = f"{rng.randint(1, 999)} Oak Avenue"
-        if rng.random() < 0.15:
-            copy["given_name"] = copy["given_name"][:2] + copy["given_name"][1:]  # a letter typed twice
-        if rng.random() < 0.3:
-            digits = list(copy["ssn"])
-            digits[3] = str((int(digits[3]) + 1) % 10)
-            copy["ssn"] = "".join(digits)
-        elif rng.random() < 0.1:
-            copy["ssn"] = f"{rng.randint(1_000_000, 9_999_999)}"
-        copies.append(copy)
+    copies = [_careless_copy(row, rng, given_typos=True, new_numbers=True) for row in rows[::3]]
     return rows, copies
+
+
+def _careless_copy(row: dict[str, str], rng: random.Random, given_typos: bool, new_numbers: bool) -> dict[str, str]:
+    """A later copy of a record as careless as FEBRL's: another birth date or address now and then, a letter typed
+    twice in the given name (`given_typos`), a mistyped number often, else now and then another (`new_numbers`)."""
+    copy = dict(row)
+    if rng.random() < 0.1:
+        copy["birth_date"] = f"{rng.randint(1940, 2010)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+    if rng.random() < 0.4:
+        copy["address_line"] = f"{rng.randint(1, 999)} Oak Avenue"
+    if given_typos and rng.random() < 0.15:
+        copy["given_name"] = copy["given_name"][:2] + copy["given_name"][1:]  # a letter typed twice
+    if rng.random() < 0.3:
+        digits = list(copy["ssn"])
+        digits[3] = str((int(digits[3]) + 1) % 10)
+        copy["ssn"] = "".join(digits)
+    elif new_numbers and rng.random() < 0.1:
+        copy["ssn"] = f"{rng.randint(1_000_000, 9_999_999)}"
+    return copy
 
 
 def test_a_link_does_not_merge_two_people_whose_names_are_two_common_names() -> None:
@@ -419,19 +423,7 @@ def test_ssns_one_typo_apart_weigh_no_more_than_chance_allows() -> None:
     rows = _population(5000)
     for n, row in enumerate(rows):
         row["ssn"] = f"{2_000_000 + 1117 * n}"  # spread out: no two people's numbers are one typo apart
-    copies = []
-    for row in rows[::3]:
-        copy = dict(row)
-        # Copies as careless as FEBRL's: another birth date or address now and then, a mistyped number often.
-        if rng.random() < 0.1:
-            copy["birth_date"] = f"{rng.randint(1940, 2010)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-        if rng.random() < 0.4:
-            copy["address_line"] = f"{rng.randint(1, 999)} Oak Avenue"
-        if rng.random() < 0.3:
-            digits = list(copy["ssn"])
-            digits[3] = str((int(digits[3]) + 1) % 10)
-            copy["ssn"] = "".join(digits)
-        copies.append(copy)
+    copies = [_careless_copy(row, rng, given_typos=False, new_numbers=False) for row in rows[::3]]
     emily = {
         "given_name": "Emiily",
         "birth_date": "1967-02-03",
