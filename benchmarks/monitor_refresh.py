@@ -1,7 +1,7 @@
 """Team monitor: a full refresh of every figure over a big central store, and the live grid under a stream of
 agent state changes.
 
-    python benchmarks/monitor_refresh.py [--agents 500] [--calls 100000] [--days 1] [--runs 30]
+    python benchmarks/monitor_refresh.py [--agents 500] [--calls 100000] [--days 1] [--runs 30] [--live-runs 3]
 
 A throwaway PostgreSQL (tests/postgres.py) gets `--agents` agents and `--calls` calls spread over `--days` days
 (today last; five to seven events each, as desks log them: ring-all, holds, abandons, transfers, dispositions
@@ -13,7 +13,10 @@ with bookings and referrals), loaded with COPY. Then:
   same rows), all in the same run, alternating;
 - live: 20 agent state changes per second for 10 s into PostgreSQL while a LiveFeed (LISTEN/NOTIFY) drives the
   real MonitorWindow on an offscreen QApplication: the delay from each change's commit to the grid showing it,
-  and the longest gap between 5 ms Qt timer ticks (how long the GUI thread was ever busy).
+  and the longest gap between 5 ms Qt timer ticks (how long the GUI thread was ever busy). Alternating, the
+  monitor as `agentdesk --monitor` runs it (garbage collected on the GUI thread, startup objects frozen) and as
+  it ran before (Python's automatic collection, in whichever thread allocates: mostly the reader); then the
+  baseline of the gaps: the same window, writer and ticks with no feed reading.
 """
 
 from __future__ import annotations
@@ -221,16 +224,22 @@ def full_refresh(url: str, now: datetime, runs: int) -> tuple[list[float], list[
     return refresh, previous, baseline
 
 
-def live(url: str, agents: int, seconds: float = 10.0, rate: float = 20.0) -> tuple[list[float], float, int]:
-    """(delay ms from commit to grid per change, longest GUI-thread gap ms, snapshots shown)."""
+def live(
+    url: str, agents: int, seconds: float = 10.0, rate: float = 20.0, mode: str = "now"
+) -> tuple[list[float], float, int, int]:
+    """(delay ms from commit to grid per change, longest GUI-thread gap ms, gaps over 50 ms, snapshots shown).
+    `mode`: "now" (as run_monitor: GuiThreadCollector, frozen startup), "before" (automatic collection), "idle"
+    (no feed: the baseline of the gaps)."""
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
     from agentdesk.config.schema import MonitorSettings
     from agentdesk.metrics.live import LiveFeed
+    from agentdesk.ui.garbage import GuiThreadCollector
     from agentdesk.ui.monitor_window import MonitorWindow
 
     app = QApplication.instance() or QApplication([])
+    collector = GuiThreadCollector(app) if mode != "before" else None
     window = MonitorWindow(MonitorSettings())
     engine = sa.create_engine(url, pool_size=4)
     committed: dict[str, float] = {}
@@ -261,7 +270,10 @@ def live(url: str, agents: int, seconds: float = 10.0, rate: float = 20.0) -> tu
     window.bridge.snapshot.connect(on_snapshot)
     feed = LiveFeed(engine, MetricOptions(), window.bridge.snapshot.emit, window.bridge.health.emit, poll_seconds=5)
     window.show()
-    feed.start()
+    if collector is not None:
+        GuiThreadCollector.freeze_startup()
+    if mode != "idle":
+        feed.start()
     stop = threading.Event()
 
     def writer() -> None:
@@ -312,13 +324,16 @@ def live(url: str, agents: int, seconds: float = 10.0, rate: float = 20.0) -> tu
     feed.stop()
     engine.dispose()
     window.close()
+    window.deleteLater()
+    if collector is not None:
+        collector.stop()
+        collector.deleteLater()
     print(
-        f"GUI thread per snapshot shown: p50 {statistics.median(showing or [0]):.1f} ms, "
-        f"max {max(showing or [0]):.1f} ms;"
-        f" gaps over 50 ms between 5 ms ticks: {over[0]}",
+        f"  {mode}: GUI thread per snapshot shown: p50 {statistics.median(showing or [0]):.1f} ms, "
+        f"max {max(showing or [0]):.1f} ms; longest gap between 5 ms ticks {gaps[0]:.0f} ms, {over[0]} over 50 ms",
         flush=True,
     )
-    return delays, gaps[0], shown[0]
+    return delays, gaps[0], over[0], shown[0]
 
 
 def main() -> None:
@@ -328,6 +343,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=1, help="spread the calls over this many days (today last)")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--no-live", action="store_true", help="measure the full refresh only")
+    parser.add_argument("--live-runs", type=int, default=3, help="10 s live runs of each mode, alternating")
     args = parser.parse_args()
     now = datetime.now(UTC)
     with run_postgres() as url:
@@ -352,15 +368,25 @@ def main() -> None:
         )
         if args.no_live:
             return
-        delays, gap, shown = live(url, args.agents)
-        if delays:
-            print(
-                f"live: {len(delays)} state changes shown ({shown} snapshots); commit -> grid p50 "
-                f"{statistics.median(delays):.0f} ms, p95 {percentile(delays, 0.95):.0f} ms, max {max(delays):.0f} ms; "
-                f"longest GUI-thread gap {gap:.0f} ms"
+        results: dict[str, list[tuple[list[float], float, int, int]]] = {"now": [], "before": [], "idle": []}
+        for _ in range(args.live_runs):
+            for mode in ("now", "before", "idle"):
+                results[mode].append(live(url, args.agents, mode=mode))
+        for mode, runs in results.items():
+            delays = [delay for run in runs for delay in run[0]]
+            gaps = sorted(run[1] for run in runs)
+            shown = sum(run[3] for run in runs)
+            over = sum(run[2] for run in runs)
+            where = (
+                f"commit -> grid p50 {statistics.median(delays):.0f} ms, p95 {percentile(delays, 0.95):.0f} ms, "
+                f"max {max(delays):.0f} ms ({len(delays)} changes, {shown} snapshots); "
+                if delays
+                else ""
             )
-        else:
-            print(f"live: no state change reached the grid ({shown} snapshots); longest GUI-thread gap {gap:.0f} ms")
+            print(
+                f"live, {mode}: {where}longest GUI-thread gap per run {', '.join(f'{g:.0f}' for g in gaps)} ms "
+                f"(median {statistics.median(gaps):.0f}); gaps over 50 ms: {over} in {len(runs) * 10} s"
+            )
 
 
 if __name__ == "__main__":

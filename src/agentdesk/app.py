@@ -903,6 +903,7 @@ def run_monitor(options: LaunchOptions, paths: AppPaths, settings: Settings) -> 
     from agentdesk.metrics.live import LiveFeed
     from agentdesk.store.central import CentralStoreError
     from agentdesk.store.opening import StoreUnusable
+    from agentdesk.ui.garbage import GuiThreadCollector
     from agentdesk.ui.monitor_window import MonitorWindow
     from agentdesk.ui.qt_messages import route_qt_messages
 
@@ -933,6 +934,11 @@ def run_monitor(options: LaunchOptions, paths: AppPaths, settings: Settings) -> 
     if where == "local store" and not options.demo:
         agent_ids = [services.agent_id(settings)]  # no central store: this desk's own figures only
     monitor = settings.monitor
+    # As in the desk: the reader thread allocates most (a snapshot per change notification), so automatic
+    # collection ran there, stopping every thread for a full scan (up to 70 ms with Qt and SQLAlchemy loaded: the
+    # monitor's longest GUI-thread stalls) and risking Qt objects destroyed off the GUI thread. Made here, after
+    # the refusals, so that a refused start leaves the collector as it found it.
+    collector = GuiThreadCollector(qt_app)
     window = MonitorWindow(monitor)
     window.setWindowTitle(f"AgentDesk — Team monitor ({where}{', demo' if options.demo else ''})")
     feed = LiveFeed(
@@ -956,9 +962,11 @@ def run_monitor(options: LaunchOptions, paths: AppPaths, settings: Settings) -> 
 
         window.bridge.snapshot.connect(shown, Qt.ConnectionType.SingleShotConnection)
         QTimer.singleShot(30_000, lambda: qt_app.exit(1))
+    GuiThreadCollector.freeze_startup()  # modules, window and engine: never rescanned
     feed.start()
     window.show()
     code = qt_app.exec()
     feed.stop()
     engine.dispose()
+    collector.stop()
     return int(code)

@@ -4,6 +4,7 @@ by NOTIFY, exports, a store that goes away ('stale since'), and only supervisors
 from __future__ import annotations
 
 import csv
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -216,6 +217,36 @@ def test_the_demo_monitor_shows_a_simulated_team(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert shot.read_bytes().startswith(b"\x89PNG")
     assert (tmp_path / "data" / "demo" / "monitor.sqlite3").is_file()
+
+
+def test_the_monitor_collects_garbage_on_the_gui_thread_only(tmp_path: Path) -> None:
+    """The reader thread allocates most of what the monitor makes; a collection it set off stopped every thread,
+    the GUI's included, for a full scan (the longest stalls in benchmarks/monitor_refresh.py), and could destroy
+    Qt objects off the GUI thread. Thresholds are lowered so that an automatic collection would surely happen on
+    the feed's threads if it could."""
+    import subprocess
+    import sys
+
+    script = (
+        "import gc, sys, threading\n"
+        "gc.set_threshold(10, 2, 2)\n"
+        "threads = set()\n"
+        "gc.callbacks.append(lambda phase, info: threads.add(threading.current_thread().name))\n"
+        "from agentdesk.cli import main\n"
+        f"code = main(['--demo', '--monitor', '--smoke', '--basedir', {str(tmp_path)!r}])\n"
+        "print(','.join(sorted(threads)))\n"
+        "sys.exit(code)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ | {"QT_QPA_PLATFORM": "offscreen"},
+    )
+    assert result.returncode == 0, result.stderr
+    threads = result.stdout.strip().splitlines()[-1].split(",")
+    assert "MainThread" in threads and not [name for name in threads if name.startswith("monitor-")]
 
 
 def test_the_main_window_opens_the_monitor_for_supervisors_and_tells_agents_why_not(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
