@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from agentdesk.campaigns.loader import SHIPPED_FOLDER, load_campaign_file, load_catalog
@@ -190,6 +190,7 @@ FRAGMENTS = st.sampled_from(
     insert=st.lists(st.one_of(FRAGMENTS, KEYS, st.text(max_size=8)), max_size=4).map("".join),
     drop=st.integers(min_value=0, max_value=40),
 )
+@example(cut=116, insert="\x85\x85", drop=0)  # NEL inside a string: problem lines were counted one per NEL too
 def test_fuzz_broken_files_never_crash_the_loader(tmp_path: Path, cut: int, insert: str, drop: int) -> None:
     text = SMALL[:cut] + insert + SMALL[cut + drop :]
     path = tmp_path / "fuzz.toml"

@@ -310,7 +310,9 @@ def _line_of(text: str, loc: Loc) -> int | None:
     table: list[str | int] = []
     array_counts: dict[tuple[str, ...], int] = {}
     best: tuple[int, int] | None = None  # (matched length, line number)
-    for number, line in enumerate(text.splitlines(), start=1):
+    # TOML ends lines at \n only; splitlines() would also split at \x85, \u2028, \f ... inside a string value and
+    # shift every line number after it.
+    for number, line in enumerate(text.split("\n"), start=1):
         header = _HEADER.match(line)
         if header:
             names = tuple(_split_key(header.group(2)))
