@@ -3,6 +3,7 @@ source) and a broken one (servers down, a file missing, a credential missing, th
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,6 +113,7 @@ def test_a_healthy_workstation_passes_with_every_check_listed(
     assert "free" in _line(report, "webhook")
     assert _line(report, "free disk").startswith("[OK")
     assert "writable" in _line(report, "data folder")
+    assert _line(report, "private files").startswith("[OK")
     # what an agent attaches to a ticket: no secret, no database user, no patient data
     assert SECRET not in report
     assert "agentdesk@" not in report
@@ -175,4 +177,32 @@ def test_a_broken_config_is_listed_and_the_machine_checks_still_run(
     assert any("agentdesk.toml:2: telephony.default_regoin: unknown key" in p for p in problems)
     assert any("webhook.port" in p for p in problems)
     assert "writable" in _line(report, "data folder")
+    assert _line(report, "private files").startswith("[OK")
     assert _line(report, "free disk")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes; on Windows the profile's ACLs decide")
+def test_files_other_users_could_read_are_named_with_the_fix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agentdesk.config.fingerprint import FILE_NAME
+    from agentdesk.paths import AppPaths
+
+    config = tmp_path / "agentdesk.toml"
+    config.write_text("", encoding="utf-8")
+    paths = AppPaths.for_basedir(tmp_path / "desk")
+    _doctor(tmp_path, config, capsys)  # makes the folders, user-only
+    paths.data_dir.chmod(0o755)
+    paths.local_store.write_bytes(b"")
+    paths.local_store.chmod(0o644)
+    (paths.data_dir / FILE_NAME).write_text("{}", encoding="utf-8")
+    (paths.data_dir / FILE_NAME).chmod(0o664)
+
+    _code, report = _doctor(tmp_path, config, capsys)
+
+    assert _line(report, "data folder access").startswith("[WARN") and "chmod 700" in _line(
+        report, "data folder access"
+    )
+    assert "chmod 600" in _line(report, "local store access")
+    assert "every start validates the config first" in _line(report, "validated-config note access")
+    assert "log folder access" not in report and "private files" not in report

@@ -281,17 +281,47 @@ def _disk(paths: AppPaths) -> list[Finding]:
     return [Finding(status, "free disk", f"{free_mb:,.0f} MB free where the local store lives")]
 
 
+def _privacy(paths: AppPaths) -> list[Finding]:
+    """What another local user could read (HIPAA: data at rest on a shared workstation): the folders and files
+    AgentDesk keeps user-only. On Windows the profile's ACLs decide, so nothing is checked there."""
+    from agentdesk.base.private import only_mine
+    from agentdesk.config.fingerprint import FILE_NAME
+
+    if os.name != "posix":
+        return []
+    kept = (
+        ("data folder", paths.data_dir, "patient data and notes"),
+        ("log folder", paths.log_dir, "the logs"),
+        ("local store", paths.local_store, "patient data and notes"),
+        ("validated-config note", paths.data_dir / FILE_NAME, "ignored: every start validates the config first"),
+    )
+    findings = []
+    wide = [(label, path, why) for label, path, why in kept if path.exists() and not only_mine(path)]
+    for label, path, why in wide:
+        fix = "chmod 700" if path.is_dir() else "chmod 600"
+        findings.append(
+            Finding("warn", f"{label} access", f"{path} is open to other users or not yours ({why}; {fix})")
+        )
+    if not wide:
+        findings.append(Finding("ok", "private files", "data, logs and store are user-only"))
+    return findings
+
+
 def _permissions(paths: AppPaths) -> list[Finding]:
+    from agentdesk.base.private import private_dir
+
     findings = []
     for label, folder in (("data folder", paths.data_dir), ("log folder", paths.log_dir)):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            if not folder.exists():
+                private_dir(folder)  # as the desk makes it: user-only
             probe = folder / f".doctor-{os.getpid()}"
             probe.write_text("ok", encoding="utf-8")
             probe.unlink()
             findings.append(Finding("ok", label, f"{folder} writable"))
         except OSError as exc:
             findings.append(Finding("fail", label, f"{folder} not writable ({exc.strerror or type(exc).__name__})"))
+    findings += _privacy(paths)
     machine = paths.machine_config
     if machine is not None and machine.is_file() and os.name == "posix":
         mode = machine.stat().st_mode
