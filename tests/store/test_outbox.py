@@ -4,6 +4,7 @@ a wrap-up saved again replaces its older version there, batches, and a central s
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -174,3 +175,53 @@ def test_times_arrive_unchanged_when_the_central_server_is_not_on_utc(central_ur
         with admin.connect() as connection:
             connection.execute(sa.text("ALTER ROLE CURRENT_USER RESET TimeZone"))
         admin.dispose()
+
+
+class PausingCentral(CentralStore):
+    """The real central store, holding its first push of dispositions until the test lets it go (the agent saves
+    the wrap-up again meanwhile)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.pushing = threading.Event()
+        self.go_on = threading.Event()
+
+    def push(self, target, rows) -> None:  # type: ignore[no-untyped-def]
+        name = target if isinstance(target, str) else target.name
+        if name == "dispositions" and not self.pushing.is_set():
+            self.pushing.set()
+            assert self.go_on.wait(10)
+        super().push(target, rows)
+
+
+def test_a_wrapup_saved_again_while_its_batch_is_pushed_stays_in_the_outbox_at_the_new_version(
+    central_url: str, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        store = LocalStore(tmp_path / "desk.sqlite3")
+        await store.open()
+        for i in range(5):  # batches of two: the pushed one, the one read meanwhile, the rest
+            call = Disposition(call_id=f"again-{i}", agent_id="dana", disposition_code="info", outcome="other")
+            await store.save_disposition(call, wrapup("info"))
+        central = PausingCentral(central_url)
+        sync = OutboxSync(store, central, lambda _: None, batch_size=2)
+        round_one = asyncio.ensure_future(sync.sync_once())
+        assert await asyncio.to_thread(central.pushing.wait, 10)
+        again = Disposition(call_id="again-0", agent_id="dana", disposition_code="callback_set", outcome="other")
+        await store.save_disposition(again, wrapup("callback_set"))  # version 2, while version 1 is pushed
+        central.go_on.set()
+        assert (await round_one).pushed == 5
+        waiting = await store.unsynced("dispositions")
+        assert [(r["call_id"], r["version"]) for r in waiting] == [("again-0", 2)]  # not marked at version 1
+        assert count(central_url, "SELECT version FROM dispositions WHERE call_id = 'again-0'") == 1
+        assert (await sync.sync_once()).pushed == 1
+        assert await store.unsynced("dispositions") == []
+        await sync.stop()
+        await store.close()
+
+    asyncio.run(scenario())
+    assert count(central_url, "SELECT count(*) FROM dispositions WHERE call_id LIKE 'again-%'") == 5
+    version_two = (
+        "SELECT count(*) FROM dispositions WHERE call_id = 'again-0' AND version = 2 AND disposition_code = '{}'"
+    )
+    assert count(central_url, version_two.format("callback_set")) == 1

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from agentdesk.config.transport import merge_connect_args, sql_connect_args, tls_failure
 from agentdesk.store import schema
 from agentdesk.store.local import MIGRATIONS, upgrade_schema
-from agentdesk.store.outbox import OutboxTable, outbox_table
+from agentdesk.store.outbox import OutboxBatch, OutboxTable, outbox_table
 
 log = logging.getLogger("agentdesk.store")
 CENTRAL_DEADLINE = 10.0  # connect and statement timeout: a push of 500 rows takes well under a second
@@ -98,7 +98,7 @@ class CentralStore:
                 f"schema at {current or 'nothing'}, this AgentDesk needs {head}: run agentdesk db upgrade"
             )
 
-    def push(self, target: OutboxTable | str, rows: list[dict[str, Any]]) -> None:
+    def push(self, target: OutboxTable | str, rows: OutboxBatch | list[dict[str, Any]]) -> None:
         """Insert rows made on a desk, in one transaction; rows already there (a retry) are left alone, except
         that a versioned row replaces an older version of itself.
 
@@ -109,17 +109,23 @@ class CentralStore:
             return
         spec = outbox_table(target) if isinstance(target, str) else target
         table = schema.metadata.tables[spec.name]
-        columns = [c.name for c in table.columns if c.name not in spec.unsent and c.name != "received_at"]
-        columns = [name for name in columns if name in rows[0]]
+        sent = [c.name for c in table.columns if c.name not in spec.unsent and c.name != "received_at"]
+        if isinstance(rows, OutboxBatch) and list(rows.columns) == sent:
+            columns, values = sent, rows.rows
+        else:
+            found = rows.dicts() if isinstance(rows, OutboxBatch) else rows
+            columns = [name for name in sent if name in found[0]]
+            values = [tuple(row.get(name) for name in columns) for row in found]
         try:
             with self._engine.begin() as connection:
-                connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
                 driver = connection.connection.driver_connection
                 if self._address.get_driver_name() == "psycopg" and driver is not None:
-                    _copy_and_merge(driver, spec, columns, rows)
+                    _copy_and_merge(driver, spec, columns, values)
                 else:
-                    connection.execute(_merge_statement(spec, columns), [{n: r.get(n) for n in columns} for r in rows])
-                _apply_references(connection, spec, rows)
+                    connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+                    merge = _merge_statement(spec, columns)
+                    connection.execute(merge, [dict(zip(columns, row, strict=True)) for row in values])
+                _apply_references(connection, spec, columns, values)
         except sa.exc.SQLAlchemyError as exc:
             raise failure("push failed", exc) from None
         except Exception as exc:  # the driver's own errors (COPY runs on the psycopg connection itself)
@@ -187,18 +193,22 @@ class CentralStore:
 REFERENCED = {"booking": "bookings", "referral": "referrals"}  # fhir_references.kind -> the table it names
 
 
-def _apply_references(connection: sa.Connection, spec: OutboxTable, rows: list[dict[str, Any]]) -> None:
+def _apply_references(
+    connection: sa.Connection, spec: OutboxTable, columns: list[str], rows: list[tuple[Any, ...]]
+) -> None:
     """A booking's or referral's `external_id` follows the FHIR references received for it, in the push's
     transaction, whichever came first: a reference pushed before its row (a booking sent again after a kill, an
     outbox read before the EHR answered) waits in fhir_references and is applied when the row arrives. With
     several references for one row (several write-back backends) the earliest written wins, so the result is the
     same in any order of delivery; a replay finds nothing to change."""
     if spec.name == "fhir_references":
+        kind, outcome = columns.index("kind"), columns.index("outcome_id")
         by_table: dict[str, list[str]] = {}
         for row in rows:
-            by_table.setdefault(REFERENCED[str(row["kind"])], []).append(str(row["outcome_id"]))
+            by_table.setdefault(REFERENCED[str(row[kind])], []).append(str(row[outcome]))
     elif spec.name in REFERENCED.values():
-        by_table = {spec.name: [str(row[spec.key]) for row in rows]}
+        key = columns.index(spec.key)
+        by_table = {spec.name: [str(row[key]) for row in rows]}
     else:
         return
     references = schema.fhir_references
@@ -232,7 +242,7 @@ def _merge_statement(spec: OutboxTable, columns: list[str]) -> Any:
     return statement.on_conflict_do_nothing(index_elements=[spec.key])
 
 
-def _copy_and_merge(driver: Any, spec: OutboxTable, columns: list[str], rows: list[dict[str, Any]]) -> None:
+def _copy_and_merge(driver: Any, spec: OutboxTable, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
     """COPY the batch into a staging table (this session's, emptied at commit), then one INSERT ... SELECT."""
     from psycopg import sql
 
@@ -240,14 +250,17 @@ def _copy_and_merge(driver: Any, spec: OutboxTable, columns: list[str], rows: li
     target = sql.Identifier(spec.name)
     names = sql.SQL(", ").join(sql.Identifier(name) for name in columns)
     with driver.cursor() as cursor:
+        # One round trip (no parameters: the simple protocol takes both statements). The COPY reads SQLite's zoneless
+        # times, in this transaction's zone.
         cursor.execute(
-            sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS").format(
-                stage, target
-            )
+            sql.SQL(
+                "SET LOCAL TIME ZONE 'UTC'; "
+                "CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+            ).format(stage, target)
         )
         with cursor.copy(sql.SQL("COPY {} ({}) FROM STDIN").format(stage, names)) as copy:
             for row in rows:
-                copy.write_row([row.get(name) for name in columns])
+                copy.write_row(row)
         action: sql.Composable = sql.SQL("DO NOTHING")
         if spec.versioned:
             updates = sql.SQL(", ").join(

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from agentdesk.campaigns.funnel import RunFacts
     from agentdesk.campaigns.runner import ScriptRun
     from agentdesk.store.checkpoints import Checkpointer
-    from agentdesk.store.outbox import OutboxTable
+    from agentdesk.store.outbox import OutboxBatch, OutboxTable
     from agentdesk.store.outcomes import Outcomes, WrapUpForm
 
 # SQLAlchemy and Alembic are imported on the writer thread when the store opens, not at import time:
@@ -414,7 +414,17 @@ class LocalStore:
 
         return await self._run(read)
 
-    async def mark_synced(self, table: OutboxTable, rows: list[dict[str, Any]]) -> None:
+    async def outbox_batch(self, table: OutboxTable, limit: int, after: int | None = None) -> OutboxBatch:
+        """The next rows to push, as the push sends them (see outbox.read_batch)."""
+        from agentdesk.store import outbox
+
+        def read() -> OutboxBatch:
+            with self.engine.connect() as connection:
+                return outbox.read_batch(connection, table, limit, after)
+
+        return await self._run(read)
+
+    async def mark_synced(self, table: OutboxTable, rows: OutboxBatch | list[dict[str, Any]]) -> None:
         from agentdesk.store import outbox
 
         def mark() -> None:

@@ -11,14 +11,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from agentdesk.base.backoff import Backoff
 from agentdesk.base.time import utc_now
 from agentdesk.records.decisions import IdentityDecision
 from agentdesk.store.central import CentralStore, CentralStoreError
 from agentdesk.store.local import LocalStore
-from agentdesk.store.outbox import OUTBOX_TABLES, ROW, OutboxTable
+from agentdesk.store.outbox import OUTBOX_TABLES, OutboxBatch, OutboxTable
 
 log = logging.getLogger("agentdesk.store")
 # Transactions commit out of the order their now() gave them: look back this far and skip what is known.
@@ -54,6 +53,7 @@ class SyncStatus:
 
 class OutboxSync:
     BATCH = 5000  # rows per push: one COPY and one INSERT ... SELECT each
+    FIRST_BATCH = 500
 
     def __init__(
         self,
@@ -101,16 +101,20 @@ class OutboxSync:
     async def _push_table(self, table: OutboxTable) -> int:
         """Every unsynced row of one table, in batches, as a pipeline: while batch N is pushed (a worker thread and
         the network), the store's thread marks batch N-1 synced and reads batch N+1 (the rows stored after N's last).
-        A batch is marked only after its push committed; on a failure the marks in flight finish, nothing more."""
+        A batch is marked only after its push committed; on a failure the marks in flight finish, nothing more.
+        The first batches are smaller (FIRST_BATCH rows, doubling up to the batch size): nothing overlaps the first
+        read, so a short one starts the pipeline sooner."""
         pushed = 0
         marking: asyncio.Future[None] | None = None
-        rows = await self._local.unsynced(table, self._batch)
+        size = min(self._batch, self.FIRST_BATCH)
+        rows = await self._local.outbox_batch(table, size)
         try:
             while rows:
                 sending = asyncio.ensure_future(asyncio.to_thread(self._central.push, table, rows))
-                following: asyncio.Future[list[dict[str, Any]]] | None = None
-                if len(rows) == self._batch:
-                    following = asyncio.ensure_future(self._local.unsynced(table, self._batch, rows[-1][ROW]))
+                following: asyncio.Future[OutboxBatch] | None = None
+                if len(rows) == size:
+                    size = min(self._batch, size * 2)
+                    following = asyncio.ensure_future(self._local.outbox_batch(table, size, rows.last))
                 try:
                     await sending
                 except BaseException:
@@ -122,7 +126,9 @@ class OutboxSync:
                     await marking
                 marking = asyncio.ensure_future(self._local.mark_synced(table, rows))
                 pushed += len(rows)
-                rows = await following if following is not None else []
+                if following is None:
+                    break
+                rows = await following
         finally:
             if marking is not None:
                 await marking
