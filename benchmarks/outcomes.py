@@ -1,6 +1,6 @@
 """Outcomes: the local durable save of a wrap-up, and the outbox's throughput to PostgreSQL.
 
-    python benchmarks/outcomes.py [--saves 500] [--rows 20000]
+    python benchmarks/outcomes.py [--saves 500] [--rows 20000] [--rounds 9] [--outbox-only]
 
 1. A disposition with a booking and a referral saved through LocalStore as the desk saves it (its audit row
    chained in the same transaction; one transaction on the writer thread, WAL, synchronous=FULL, idempotent per
@@ -11,14 +11,21 @@
    With strace on the machine, the same save is also run in a child process under `strace -f`, counting fsync and
    fdatasync calls per save: on the writer thread (the save's own) and beside it (the WAL checkpoints).
 2. The outbox pushing N dispositions (client UUIDs, COPY into a staging table + INSERT ... SELECT ... ON CONFLICT
-   DO NOTHING per batch, each batch marked synced locally) to a throwaway PostgreSQL: rows/s. Baselines in the
-   same run: psycopg `executemany` of the same rows (one transaction) and `COPY`, into a table of the same shape.
+   per batch, each batch marked synced locally) to a throwaway PostgreSQL: rows/s, in rounds (`--rounds`, after a
+   warm-up round): each round makes N fresh rows and pushes the same rows with the outbox and with the baselines,
+   psycopg `executemany` (one transaction) and `COPY` into tables of the same shape, plus `executemany` into the
+   whole central schema (its summary trigger), in an order that reverses every round. Printed: medians and min-max
+   of the rates and of the per-round ratios; CPU per 1,000 rows of this process and of the whole PostgreSQL cluster;
+   per round the outbox's phases, and the checkpoints and autovacuums that ran during each method.
+   `--outbox-only` skips part 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import json
 import os
 import shutil
@@ -30,6 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -176,7 +184,7 @@ def disposition_rows(count: int) -> list[dict[str, Any]]:
     return [
         {
             "id": str(uuid.uuid4()),
-            "call_id": f"bench-{i}",
+            "call_id": f"bench-{uuid.uuid4()}",  # a call per disposition, as at a desk
             "agent_id": "dana",
             "campaign_code": "HEART-TV",
             "disposition_code": "appointment_booked",
@@ -194,48 +202,224 @@ def disposition_rows(count: int) -> list[dict[str, Any]]:
     ]
 
 
-async def outbox_push(folder: Path, url: str, rows: list[dict[str, Any]], batch: int) -> float:
+class TimedStore(LocalStore):
+    """The desk's store, adding up the time the outbox spends on its local side (reading batches, marking them)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.phases = {"read": 0.0, "mark": 0.0}
+
+    async def outbox_batch(self, table: Any, limit: int, after: int | None = None) -> Any:
+        started = time.perf_counter()
+        try:
+            return await super().outbox_batch(table, limit, after)
+        finally:
+            self.phases["read"] += time.perf_counter() - started
+
+    async def mark_synced(self, table: Any, rows: Any) -> None:
+        started = time.perf_counter()
+        try:
+            await super().mark_synced(table, rows)
+        finally:
+            self.phases["mark"] += time.perf_counter() - started
+
+
+class TimedCentral(CentralStore):
+    """The central store, adding up the time of its pushes (on the worker thread: COPY, INSERT ... SELECT, commit)."""
+
+    pushing = 0.0
+    first = last = 0.0
+
+    def push(self, target: Any, rows: Any) -> None:
+        started = time.perf_counter()
+        self.first = self.first or started
+        try:
+            super().push(target, rows)
+        finally:
+            self.last = time.perf_counter()
+            self.pushing += self.last - started
+
+
+async def outbox_push(path: Path, url: str, rows: list[dict[str, Any]], batch: int) -> dict[str, float]:
+    """One sync_once of `rows` stored as the desk stores them (not timed): its wall time and its phases' sums."""
     import sqlalchemy as sa
 
     from agentdesk.store import schema
 
-    store = LocalStore(folder / "outbox.sqlite3")
+    store = TimedStore(path)
     await store.open()
     with store.engine.begin() as connection:  # the rows as the desk would have saved them
         connection.execute(sa.insert(schema.dispositions), rows)
-    sync = OutboxSync(store, CentralStore(url), lambda _: None, batch_size=batch)
+    central = TimedCentral(url)
+    central.check_schema()  # what a desk does first when it starts syncing: its connection is open, as the baseline's
+    sync = OutboxSync(store, central, lambda _: None, batch_size=batch)
+    cpu = time.process_time()
     started = time.perf_counter()
     report = await sync.sync_once()
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     assert report.pushed == len(rows), report
     await sync.stop()
     await store.close()
-    return elapsed
+    # Before the first push and after the last: the pipeline's ends, where nothing overlaps.
+    ends = (central.first - started) + (started + elapsed - central.last)
+    return {"wall": elapsed, "cpu": cpu, "push": central.pushing, "ends": ends, **store.phases}
 
 
-def psycopg_baselines(url: str, rows: list[dict[str, Any]]) -> tuple[float, float]:
+def plain_executemany(dsn: str, rows: list[dict[str, Any]], table: str = "plain_many") -> dict[str, float]:
+    """The baseline: psycopg's executemany of the same rows into a table of the same shape, one transaction."""
     import psycopg
 
     columns = list(rows[0])
-    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    placeholders = ", ".join(["%s"] * len(columns))
     with psycopg.connect(dsn) as connection:
-        for table in ("plain_many", "plain_copy"):
-            connection.execute(f"CREATE TABLE {table} (LIKE dispositions INCLUDING ALL)")
-        connection.commit()
-        values = [tuple(row[c] for c in columns) for row in rows]
-        placeholders = ", ".join(["%s"] * len(columns))
+        cpu = time.process_time()
         started = time.perf_counter()
+        values = [tuple(row[c] for c in columns) for row in rows]
         with connection.cursor() as cursor:
-            cursor.executemany(f"INSERT INTO plain_many ({', '.join(columns)}) VALUES ({placeholders})", values)
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", values)
         connection.commit()
-        many = time.perf_counter() - started
+        return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu}
+
+
+def plain_copy(dsn: str, rows: list[dict[str, Any]]) -> dict[str, float]:
+    import psycopg
+
+    columns = list(rows[0])
+    with psycopg.connect(dsn) as connection:
+        cpu = time.process_time()
         started = time.perf_counter()
         with connection.cursor() as cursor, cursor.copy(f"COPY plain_copy ({', '.join(columns)}) FROM STDIN") as copy:
-            for value in values:
-                copy.write_row(value)
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in columns))
         connection.commit()
-        copied = time.perf_counter() - started
-    return many, copied
+        return {"wall": time.perf_counter() - started, "cpu": time.process_time() - cpu}
+
+
+def server_cpu(postmaster: int) -> float:
+    """CPU seconds the whole throwaway cluster used so far: the postmaster, its children alive, those it reaped."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def fields(pid: int | str) -> list[str]:
+        with contextlib.suppress(OSError):
+            text = Path(f"/proc/{pid}/stat").read_text()
+            return text[text.rindex(")") + 2 :].split()  # after "pid (name) "
+        return []
+
+    own = fields(postmaster)
+    total = sum(int(v) for v in own[11:15]) if own else 0  # utime stime cutime cstime
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and entry.name != str(postmaster):
+            child = fields(entry.name)
+            if child and int(child[1]) == postmaster:
+                total += int(child[11]) + int(child[12])
+    return total / ticks
+
+
+def server_activity(dsn: str) -> tuple[int, int, float]:
+    """(checkpoints, autovacuum + autoanalyze runs on the written tables, the cluster's CPU seconds) so far."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        backend = Path(f"/proc/{connection.info.backend_pid}/stat").read_text()
+        postmaster = int(backend[backend.rindex(")") + 2 :].split()[1])
+        checkpoints = connection.execute("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter").fetchone()
+        vacuums = connection.execute(
+            "SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_user_tables "
+            "WHERE relname IN ('dispositions', 'plain_many', 'plain_copy', 'call_summary_changes')"
+        ).fetchone()
+    return int(checkpoints[0] if checkpoints else 0), int(vacuums[0] if vacuums else 0), server_cpu(postmaster)
+
+
+def outbox_rounds(url: str, folder: Path, count: int, rounds: int, batch: int) -> list[dict[str, Any]]:
+    """Each round: fresh rows, pushed by the outbox and by the baselines into tables that grow alike, in an order
+    that reverses from round to round; round 0 warms the server up and is not counted. The baselines' tables have
+    the shape and indexes of the central `dispositions` but not its trigger (every inserted row queues its call for
+    the summaries, migrations 0012 and 0014), which the outbox's rows fire; for that part, executemany also runs
+    into `dispositions` of a second database with the whole central schema, on the same server."""
+    import psycopg
+
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        for table in ("plain_many", "plain_copy"):
+            connection.execute(f"CREATE TABLE {table} (LIKE dispositions INCLUDING ALL)")
+        connection.execute("CREATE DATABASE schema_baseline")
+    whole = url.rsplit("/", 1)[0] + "/schema_baseline"
+    central = CentralStore(whole)
+    central.upgrade()
+    central.dispose()
+    results = []
+    for number in range(rounds + 1):
+        rows = disposition_rows(count)
+        runs: dict[str, Callable[[], dict[str, float]]] = {
+            "executemany": functools.partial(plain_executemany, dsn, rows),
+            "copy": functools.partial(plain_copy, dsn, rows),
+            "schema": functools.partial(
+                plain_executemany, dsn.rsplit("/", 1)[0] + "/schema_baseline", rows, "dispositions"
+            ),
+            "outbox": functools.partial(
+                asyncio.run, outbox_push(folder / f"outbox-{number}.sqlite3", url, rows, batch)
+            ),
+        }
+        order = list(runs) if number % 2 == 0 else list(reversed(runs))
+        found: dict[str, Any] = {"order": order, "load": os.getloadavg()[0]}
+        for label in order:
+            before = server_activity(dsn)
+            found[label] = runs[label]()
+            after = server_activity(dsn)
+            found[label]["checkpoints"] = after[0] - before[0]
+            found[label]["vacuums"] = after[1] - before[1]
+            found[label]["server"] = after[2] - before[2]
+        if number > 0:
+            results.append(found)
+    return results
+
+
+def spread(values: list[float], unit: str = "") -> str:
+    return f"median {statistics.median(values):7.0f}{unit} (min {min(values):.0f}, max {max(values):.0f})"
+
+
+def report_outbox(results: list[dict[str, Any]], count: int, batch: int) -> None:
+    loads = [r["load"] for r in results]
+    print(
+        f"outbox to PostgreSQL ({count} fresh dispositions per round, {len(results)} interleaved rounds after a "
+        f"warm-up, batches of {batch}; load average {min(loads):.1f}-{max(loads):.1f}; target: AgentDesk >= 70% "
+        "of executemany; 'schema' is executemany into the whole central schema, with its summary trigger):"
+    )
+    for label, what in (
+        ("copy", "psycopg COPY"),
+        ("executemany", "psycopg executemany"),
+        ("schema", "executemany, trigger"),
+        ("outbox", "AgentDesk"),
+    ):
+        print(f"  {what:20s} rows/s {spread([count / r[label]['wall'] for r in results])}")
+    for base in ("executemany", "copy", "schema"):
+        ratios = [r[base]["wall"] / r["outbox"]["wall"] * 100 for r in results]
+        print(
+            f"  AgentDesk / {base:11s} in the same round: {spread(ratios, '%')}; "
+            f"rounds: {', '.join(f'{x:.0f}' for x in ratios)}"
+        )
+    print("  per 1,000 rows, medians (ms): wall, this process's CPU, the PostgreSQL cluster's CPU")
+    per = 1000 / count
+    for label in ("executemany", "copy", "schema", "outbox"):
+        print(
+            f"    {label:11s} wall {statistics.median(r[label]['wall'] for r in results) * 1000 * per:5.1f}"
+            f"  client CPU {statistics.median(r[label]['cpu'] for r in results) * 1000 * per:5.1f}"
+            f"  server CPU {statistics.median(r[label]['server'] for r in results) * 1000 * per:5.1f}"
+        )
+    print(
+        "  outbox phases per round (ms; reads and marks overlap the pushes): wall, local reads, pushes, marks, "
+        "ends (before the first push and after the last); checkpoints and autovacuums during each method"
+    )
+    for r in results:
+        o = r["outbox"]
+        activity = "/".join(f"{r[label]['checkpoints']}+{r[label]['vacuums']}" for label in ("executemany", "outbox"))
+        print(
+            f"    load {r['load']:4.1f}  {r['order'][0]:11s} first  wall {o['wall'] * 1000:5.0f}"
+            f"  read {o['read'] * 1000:4.0f}  push {o['push'] * 1000:5.0f}  mark {o['mark'] * 1000:4.0f}"
+            f"  ends {o['ends'] * 1000:4.0f}"
+            f"  executemany {r['executemany']['wall'] * 1000:5.0f}  checkpoints+autovacuums {activity}"
+        )
 
 
 def main() -> None:
@@ -243,6 +427,8 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=500)
     parser.add_argument("--rows", type=int, default=20000)
     parser.add_argument("--batch", type=int, default=OutboxSync.BATCH)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--outbox-only", action="store_true", help="skip the local save figures")
     parser.add_argument("--fsync-child", nargs=3, metavar=("SAVES", "FOLDER", "MODE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fsync_child:
@@ -251,41 +437,33 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="agentdesk-bench-") as name:
         folder = Path(name)
-        timings = asyncio.run(local_saves(folder, args.saves))
-        print(f"local durable save of a disposition + booking + referral ({args.saves} saves, interleaved):")
-        for label, values in (
-            ("bare sqlite3 insert x3 + commit", timings["bare"]),
-            ("AgentDesk (synchronous=FULL)", timings["agentdesk"]),
-            ("same, checkpoints in the commit", timings["inline"]),
-            ("same, synchronous=NORMAL", timings["normal"]),
-        ):
-            print(f"  {label:34s} p50 {statistics.median(values):6.2f} ms  p99 {percentile(values, 0.99):6.2f} ms")
-        ratio = statistics.median(timings["agentdesk"]) / statistics.median(timings["bare"])
-        print(f"  ratio p50 {ratio:.2f}; target p99 < 10 ms")
-        for inline, what in ((False, "AgentDesk"), (True, "checkpoints in the commit")):
-            fsyncs = count_fsyncs(folder, args.saves, inline)
-            if fsyncs is None:
-                print("  fsyncs per save: not counted (strace not found)")
-                break
-            print(
-                f"  fsyncs per save, {what} (strace -f, {args.saves} saves): {fsyncs['writer']:.3f} on the writer "
-                f"thread, {fsyncs['checkpointer']:.3f} beside it, {fsyncs['other']:.3f} elsewhere"
-            )
-        rows = disposition_rows(args.rows)
+        if not args.outbox_only:
+            timings = asyncio.run(local_saves(folder, args.saves))
+            print(f"local durable save of a disposition + booking + referral ({args.saves} saves, interleaved):")
+            for label, values in (
+                ("bare sqlite3 insert x3 + commit", timings["bare"]),
+                ("AgentDesk (synchronous=FULL)", timings["agentdesk"]),
+                ("same, checkpoints in the commit", timings["inline"]),
+                ("same, synchronous=NORMAL", timings["normal"]),
+            ):
+                print(f"  {label:34s} p50 {statistics.median(values):6.2f} ms  p99 {percentile(values, 0.99):6.2f} ms")
+            ratio = statistics.median(timings["agentdesk"]) / statistics.median(timings["bare"])
+            print(f"  ratio p50 {ratio:.2f}; target p99 < 10 ms")
+            for inline, what in ((False, "AgentDesk"), (True, "checkpoints in the commit")):
+                fsyncs = count_fsyncs(folder, args.saves, inline)
+                if fsyncs is None:
+                    print("  fsyncs per save: not counted (strace not found)")
+                    break
+                print(
+                    f"  fsyncs per save, {what} (strace -f, {args.saves} saves): {fsyncs['writer']:.3f} on the writer "
+                    f"thread, {fsyncs['checkpointer']:.3f} beside it, {fsyncs['other']:.3f} elsewhere"
+                )
         with run_postgres() as url:
             central = CentralStore(url)
             central.upgrade()
             central.dispose()
-            many, copied = psycopg_baselines(url, rows)
-            pushed = asyncio.run(outbox_push(folder, url, rows, args.batch))
-        rate = args.rows / pushed
-        print(f"outbox to PostgreSQL ({args.rows} dispositions, batches of {args.batch}):")
-        print(f"  psycopg COPY              {args.rows / copied:9.0f} rows/s")
-        print(f"  psycopg executemany       {args.rows / many:9.0f} rows/s")
-        print(
-            f"  AgentDesk outbox          {rate:9.0f} rows/s  ({rate / (args.rows / many):.0%} of executemany, "
-            f"{rate / (args.rows / copied):.0%} of COPY; target >= 70%)"
-        )
+            results = outbox_rounds(url, folder, args.rows, args.rounds, args.batch)
+        report_outbox(results, args.rows, args.batch)
 
 
 if __name__ == "__main__":
