@@ -119,3 +119,20 @@ def test_a_desktop_start_is_parsed_as_the_full_parser_parses_it() -> None:
     # A value that happens to be a command's name, or a command, still goes through the full parser.
     assert cli.parse_arguments(["--config", "doctor"]) == parser.parse_args(["--config", "doctor"])
     assert cli.parse_arguments(["doctor", "--demo"]).command == "doctor"
+
+
+def test_storing_a_credential_without_a_keychain_names_the_fix(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    result = subprocess.run(
+        [sys.executable, "-m", "agentdesk", "--basedir", str(tmp_path), "credentials", "set", "ehr-token"],
+        input="not-a-real-secret\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "credential 'ehr-token' not stored: no usable OS keychain" in result.stderr
+    assert "gnome-keyring" in result.stderr and "Credential Manager" in result.stderr
+    assert "3rd party backend" not in result.stderr  # the keyring library's own advice is not ours to give
+    assert "not-a-real-secret" not in result.stderr + result.stdout

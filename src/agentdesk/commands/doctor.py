@@ -135,13 +135,13 @@ def _keychain(settings: Settings | None) -> list[Finding]:
     import keyring
     from keyring.errors import KeyringError
 
-    from agentdesk.config.credentials import KEYRING_SERVICE, CredentialMissing, get_secret
+    from agentdesk.config.credentials import KEYRING_SERVICE, NO_KEYCHAIN, CredentialMissing, get_secret
 
     try:
         backend = keyring.get_keyring()
         keyring.get_password(KEYRING_SERVICE, "doctor-probe")
     except KeyringError as exc:
-        return [Finding("fail", "keychain", f"no usable OS keychain ({type(exc).__name__})")]
+        return [Finding("fail", "keychain", f"{NO_KEYCHAIN} [{type(exc).__name__}]")]
     findings = [Finding("ok", "keychain", f"{type(backend).__module__}.{type(backend).__name__}")]
     for name, user, required in _credentials(settings) if settings else []:
         try:

@@ -4,6 +4,11 @@ the config file only names them."""
 from __future__ import annotations
 
 KEYRING_SERVICE = "AgentDesk"
+# What to do when there is none, said the same way everywhere (the desk's status bar, the commands, doctor).
+NO_KEYCHAIN = (
+    "no usable OS keychain (Windows: Credential Manager; macOS: Keychain; Linux: a Secret Service such as "
+    "gnome-keyring or KWallet, running and unlocked in this session)"
+)
 
 
 class CredentialMissing(LookupError):
@@ -18,16 +23,21 @@ def get_secret(name: str) -> str:
     try:
         secret = keyring.get_password(KEYRING_SERVICE, name)
     except KeyringError as exc:
-        raise CredentialMissing(f"credential '{name}': no usable OS keychain ({type(exc).__name__})") from None
+        raise CredentialMissing(f"credential '{name}': {NO_KEYCHAIN} [{type(exc).__name__}]") from None
     if secret is None:
         raise CredentialMissing(f"credential '{name}' is not stored; run: agentdesk credentials set {name}")
     return secret
 
 
 def set_secret(name: str, secret: str) -> None:
+    """Store `secret`; raises CredentialMissing naming the fix when there is no usable keychain."""
     import keyring
+    from keyring.errors import KeyringError
 
-    keyring.set_password(KEYRING_SERVICE, name, secret)
+    try:
+        keyring.set_password(KEYRING_SERVICE, name, secret)
+    except KeyringError as exc:
+        raise CredentialMissing(f"credential '{name}' not stored: {NO_KEYCHAIN} [{type(exc).__name__}]") from None
 
 
 def delete_secret(name: str) -> None:
@@ -45,14 +55,9 @@ def ensure_token(name: str) -> str:
     is no usable keychain."""
     import secrets
 
-    from keyring.errors import KeyringError
-
     try:
         return get_secret(name)
     except CredentialMissing:
         token = secrets.token_urlsafe(32)
-        try:
-            set_secret(name, token)
-        except KeyringError as exc:
-            raise CredentialMissing(f"credential '{name}': no usable OS keychain ({type(exc).__name__})") from None
+        set_secret(name, token)  # CredentialMissing when there is no usable keychain
         return token
