@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-if os.environ.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+if __name__ == "__main__" and os.environ.get("PYTHONDONTWRITEBYTECODE"):
     # Compiled modules, as on a workstation (as benchmarks/startup.py does). Unsetting the variable here is not
     # enough: multiprocessing starts its workers with this interpreter's flags, -B included, so every sender and
     # prober process would compile AgentDesk's sources again; start over without it (the workers inherit that).
+    # Only when run as a script, before the heavy imports: a script importing this module is not restarted.
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 import httpx
