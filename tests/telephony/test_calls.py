@@ -96,3 +96,23 @@ def test_agent_state_follows_calls_and_reasons() -> None:
     assert history == ["Available", "On Call", "Wrap-up", "Available", "Not Ready: Lunch"]
     with pytest.raises(ValueError, match="reason"):
         machine.set(AgentState.NOT_READY, "Nap")
+
+
+def test_the_call_being_talked_on_is_known_among_hundreds_on_hold() -> None:
+    """Answering with many calls on hold (a busy line in a burst) still names exactly the talking call, through
+    hold, resume, transfer and end."""
+    tracker = CallTracker()
+    for n in range(300):
+        tracker.ingest(event(CallEventKind.OFFERED, f"c{n}"))
+        tracker.ingest(event(CallEventKind.ANSWERED, f"c{n}", seconds=1))
+        tracker.ingest(event(CallEventKind.HELD, f"c{n}", seconds=2))
+    assert tracker.talking() == [] and tracker.on_line
+    tracker.ingest(event(CallEventKind.RESUMED, "c7", seconds=3))
+    assert [call.call_id for call in tracker.talking()] == ["c7"]
+    tracker.ingest(event(CallEventKind.RESUMED, "c8", seconds=4))  # the phone system says two: both are shown
+    assert [call.call_id for call in tracker.talking()] == ["c7", "c8"]
+    tracker.ingest(event(CallEventKind.HELD, "c7", seconds=5))
+    tracker.ingest(event(CallEventKind.ENDED, "c8", seconds=6))
+    assert tracker.talking() == []
+    tracker.ingest(event(CallEventKind.RESUMED, "c7", seconds=7))
+    assert [call.call_id for call in tracker.talking()] == ["c7"]

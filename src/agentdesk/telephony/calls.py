@@ -105,6 +105,9 @@ class CallTracker:
         self._calls: dict[str, Call] = {}
         self._active: dict[str, Call] = {}  # kept in step with _calls: per-event work never scans every call
         self._on_line: set[str] = set()  # talking or on hold
+        # Talking only, kept apart so that answering one call with hundreds on hold does not scan them (issue 9:
+        # per-event work O(1) in the number of calls); a dict for its order.
+        self._talking: dict[str, None] = {}
         self._listeners: Listeners[[Call, CallEvent]] = Listeners()
         self.ignored: Counter[str] = Counter()
 
@@ -129,7 +132,7 @@ class CallTracker:
 
     def talking(self) -> list[Call]:
         """The calls the agent is talking on (normally at most one: see Desk, which holds the others)."""
-        return [call for call_id in self._on_line if (call := self._calls[call_id]).state is CallState.TALKING]
+        return [self._calls[call_id] for call_id in self._talking]
 
     def first_active(self) -> Call | None:
         """The longest-known call that has not ended."""
@@ -186,6 +189,10 @@ class CallTracker:
             self._on_line.add(call.call_id)
         else:
             self._on_line.discard(call.call_id)
+        if call.state is CallState.TALKING:
+            self._talking[call.call_id] = None
+        else:
+            self._talking.pop(call.call_id, None)
         self._listeners(call, event)
 
     def _answered_elsewhere(self, event: CallEvent) -> bool:
