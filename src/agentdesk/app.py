@@ -113,7 +113,7 @@ def run_gui(options: LaunchOptions) -> int:
     qt_app.setApplicationVersion(__version__)
     qt_app.setQuitOnLastWindowClosed(False)  # the loop ends when the desk says so, after a clean shutdown
     collector = GuiThreadCollector(qt_app)  # before any worker thread: no collection may run off this thread
-    window = MainWindow.starting(_window_title(options, start), paths.ui_state)
+    window = MainWindow.starting(_window_title(_agent_name(start), options.demo), paths.ui_state)
     window.restore_layout(layout.result())
     window.show()
     _first_paint(qt_app)
@@ -208,8 +208,8 @@ def _agent_name(start: StartValues) -> str:
     return start.agent_name or os_login()
 
 
-def _window_title(options: LaunchOptions, start: StartValues) -> str:
-    return f"AgentDesk · {_agent_name(start)}" + (" · demo (synthetic data)" if options.demo else "")
+def _window_title(agent_name: str, demo: bool) -> str:
+    return f"AgentDesk · {agent_name}" + (" · demo (synthetic data)" if demo else "")
 
 
 def _first_paint(qt_app: QApplication) -> None:
@@ -262,8 +262,9 @@ def _settings_after_paint(
         return None
     if isinstance(result, BaseException):
         raise result
-    if StartValues.of(result) != start:  # defaults moved between builds of the same version: next start uses these
-        _remember_if_unchanged(options, paths, fingerprint, StartValues.of(result))
+    built = StartValues.of(result)
+    if built != start:  # defaults moved between builds of the same version: the next start uses these
+        _remember_if_unchanged(options, paths, fingerprint, built)
     log.info("settings built %.0f ms after launch, after the first paint", (time.perf_counter() - started) * 1000)
     return result
 
@@ -406,7 +407,9 @@ class AgentDeskApp:
         self.agent_id = self.services.agent_id
         self.role = role_of(self.agent_id, settings.security)
         self.pins = PinBook(paths.data_dir, settings.security.pin_min_length)
-        agent_name = settings.agent.display_name or settings.agent.id or self.agent_id
+        from agentdesk.config.fingerprint import StartValues
+
+        agent_name = _agent_name(StartValues.of(settings))  # the rule the starting frame's title used
         self.store = self.services.store
         self.decisions = self.services.decisions
         self.lookup = self.services.lookup
@@ -433,7 +436,7 @@ class AgentDeskApp:
             agent_name=agent_name,
         )
         if window is None:
-            title = f"AgentDesk · {agent_name}" + (" · demo (synthetic data)" if options.demo else "")
+            title = _window_title(agent_name, options.demo)
             window = MainWindow(title, agent_name, settings.agent.not_ready_reasons, paths.ui_state, options.demo)
         elif not window.built:
             window.build(agent_name, settings.agent.not_ready_reasons, options.demo)

@@ -12,10 +12,9 @@ import os
 import stat
 from pathlib import Path
 
-from agentdesk.base.files import write_whole
+from agentdesk.base.files import PRIVATE_FILE, write_whole
 
 PRIVATE_DIR = 0o700
-PRIVATE_FILE = 0o600
 POSIX = os.name == "posix"
 
 
@@ -59,4 +58,9 @@ def only_mine(path: Path) -> bool:
         info = path.stat()
     except OSError:
         return False
+    return mine_alone(info)
+
+
+def mine_alone(info: os.stat_result) -> bool:
+    """`only_mine` on a stat already taken (e.g. fstat of an open file, so the file checked is the file read)."""
     return info.st_uid == os.getuid() and not stat.S_IMODE(info.st_mode) & 0o077

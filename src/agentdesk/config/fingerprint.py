@@ -20,14 +20,13 @@ import contextlib
 import hashlib
 import json
 import os
-import stat
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentdesk import __version__
-from agentdesk.base.private import POSIX, write_private
+from agentdesk.base.private import POSIX, mine_alone, write_private
 
 if TYPE_CHECKING:
     from agentdesk.config.schema import Settings
@@ -93,13 +92,13 @@ def read_validated(folder: Path, fingerprint: str) -> StartValues | None:
     alone, unreadable, or edited): then the config is validated before any window."""
     path = folder / FILE_NAME
     try:
-        if POSIX and not _only_mine(folder.stat()):
+        if POSIX and not mine_alone(folder.stat()):
             return None
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0))
     except OSError:
         return None
     try:
-        if POSIX and not _only_mine(os.fstat(fd)):
+        if POSIX and not mine_alone(os.fstat(fd)):
             return None
         raw = os.read(fd, MAX_BYTES + 1)
     except OSError:
@@ -150,7 +149,3 @@ def remember_validated(folder: Path, fingerprint: str, values: StartValues) -> N
 def forget_validated(folder: Path) -> None:
     with contextlib.suppress(OSError):
         (folder / FILE_NAME).unlink()
-
-
-def _only_mine(info: os.stat_result) -> bool:
-    return info.st_uid == os.getuid() and not stat.S_IMODE(info.st_mode) & 0o077
