@@ -32,7 +32,9 @@ from agentdesk.records.identity import (
     person_from_fields,
     save_model,
 )
+from agentdesk.records.identity.blocking import person_keys
 from agentdesk.records.identity.model_file import model_to_document
+from agentdesk.records.identity.normalise import Person
 from tests.records.test_identity import ROBERT, person
 
 # --------------------------------------------------------------------------------------------------------------
@@ -444,3 +446,57 @@ def test_ssns_one_typo_apart_weigh_no_more_than_chance_allows() -> None:
     assert result.model.field_model("ssn").level("one_digit").u >= 69 / 10**7 * 0.99
     decisions = {(p.left, p.right): p.decision for p in result.pairs}
     assert decisions.get((len(left) - 1, len(right) - 1)) != "match"
+
+
+def _pairs_by_keys(
+    left: list[Person], right: list[Person] | None, max_block: int
+) -> tuple[set[tuple[int, int]], dict[str, set[tuple[int, int]]]]:
+    """The candidate pairs worked out the slow, obvious way: every pair of records sharing a key whose block
+    (the records on the right holding it) is within the cap."""
+    others = left if right is None else right
+    left_keys = [person_keys(p) for p in left]
+    right_keys = left_keys if right is None else [person_keys(p) for p in others]
+    holders: Counter[tuple[str, str]] = Counter(key for keys in right_keys for key in keys)
+    pairs: set[tuple[int, int]] = set()
+    by_pass: dict[str, set[tuple[int, int]]] = {}
+    for i, keys in enumerate(left_keys):
+        for j, other_keys in enumerate(right_keys):
+            if right is None and j <= i:
+                continue
+            for tag, key in keys & other_keys:
+                if holders[(tag, key)] <= max_block:
+                    pairs.add((i, j))
+                    by_pass.setdefault(tag, set()).add((i, j))
+    return pairs, by_pass
+
+
+@pytest.mark.parametrize("two_lists", [False, True])
+def test_blocking_finds_exactly_the_pairs_sharing_a_key(two_lists: bool) -> None:
+    """Blocks are built column by column and reduced to distinct sets of records; the pairs (and which pass
+    found each) must be exactly those of comparing every record's keys with every other's, caps included."""
+    from benchmarks.synthetic_people import generate
+
+    left_rows, right_rows, _truth = generate(size=150, seed=11)
+    left = [person_from_fields(row) for row in left_rows]
+    # a switchboard number and one date held by twelve (over the cap), an e-mail held by eight (at the cap),
+    # and a date whose one-typo forms coincide ('19880101' less either 8, less either 0...): a record's own
+    # repeated keys must count it once
+    left += [
+        person_from_fields(
+            {
+                "given_name": f"Ann{i}",
+                "family_name": "Zed",
+                "phone": "617-555-0100",
+                "birth_date": "1988-01-01",
+                "email": "zed.family@example.org" if i < 8 else "",
+            }
+        )
+        for i in range(12)
+    ]
+    right = [*map(person_from_fields, right_rows), *left[-12:]] if two_lists else None
+    found = block(left, right, max_block=8)
+    expected, expected_by_pass = _pairs_by_keys(left, right, max_block=8)
+    assert set(found.pairs) == expected and found.pairs == sorted(found.pairs)
+    assert found.dropped_blocks >= 1
+    for tag, indexes in found.by_pass.items():
+        assert {found.pairs[k] for k in indexes} == expected_by_pass.get(tag, set()), tag

@@ -27,6 +27,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
+from operator import attrgetter
 
 from agentdesk.records.identity.blocking import Blocking
 from agentdesk.records.identity.model import DEFAULT_MODEL, FieldModel, FitSummary, Level, MatchModel, NameFrequencies
@@ -83,9 +84,9 @@ def fit_model(
     names = name_frequencies(*people)
     if len(levels) < MIN_PAIRS:
         return replace(start, names=names)
-    model = estimate_u_from_population(left, right, start, pseudo=pseudo, seed=seed)
     others = left if right is None else right
     sharing = {name: _pairs_sharing(left, others, attribute) for name, attribute in _VALUES.items()}
+    model = estimate_u_from_population(left, right, start, pseudo=pseudo, seed=seed, sharing=sharing)
     model = replace(model, names=None)
     iterations, converged = 0, True
     for tag, indexes in blocking.by_pass.items():
@@ -113,19 +114,27 @@ def estimate_u_from_population(
     pairs: int = RANDOM_PAIRS,
     pseudo: float = 5.0,
     seed: int = 0,
+    sharing: dict[str, tuple[int, int]] | None = None,
 ) -> MatchModel:
-    """u of every level from the population: exact agreement from value shares, the rest from random pairs."""
+    """u of every level from the population: exact agreement from value shares (`sharing`: each field's
+    `_pairs_sharing`, worked out here when not given), the rest from random pairs."""
     others = left if right is None else right
+    if sharing is None:
+        sharing = {name: _pairs_sharing(left, others, attribute) for name, attribute in _VALUES.items()}
     rng = random.Random(seed)
     comparer = Matcher(start)
+    compare, choice = comparer.levels, rng.choice
+    # Random pairs repeat a few hundred comparison patterns: counted whole, then split into fields.
+    patterns = Counter(compare(choice(left), choice(others)) for _ in range(pairs))
     counts: Counter[tuple[str, str]] = Counter()
-    for _ in range(pairs):
-        for name, level_name in comparer.levels(rng.choice(left), rng.choice(others)).by_field():
+    for pattern, times in patterns.items():
+        for name, level_name in pattern.by_field():
             if level_name != MISSING:
-                counts[(name, level_name)] += 1
+                counts[(name, level_name)] += times
     fields = []
     for field_model in start.fields:
-        exact = _chance_of_same_value(left, others, _VALUES[field_model.name])
+        shared, total = sharing[field_model.name]
+        exact = max(shared, 0.5) / total if total else None  # P(two records share a value | both have one)
         sampled = {lv.name: counts[(field_model.name, lv.name)] for lv in field_model.levels if lv.name != "exact"}
         rest = sum(sampled.values())
         levels = []
@@ -140,16 +149,11 @@ def estimate_u_from_population(
     return replace(start, fields=tuple(fields))
 
 
-def _chance_of_same_value(left: Sequence[Person], right: Sequence[Person], attribute: str) -> float | None:
-    """P(two records, one from each side, share a value | both have one); None when a side has no values."""
-    shared, total = _pairs_sharing(left, right, attribute)
-    return max(shared, 0.5) / total if total else None
-
-
 def _pairs_sharing(left: Sequence[Person], right: Sequence[Person], attribute: str) -> tuple[int, int]:
     """(pairs sharing a value, pairs where both have a value), pairs of distinct records when `right` is `left`."""
-    left_counts = Counter(v for v in (getattr(p, attribute) for p in left) if v)
-    right_counts = left_counts if right is left else Counter(v for v in (getattr(p, attribute) for p in right) if v)
+    value = attrgetter(attribute)
+    left_counts = Counter(filter(None, map(value, left)))
+    right_counts = left_counts if right is left else Counter(filter(None, map(value, right)))
     n_left, n_right = sum(left_counts.values()), sum(right_counts.values())
     shared = sum(n * right_counts.get(v, 0) for v, n in left_counts.items())
     if right is left:
