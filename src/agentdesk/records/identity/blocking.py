@@ -267,15 +267,17 @@ def block(
         oversized = {key for key in large if len(set(right_blocks[key])) > max_block}
         dropped += len(oversized)
         left_blocks = _blocks(left_keys, left_rows, shared - oversized)
+        # Tuples, not sets, name a group here: a record listed twice only marks its pairs twice (idempotent),
+        # and tuples are cheaper to build and hash than frozensets.
         pair_groups = set(
             zip(
-                map(frozenset, left_blocks.values()),
-                map(frozenset, map(right_blocks.__getitem__, left_blocks.keys())),
+                map(tuple, left_blocks.values()),
+                map(tuple, map(right_blocks.__getitem__, left_blocks.keys())),
                 strict=True,
             )
         )
         for left_group, right_group in pair_groups:
-            right_members = sorted(right_group)
+            right_members = right_group
             for i in left_group:
                 base = i * width
                 for j in right_members:
