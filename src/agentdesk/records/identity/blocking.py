@@ -247,10 +247,10 @@ def block(
             counts = Counter(left_keys)
             blocks = _blocks(left_keys, left_rows, {key for key, count in counts.items() if count > 1})
             # one record's keys of a pass can coincide ('19880101' less either 8): sets count records once
-            groups = set(map(frozenset, blocks.values()))
-            for group in groups:
+            groups = Counter(map(frozenset, blocks.values()))  # distinct set of records -> keys it is the block of
+            for group, holding in groups.items():
                 if len(group) > max_block:
-                    dropped += sum(frozenset(members) == group for members in blocks.values())
+                    dropped += holding
                     continue
                 members = sorted(group)
                 for at in range(len(members) - 1):
@@ -261,7 +261,7 @@ def block(
             continue
         right_keys, right_rows = blocking_pass.keys(right)
         right_counts = Counter(right_keys)
-        shared = Counter(left_keys).keys() & right_counts.keys()
+        shared = right_counts.keys() & set(left_keys)
         large = {key for key, count in right_counts.items() if count > max_block}
         right_blocks = _blocks(right_keys, right_rows, shared | large)
         oversized = {key for key in large if len(set(right_blocks[key])) > max_block}
@@ -277,10 +277,9 @@ def block(
             )
         )
         for left_group, right_group in pair_groups:
-            right_members = right_group
             for i in left_group:
                 base = i * width
-                for j in right_members:
+                for j in right_group:
                     code = base + j
                     found[code] = get(code, 0) | bit
     codes = sorted(found)

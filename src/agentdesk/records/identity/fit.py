@@ -84,8 +84,7 @@ def fit_model(
     names = name_frequencies(*people)
     if len(levels) < MIN_PAIRS:
         return replace(start, names=names)
-    others = left if right is None else right
-    sharing = {name: _pairs_sharing(left, others, attribute) for name, attribute in _VALUES.items()}
+    sharing = _sharing(left, right)
     model = estimate_u_from_population(left, right, start, pseudo=pseudo, seed=seed, sharing=sharing)
     model = replace(model, names=None)
     iterations, converged = 0, True
@@ -120,7 +119,7 @@ def estimate_u_from_population(
     `_pairs_sharing`, worked out here when not given), the rest from random pairs."""
     others = left if right is None else right
     if sharing is None:
-        sharing = {name: _pairs_sharing(left, others, attribute) for name, attribute in _VALUES.items()}
+        sharing = _sharing(left, right)
     rng = random.Random(seed)
     comparer = Matcher(start)
     compare, choice = comparer.levels, rng.choice
@@ -147,6 +146,12 @@ def estimate_u_from_population(
             levels.append(replace(level, u=max(u, 1e-9)))
         fields.append(replace(field_model, levels=tuple(_normalised(levels, "u"))))
     return replace(start, fields=tuple(fields))
+
+
+def _sharing(left: Sequence[Person], right: Sequence[Person] | None) -> dict[str, tuple[int, int]]:
+    """Each field's `_pairs_sharing` (`right` None: pairs within `left`)."""
+    others = left if right is None else right
+    return {name: _pairs_sharing(left, others, attribute) for name, attribute in _VALUES.items()}
 
 
 def _pairs_sharing(left: Sequence[Person], right: Sequence[Person], attribute: str) -> tuple[int, int]:
