@@ -18,11 +18,11 @@ little about identity and would make the run quadratic. A record's keys (`person
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from itertools import compress
-from operator import attrgetter
+from itertools import compress, repeat
+from operator import add, attrgetter, mul, ne
 
 from agentdesk.records.identity.normalise import Person
 
@@ -62,7 +62,8 @@ PassKeys = tuple[list[str], list[int]]
 class BlockingPass:
     """One kind of blocking key: `tag`, what it is, the `Person` fields it needs, and `keys`, which works out the
     keys of a whole list of records at once (column by column: a list comprehension per kind of key costs a
-    fraction of a function call per record)."""
+    fraction of a function call per record). A record holds each of a pass's keys once: `block` tells a key
+    several records hold by its first and last holders differing."""
 
     tag: str
     description: str
@@ -97,36 +98,40 @@ def _ssn(people: Sequence[Person]) -> PassKeys:
 
 def _birth(people: Sequence[Person]) -> PassKeys:
     """The exact date ('19610723'), the year with day and month in either order ('1961:07:23'), and each form
-    with one digit deleted with the family name's initial ('1961073|q'): one typo covers ten dates, so the
-    initial keeps blocks small (a pair with both mistyped is left to the other passes). Normalised dates are
-    eight digits, so the three kinds never spell one another."""
+    with one digit deleted with the family name's initial, or the given name's without one ('1961073|q'): one
+    typo covers ten dates, so the initial keeps blocks small (a pair with both mistyped is left to the other
+    passes). Normalised dates are eight digits, so the three kinds never spell one another."""
     rows, dates = _rows_with(people, "birth_date")
-    keys = list(dates)
-    keys.extend(f"{b[:4]}:{b[4:6]}:{b[6:8]}" if b[4:6] <= b[6:8] else f"{b[:4]}:{b[6:8]}:{b[4:6]}" for b in dates)
-    marked = [f"|{people[row].family[:1] or people[row].given[:1]}" for row in rows]
-    for at in range(8):
-        keys.extend(b[:at] + b[at + 1 :] + mark for b, mark in zip(dates, marked, strict=True))
-    return keys, rows * 10
+    chosen = [people[row] for row in rows]
+    marks = [f"|{p.family[:1] or p.given[:1]}" for p in chosen]
+    keys = [*dates, *[f"{b[:4]}:{min(b[4:6], b[6:8])}:{max(b[4:6], b[6:8])}" for b in dates]]
+    key_rows = rows * 2
+    keys += [b[1:] + mark for b, mark in zip(dates, marks, strict=True)]
+    key_rows += rows
+    for at in range(1, 8):
+        # Deleting either of two equal neighbours gives one form: kept once, so that a record is never the
+        # only holder of a key twice (most dates have such a pair: 19, 00, 11).
+        changes = [b[at] != b[at - 1] for b in dates]
+        keys += [b[:at] + b[at + 1 :] + mark for b, mark in compress(zip(dates, marks, strict=True), changes)]
+        key_rows += compress(rows, changes)
+    return keys, key_rows
 
 
 def _names(people: Sequence[Person]) -> PassKeys:
     """A given name (or the canonical name a nickname stands for) with the family name's Soundex ('bob r163'),
     both Soundex codes ('r163 r163': letters and digits, never a name), and the two names' first three letters
     in order with the birth year ('har/qui/1961': names in the wrong boxes)."""
-    keys: list[str] = []
-    rows: list[int] = []
-    for row, p in enumerate(people):
-        if not (p.family and p.given):
-            continue
-        family_code = soundex(p.family)
-        forms = [f"{given} {family_code}" for given in p.given_forms]
-        forms.append(f"{soundex(p.given)} {family_code}")
-        if p.birth_date:
-            first, second = sorted((p.family[:3], p.given[:3]))
-            forms.append(f"{first}/{second}/{p.birth_date[:4]}")
-        keys.extend(forms)
-        rows.extend([row] * len(forms))
-    return keys, rows
+    rows = [row for row, p in enumerate(people) if p.family and p.given]
+    named = [people[row] for row in rows]
+    codes = [soundex(p.family) for p in named]
+    keys = [f"{given} {code}" for p, code in zip(named, codes, strict=True) for given in p.given_forms]
+    key_rows = [row for p, row in zip(named, rows, strict=True) for _ in p.given_forms]
+    keys += [f"{soundex(p.given)} {code}" for p, code in zip(named, codes, strict=True)]
+    key_rows += rows
+    dated = [(p, row) for p, row in zip(named, rows, strict=True) if p.birth_date]
+    keys += [f"{min(p.family[:3], p.given[:3])}/{max(p.family[:3], p.given[:3])}/{p.birth_date[:4]}" for p, _ in dated]
+    key_rows += [row for _, row in dated]
+    return keys, key_rows
 
 
 def _place(people: Sequence[Person]) -> PassKeys:
@@ -209,7 +214,7 @@ class Blocking:
         return [person_keys(person, self.passes) for person in self.right]
 
 
-def _blocks(keys: list[str], rows: list[int], wanted: set[str]) -> dict[str, list[int]]:
+def _rows_by_key(keys: list[str], rows: list[int], wanted: set[str]) -> dict[str, list[int]]:
     """The rows of each wanted key (the others are skipped in C: `compress` with a `map` of set lookups)."""
     blocks: dict[str, list[int]] = {}
     chosen = list(map(wanted.__contains__, keys))
@@ -222,6 +227,58 @@ def _blocks(keys: list[str], rows: list[int], wanted: set[str]) -> dict[str, lis
     return blocks
 
 
+def _codes(rows_i: Iterable[int], rows_j: Iterable[int], width: int) -> Iterator[int]:
+    """Pair codes i * width + j (a pair as one int: cheaper to hash, sort and collect than a tuple), in C."""
+    return map(add, map(mul, rows_i, repeat(width)), rows_j)
+
+
+def _holders(keys: list[str], rows: list[int]) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """(each key's last holder, the holders of every key held by two records or more). A record holds a pass's
+    key once (`BlockingPass`), so a key whose first and last holders differ is held by several, and the
+    others, most of them, are never grouped: the two dictionaries are built in C."""
+    last = dict(zip(keys, rows, strict=True))
+    first = dict(zip(reversed(keys), reversed(rows), strict=True))
+    several = set(compress(last.keys(), map(ne, last.values(), map(first.__getitem__, last.keys()))))
+    return last, _rows_by_key(keys, rows, several)
+
+
+def _dedupe_codes(keys: list[str], rows: list[int], width: int, max_block: int) -> tuple[set[int], int]:
+    """The pairs (codes, i < j) of records sharing one of a pass's keys within one list, and how many keys'
+    blocks were over the cap. Pairs are made once per distinct set of records (a pair with one birth date
+    shares ten of its keys); the many sets of two in C."""
+    counts = Counter(keys)
+    shared = _rows_by_key(keys, rows, set(compress(counts.keys(), map((1).__lt__, counts.values()))))
+    groups = Counter(map(tuple, shared.values()))  # holders, in the order listed -> keys they are the block of
+    dropped = sum(holding for group, holding in groups.items() if len(group) > max_block)
+    twos = [group for group in groups if len(group) == 2 <= max_block]
+    codes = set(_codes(map(min, twos), map(max, twos), width))
+    for group in groups:
+        if 2 < len(group) <= max_block:
+            members = sorted(group)
+            for at in range(len(members) - 1):
+                codes.update(_codes(repeat(members[at], len(members) - at - 1), members[at + 1 :], width))
+    return codes, dropped
+
+
+def _link_codes(left: PassKeys, right: PassKeys, width: int, max_block: int) -> tuple[set[int], int]:
+    """The pairs (codes) of a left and a right record sharing one of a pass's keys, and how many keys' blocks
+    (the right records holding the key) were over the cap. Each left key is looked up among the right ones in
+    C; only those held by several right records are paired in Python."""
+    left_keys, left_rows = left
+    last, several = _holders(*right)
+    oversized = {key for key, holders in several.items() if len(holders) > max_block}
+    found = list(map(last.__contains__, left_keys))
+    found_keys, found_rows = list(compress(left_keys, found)), list(compress(left_rows, found))
+    alone = [key not in several for key in found_keys]
+    codes = set(_codes(compress(found_rows, alone), map(last.__getitem__, compress(found_keys, alone)), width))
+    crowded = [not one for one in alone]
+    for key, i in zip(compress(found_keys, crowded), compress(found_rows, crowded), strict=True):
+        if key not in oversized:
+            holders = several[key]
+            codes.update(_codes(repeat(i, len(holders)), holders, width))
+    return codes, len(oversized)
+
+
 def block(
     left: Sequence[Person],
     right: Sequence[Person] | None = None,
@@ -232,70 +289,26 @@ def block(
     i < j of `left`.
 
     Each pass's keys are counted first (in C, by `Counter`): most keys are one record's alone and are never
-    grouped. The blocks of two or more records are then reduced to their distinct sets of records (a pair with
-    one birth date shares ten of that pass's keys: the date, its swapped form and its eight one-typo forms),
-    and pairs are made once per distinct set."""
+    grouped, and most shared keys are shared by two records only, whose pair is found in C too. The larger
+    blocks are reduced to their distinct sets of records (a pair with one birth date shares ten of that pass's
+    keys: the date, its swapped form and its eight one-typo forms), and pairs are made once per distinct set."""
     chosen = tuple(passes) if passes is not None else choose_passes(left, *(() if right is None else (right,)))
     width = len(left if right is None else right)
-    found: dict[int, int] = {}  # i * width + j -> which passes found the pair (a bit each)
-    get = found.get
+    found: list[set[int]] = []  # per pass: the codes (i * width + j) of the pairs it found
     dropped = 0
-    for bit_number, blocking_pass in enumerate(chosen):
-        bit = 1 << bit_number
-        left_keys, left_rows = blocking_pass.keys(left)
+    for blocking_pass in chosen:
         if right is None:
-            counts = Counter(left_keys)
-            blocks = _blocks(left_keys, left_rows, {key for key, count in counts.items() if count > 1})
-            # one record's keys of a pass can coincide ('19880101' less either 8): sets count records once
-            groups = Counter(map(frozenset, blocks.values()))  # distinct set of records -> keys it is the block of
-            for group, holding in groups.items():
-                if len(group) > max_block:
-                    dropped += holding
-                    continue
-                members = sorted(group)
-                for at in range(len(members) - 1):
-                    base = members[at] * width
-                    for j in members[at + 1 :]:
-                        code = base + j
-                        found[code] = get(code, 0) | bit
-            continue
-        right_keys, right_rows = blocking_pass.keys(right)
-        right_counts = Counter(right_keys)
-        shared = right_counts.keys() & set(left_keys)
-        large = {key for key, count in right_counts.items() if count > max_block}
-        right_blocks = _blocks(right_keys, right_rows, shared | large)
-        oversized = {key for key in large if len(set(right_blocks[key])) > max_block}
-        dropped += len(oversized)
-        left_blocks = _blocks(left_keys, left_rows, shared - oversized)
-        # Tuples, not sets, name a group here: a record listed twice only marks its pairs twice (idempotent),
-        # and tuples are cheaper to build and hash than frozensets.
-        pair_groups = set(
-            zip(
-                map(tuple, left_blocks.values()),
-                map(tuple, map(right_blocks.__getitem__, left_blocks.keys())),
-                strict=True,
-            )
-        )
-        for left_group, right_group in pair_groups:
-            for i in left_group:
-                base = i * width
-                for j in right_group:
-                    code = base + j
-                    found[code] = get(code, 0) | bit
-    codes = sorted(found)
-    pairs = [divmod(code, width) for code in codes]
-    found_by_bits: dict[int, list[int]] = {}  # which passes found a pair -> indexes into `pairs`
-    for k, code in enumerate(codes):
-        mask = found[code]
-        found_together = found_by_bits.get(mask)
-        if found_together is None:
-            found_by_bits[mask] = [k]
+            codes, over = _dedupe_codes(*blocking_pass.keys(left), width, max_block)
         else:
-            found_together.append(k)
-    by_pass: dict[str, list[int]] = {}
-    for bit_number, p in enumerate(chosen):
-        bit = 1 << bit_number
-        by_pass[p.tag] = sorted(k for mask, ks in found_by_bits.items() if mask & bit for k in ks)
+            codes, over = _link_codes(blocking_pass.keys(left), blocking_pass.keys(right), width, max_block)
+        found.append(codes)
+        dropped += over
+    every = sorted(set().union(*found))
+    pairs = list(map(divmod, every, repeat(width)))
+    positions = range(len(every))
+    by_pass = {
+        p.tag: list(compress(positions, map(codes.__contains__, every))) for p, codes in zip(chosen, found, strict=True)
+    }
     return Blocking(pairs, chosen, by_pass, dropped, left, right)
 
 
