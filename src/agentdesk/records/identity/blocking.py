@@ -6,7 +6,8 @@ Passes (chosen by which fields the records have; `choose_passes`):
 * exact values of strong single fields: phone, e-mail, MRN;
 * one-typo neighbourhoods of identifiers and birth dates: the value and every form of it with one character
   deleted, so two values one substitution, insertion, deletion or neighbour swap apart share a key (a date's
-  forms with the family name's initial); birth dates also by year with day and month in either order;
+  forms with the family name's initial, its century left alone); birth dates also by year with day and month
+  in either order (which holds the exact date);
 * phonetic names: a given name (or the canonical name a nickname stands for) with the family name's Soundex,
   both Soundex codes, and the two names' prefixes unordered with the birth year (names in the wrong boxes);
 * place: postal code with either name's initial, house number with the street's Soundex.
@@ -97,20 +98,24 @@ def _ssn(people: Sequence[Person]) -> PassKeys:
 
 
 def _birth(people: Sequence[Person]) -> PassKeys:
-    """The exact date ('19610723'), the year with day and month in either order ('1961:07:23'), and each form
-    with one digit deleted with the family name's initial, or the given name's without one ('1961073|q'): one
-    typo covers ten dates, so the initial keeps blocks small (a pair with both mistyped is left to the other
-    passes). Normalised dates are eight digits, so the three kinds never spell one another."""
+    """The year with day and month in either order ('1961:07:23': the same date or the two swapped), and each
+    form with one digit of the year's last two, the month or the day deleted, with the family name's initial
+    (the given name's without one): '1961073|q'. Two dates one typo apart (a digit changed, two neighbours
+    swapped) share such a form; one typo covers ten dates, so the initial keeps blocks small (a pair with both
+    mistyped is left to the other passes). The century's digits are left alone: a typo there makes a date a
+    century off, which no other date in a register is one typo from, and the forms would cost a fifth more
+    keys for no pair (none on any benchmark set). Normalised dates are eight digits, so the kinds never spell
+    one another."""
     rows, dates = _rows_with(people, "birth_date")
     chosen = [people[row] for row in rows]
     marks = [f"|{p.family[:1] or p.given[:1]}" for p in chosen]
-    keys = [*dates, *[f"{b[:4]}:{min(b[4:6], b[6:8])}:{max(b[4:6], b[6:8])}" for b in dates]]
-    key_rows = rows * 2
-    keys += [b[1:] + mark for b, mark in zip(dates, marks, strict=True)]
+    keys = [f"{b[:4]}:{min(b[4:6], b[6:8])}:{max(b[4:6], b[6:8])}" for b in dates]
+    key_rows = list(rows)
+    keys += [b[:2] + b[3:] + mark for b, mark in zip(dates, marks, strict=True)]
     key_rows += rows
-    for at in range(1, 8):
+    for at in range(3, 8):
         # Deleting either of two equal neighbours gives one form: kept once, so that a record is never the
-        # only holder of a key twice (most dates have such a pair: 19, 00, 11).
+        # only holder of a key twice (most dates have such a pair: 00, 11, 77).
         changes = [b[at] != b[at - 1] for b in dates]
         keys += [b[:at] + b[at + 1 :] + mark for b, mark in compress(zip(dates, marks, strict=True), changes)]
         key_rows += compress(rows, changes)
