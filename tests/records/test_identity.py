@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentdesk.base.phone import normalise_phone
+from agentdesk.base.text import fold
 from agentdesk.records.identity import (
     DEFAULT_MODEL,
     MATCH_FIELDS,
@@ -32,9 +33,18 @@ from agentdesk.records.identity import (
     normalise_postal,
     normalise_sex,
     normalise_ssn,
+    people_from_columns,
     person_from_fields,
     score_records,
     soundex,
+)
+from agentdesk.records.identity.normalise import (
+    _ADDRESS_WORDS,
+    _NANP,
+    _NOT_ALNUM,
+    _PHONE_SEPARATORS,
+    _WORDS,
+    _alphanumeric,
 )
 from agentdesk.records.model import SourceRecord
 from agentdesk.records.nicknames import NICKNAMES
@@ -115,6 +125,124 @@ def test_other_fields_normalise() -> None:
     assert normalise_ssn("912-34-5678") == "912345678"
     assert normalise_ssn("999-99-9999") == normalise_ssn("000-12-3456") == normalise_ssn("12345") == ""
     assert normalise_ssn("530 4218") == "5304218"  # another country's 7-digit number
+
+
+# Cell text as extracts hold it: blanks, spaces around values, placeholders, generation suffixes, dates in every
+# format `agentdesk link` reads (and impossible or unreadable ones), phones in the usual spellings, and any text.
+_CELLS = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "\t",
+            "Robert",
+            " robert ",
+            "O'Brien-Smith Jr.",
+            "Ana María",
+            "Unknown",
+            "baby girl",
+            "Jr",
+            "III",
+            "Sr.",
+            "1980-04-12",
+            " 1980-04-12 ",
+            "04/12/1980",
+            "19800412",
+            "1980-02-30",
+            "25/12/1984",
+            "1900-01-01",
+            "0000-00-00",
+            "12-04-1980",
+            "M",
+            "female",
+            "u",
+            "(617) 555-0123",
+            "+1 617 555 0123",
+            "617.555.0123",
+            "000-000-0000",
+            "+44 20 7946 0958",
+            "6175550123 x12",
+            "Bob@Example.ORG",
+            "noemail@example.org",
+            "12 North Main Street, Apt. 4",
+            "No 5 Rd",
+            "02134-1234",
+            "SW1A 1AA",
+            "00012345",
+            "MRN 0042",
+            "912-34-5678",
+            "000-00-0000",
+        ]
+    ),
+    st.text(max_size=20),
+    st.text(alphabet="0123456789 -+().\t", max_size=16),
+)
+_FIELDS = (
+    "given_name",
+    "family_name",
+    "birth_date",
+    "sex",
+    "phone",
+    "email",
+    "address_line",
+    "postal_code",
+    "mrn",
+    "ssn",
+    "suffix",
+    "mrn_system",
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    fields=st.lists(st.sampled_from(_FIELDS), min_size=1, unique=True),  # no column at all: no rows to count
+    pool=st.lists(_CELLS, min_size=1, max_size=6),
+    picks=st.lists(st.lists(st.integers(0, 5), min_size=len(_FIELDS), max_size=len(_FIELDS)), max_size=12),
+    region=st.sampled_from(["US", "GB"]),
+)
+def test_people_from_columns_are_person_from_fields_row_by_row(
+    fields: list[str], pool: list[str], picks: list[list[int]], region: str
+) -> None:
+    # Values drawn from a small pool repeat down a column, as names and dates do: both ways a column is worked
+    # out (once per distinct value, or value by value when nearly all differ) are exercised.
+    rows = [{name: pool[pick[i] % len(pool)] for i, name in enumerate(fields)} for pick in picks]
+    columns = {name: [row[name] for row in rows] for name in fields}
+    assert people_from_columns(columns, region) == [person_from_fields(row, region) for row in rows]
+    if "birth_date" in columns:
+        dates = [normalise_birth_date(value) for value in columns["birth_date"]]
+        others = {name: values for name, values in columns.items() if name != "birth_date"}
+        assert people_from_columns(others, region, birth_dates=dates) == people_from_columns(columns, region)
+
+
+def test_people_from_columns_edges() -> None:
+    assert people_from_columns({}) == [] and people_from_columns({"given_name": []}) == []
+    assert people_from_columns({"city": ["Boston"], "given_name": ["Ana"]}) == [
+        person_from_fields({"given_name": "Ana"})
+    ]
+    with pytest.raises(ValueError, match="different lengths"):
+        people_from_columns({"given_name": ["Ana"], "family_name": []})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    field=st.sampled_from(_FIELDS),
+    value=_CELLS,
+    before=st.text(alphabet=" \t\r\n\u00a0\u2003\u3000\x1c\x85", max_size=3),
+    after=st.text(alphabet=" \t\r\n\u00a0\u2003\u3000\x1c\x85", max_size=3),
+)
+def test_spaces_around_a_value_change_nothing(field: str, value: str, before: str, after: str) -> None:
+    # `agentdesk link` hands cells over untrimmed and relies on this.
+    assert person_from_fields({field: before + value + after}) == person_from_fields({field: value.strip()})
+
+
+@settings(max_examples=500, deadline=None)
+@given(raw=st.one_of(_CELLS, st.text(alphabet="0123456789 -+().\t\u00a0\u0661x", max_size=18)))
+def test_the_fast_paths_read_as_the_patterns_do(raw: str) -> None:
+    plain = _NANP.fullmatch(_PHONE_SEPARATORS.sub("", raw))
+    assert _plain_nanp(raw) == (None if plain is None else "+1" + plain[1])
+    assert _alphanumeric(raw) == _NOT_ALNUM.sub("", raw)
+    words = _WORDS.findall(fold(raw))
+    assert normalise_address(raw) == " ".join(w for w in (_ADDRESS_WORDS.get(w, w) for w in words) if w)
 
 
 def test_person_repr_hides_values() -> None:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
+from operator import attrgetter, itemgetter
 from pathlib import Path
+from typing import cast
 
 from agentdesk.records.dates import CELL_FORMATS, read_date
-from agentdesk.records.identity import Person, person_from_fields
+from agentdesk.records.identity import Person, birth_date_digits, normalise_birth_date, people_from_columns
 from agentdesk.records.link_columns import COLUMNS, ID_COLUMN, Header, read_header
 
 # Columns read (records/link_columns.py: the id, the fields the matcher compares, city and state, and the other
@@ -23,6 +27,7 @@ KNOWN_COLUMNS: tuple[str, ...] = tuple(column.name for column in COLUMNS)
 _COMPARED = tuple(column.name for column in COLUMNS if column.compared and column.name != ID_COLUMN)
 MAX_REPORTED_PER_FILE = 100  # a file that is wrong throughout should not bury the summary
 _BOM = "\ufeff"
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _UNREADABLE_DATE = f"not a date link reads ({', '.join(CELL_FORMATS)}); linked without it"
 
 
@@ -59,20 +64,39 @@ class Extract:
         return len({problem.line for problem in self.problems if not problem.kept})
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str] | None]]:
-    """(first physical line, cells) of every CSV record; a quoted field may span lines. Cells are None for a
-    record the csv module rejects (a field over its size limit): reading goes on with the next line."""
+def _records(text: str) -> tuple[list[list[str] | None], Sequence[int]]:
+    """The cells of every CSV record and the physical line each starts on (a quoted field may span lines).
+    Cells are None for a record the csv module rejects (a field over its size limit): reading goes on with the
+    next line."""
+    if '"' not in text and "\0" not in text:
+        # Without a quote no record spans lines and every comma separates cells, so each line is a record and its
+        # cells the text between commas, exactly as the csv module reads it (tests/records/test_linking.py
+        # checks), for about two thirds of its cost. Lines end as io.StringIO(newline="") ends them: \r\n, \r, \n.
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if lines[-1] == "":
+            lines.pop()  # the last line's line break, not a line
+        if max(map(len, lines), default=0) <= csv.field_size_limit():  # else csv rejects a record: read by csv
+            return [line.split(",") if line else [] for line in lines], range(1, len(lines) + 1)
+    return _csv_records(text)
+
+
+def _csv_records(text: str) -> tuple[list[list[str] | None], list[int]]:
+    """`_records` by the csv module, for any text."""
     reader = csv.reader(io.StringIO(text, newline=""))
-    next_line = 1
+    records: list[list[str] | None] = []
+    ends = [0]  # the last line of each record; the next one starts on the line after
     while True:
         try:
-            row: list[str] | None = next(reader)
-        except StopIteration:
-            return
+            # One loop over the reader rather than a next() per record: resumed after a rejected record.
+            for row in reader:
+                records.append(row)
+                ends.append(reader.line_num)
         except csv.Error:
-            row = None  # the error text quotes the data, so it is not passed on
-        yield next_line, row
-        next_line = reader.line_num + 1
+            records.append(None)  # the error text quotes the data, so it is not passed on
+            ends.append(reader.line_num)
+            continue
+        ends.pop()
+        return records, [end + 1 for end in ends]
 
 
 def _has_undecodable(cell: str) -> bool:
@@ -94,21 +118,37 @@ def _row_problems(cells: dict[str, str], seen_ids: dict[str, int], check_utf8: b
     return problems
 
 
-def _birth_date(value: str) -> tuple[str, str]:
-    """(YYYY-MM-DD or '', the warning or '') for a birth date cell, in any format of `CELL_FORMATS`.
+def _birth_date(cell: str) -> tuple[str, str]:
+    """(the birth date as a Person holds it, 'YYYYMMDD' or '', and the warning or '') for a birth date cell in
+    any format of `CELL_FORMATS`; a blank cell is ('', '').
 
     A date that does not exist (1980-02-30, a typo) keeps its digits: compared digit by digit it is still
     evidence. One that cannot be read at all is dropped, not the row: the other fields still link it."""
+    value = cell.strip()
+    if not value:
+        return "", ""
+    if _ISO_DATE.fullmatch(value):
+        # The common cell, a real date already written YYYY-MM-DD: its digits, without read_date's match and
+        # objects, which cost several times more. (fromisoformat reads more than this, so the pattern comes first.)
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            pass  # read below, as any other cell, for the warning
+        else:
+            return birth_date_digits(value.replace("-", "")), ""
     typed = read_date(value)
     if typed is None:
         return "", _UNREADABLE_DATE
     try:
-        return typed.iso(), ""
+        return normalise_birth_date(typed.iso()), ""
     except ValueError:
         pass
     if "/" in value and typed.month > 12 >= typed.day:  # 25/12/1984: a file from a day-first system
-        return typed.as_typed(), "not a real date as MM/DD/YYYY (day first?); linked with its digits as typed"
-    return typed.as_typed(), "not a real date; linked with its digits as typed"
+        return (
+            normalise_birth_date(typed.as_typed()),
+            "not a real date as MM/DD/YYYY (day first?); linked with its digits as typed",
+        )
+    return normalise_birth_date(typed.as_typed()), "not a real date; linked with its digits as typed"
 
 
 def _header(path: Path, cells: list[str]) -> Header:
@@ -140,13 +180,14 @@ def read_extract(path: Path, region: str = "US") -> Extract:
     text = text.removeprefix(_BOM)
     name = path.name
     extract = Extract(name)
-    records = _records(text)
+    rows, lines = _records(text)
     header: list[str] = []
-    for _line, row in records:
+    start = len(rows)  # the first row after the header
+    for index, row in enumerate(rows):
         if row is None:
             raise InputError(f"{path}: the header row is not readable CSV")
         if any(cell.strip() for cell in row):
-            header = row
+            header, start = row, index + 1
             break
     if not header:
         raise InputError(f"{path}: no header row (expected a first line like 'id,given_name,family_name,...')")
@@ -155,29 +196,96 @@ def read_extract(path: Path, region: str = "US") -> Extract:
     columns = _header(path, header)
     extract.warnings = columns.warnings(header)
     positions, labels = columns.positions, columns.labels
-    seen_ids: dict[str, int] = {}
-    for line, row in records:
-        if row is not None and not any(cell.strip() for cell in row):
-            continue  # blank lines are not rows
-        extract.rows += 1
+    # The rows are checked (all at once; one by one when some row is bad, as its problems name its line), then the
+    # good ones normalised a column at a time (people_from_columns): a dict of cells and a Person built from it
+    # per row cost most of the reading.
+    width = len(header)
+    body, body_lines = rows[start:], lines[start:]
+    ids = None if check_utf8 else _ids_of_good_rows(body, positions[ID_COLUMN], width)
+    kept: Sequence[list[str]]
+    kept_lines: Sequence[int]
+    if ids is None:
+        kept, kept_lines = _good_rows(extract, body, body_lines, columns, width, check_utf8)
+    else:  # every row good, as in most extracts: nothing to report, every row kept
+        extract.rows, extract.ids = len(ids), ids
+        kept, kept_lines = cast("list[list[str]]", body), body_lines
+    cells_by_position = list(zip(*kept, strict=True)) if kept else [()] * width
+    # The columns a Person is made of (city and state are not). Not trimmed: the normalisers ignore the spaces
+    # around a value (tests/records/test_identity.py checks), so the same people come out without a strip per cell.
+    fields: dict[str, Sequence[str]] = {
+        column: cells_by_position[positions[column]] for column in _COMPARED if column in positions
+    }
+    birth_dates = None
+    if "birth_date" in fields:
+        birth_dates, warnings = _birth_dates(fields.pop("birth_date"))
+        if warnings:
+            # A kept row's warning goes among the skipped rows' problems by its line, as when read row by row.
+            kept_warnings = (
+                RowProblem(name, kept_lines[index], labels["birth_date"], warning, kept=True)
+                for index, warning in warnings
+            )
+            extract.problems = sorted([*extract.problems, *kept_warnings], key=attrgetter("line"))
+    extract.people = people_from_columns(fields, region, birth_dates=birth_dates)
+    return extract
+
+
+def _ids_of_good_rows(rows: list[list[str] | None], id_at: int, width: int) -> list[str] | None:
+    """The rows' ids when every row is a CSV record of the header's width with an id no other row has (so none
+    is blank either), else None: found a column at a time in C rather than row by row."""
+    if not rows or None in rows:
+        return None
+    records = cast("list[list[str]]", rows)  # None is not among them
+    if set(map(len, records)) != {width}:
+        return None
+    ids = list(map(str.strip, map(itemgetter(id_at), records)))
+    return ids if "" not in ids and len(set(ids)) == len(ids) else None
+
+
+def _good_rows(
+    extract: Extract,
+    rows: list[list[str] | None],
+    lines: Sequence[int],
+    columns: Header,
+    width: int,
+    check_utf8: bool,
+) -> tuple[list[list[str]], list[int]]:
+    """The rows to link and their lines, checked one by one; the rows counted, the kept rows' ids and the
+    others' problems (by line and column, never a value) go to `extract`."""
+    name, positions, labels = extract.name, columns.positions, columns.labels
+    id_at = positions[ID_COLUMN]
+    seen_ids: dict[str, int] = {}  # id -> its line; in the order of the rows kept, so also their ids in order
+    kept: list[list[str]] = []
+    kept_lines: list[int] = []
+    for row, line in zip(rows, lines, strict=True):
         if row is None:
+            extract.rows += 1
             extract.problems.append(RowProblem(name, line, "", "not a readable CSV record (a field is too long)"))
             continue
-        if len(row) != len(header):
-            extract.problems.append(
-                RowProblem(name, line, "", f"{len(row)} columns where the header has {len(header)}")
-            )
+        record_id = row[id_at].strip() if len(row) == width else ""
+        if not record_id and not "".join(row).strip():
+            continue  # blank lines are not rows (a row with an id is not blank: no need to look at all its cells)
+        extract.rows += 1
+        if len(row) != width:
+            extract.problems.append(RowProblem(name, line, "", f"{len(row)} columns where the header has {width}"))
             continue
-        cells = {column: row[position].strip() for column, position in positions.items()}
-        problems = _row_problems(cells, seen_ids, check_utf8)
-        if problems:
-            extract.problems.extend(RowProblem(name, line, labels[column], reason) for column, reason in problems)
-            continue
-        seen_ids[cells["id"]] = line
-        if cells.get("birth_date"):
-            cells["birth_date"], warning = _birth_date(cells["birth_date"])
-            if warning:
-                extract.problems.append(RowProblem(name, line, labels["birth_date"], warning, kept=True))
-        extract.ids.append(cells["id"])
-        extract.people.append(person_from_fields(cells, region))
-    return extract
+        if check_utf8 or not record_id or record_id in seen_ids:
+            cells = {column: row[position].strip() for column, position in positions.items()}
+            problems = _row_problems(cells, seen_ids, check_utf8)
+            if problems:
+                extract.problems.extend(RowProblem(name, line, labels[column], reason) for column, reason in problems)
+                continue
+        seen_ids[record_id] = line
+        kept.append(row)
+        kept_lines.append(line)
+    extract.ids = list(seen_ids)
+    return kept, kept_lines
+
+
+def _birth_dates(cells: Sequence[str]) -> tuple[list[str], list[tuple[int, str]]]:
+    """The birth date column read with `_birth_date` once per distinct cell (birth days repeat), as a Person
+    holds it; and the (row index, warning) of every cell with a warning."""
+    read = {cell: _birth_date(cell) for cell in set(cells)}
+    column = list(map(itemgetter(0), map(read.__getitem__, cells)))
+    if not any(map(itemgetter(1), read.values())):
+        return column, []
+    return column, [(index, read[cell][1]) for index, cell in enumerate(cells) if read[cell][1]]

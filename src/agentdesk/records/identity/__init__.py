@@ -83,6 +83,7 @@ from agentdesk.records.identity.model import (
 from agentdesk.records.identity.model_file import ModelFileError, load_model, model_from_document, save_model
 from agentdesk.records.identity.normalise import (
     Person,
+    birth_date_digits,
     given_name_forms,
     name_tokens,
     normalise_address,
@@ -94,6 +95,7 @@ from agentdesk.records.identity.normalise import (
     normalise_postal,
     normalise_sex,
     normalise_ssn,
+    people_from_columns,
     person_from_fields,
     person_from_record,
 )
@@ -132,6 +134,7 @@ __all__ = [
     "Outcome",
     "Person",
     "Verdict",
+    "birth_date_digits",
     "block",
     "blocking_keys",
     "candidate_pairs",
@@ -164,6 +167,7 @@ __all__ = [
     "normalise_ssn",
     "one_typo_chance",
     "one_typo_forms",
+    "people_from_columns",
     "person_from_fields",
     "person_from_record",
     "save_model",
