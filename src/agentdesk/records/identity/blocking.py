@@ -98,7 +98,7 @@ def _ssn(people: Sequence[Person]) -> PassKeys:
 
 
 def _birth(people: Sequence[Person]) -> PassKeys:
-    """The year with day and month in either order ('1961:07:23': the same date or the two swapped), and each
+    """The year with day and month in either order ('19610723': the same date or the two swapped), and each
     form with one digit of the year's last two, the month or the day deleted, with the family name's initial
     (the given name's without one): '1961073|q'. Two dates one typo apart (a digit changed, two neighbours
     swapped) share such a form; one typo covers ten dates, so the initial keeps blocks small (a pair with both
@@ -107,9 +107,9 @@ def _birth(people: Sequence[Person]) -> PassKeys:
     keys for no pair (none on any benchmark set). Normalised dates are eight digits, so the kinds never spell
     one another."""
     rows, dates = _rows_with(people, "birth_date")
-    chosen = [people[row] for row in rows]
-    marks = [f"|{p.family[:1] or p.given[:1]}" for p in chosen]
-    keys = [f"{b[:4]}:{min(b[4:6], b[6:8])}:{max(b[4:6], b[6:8])}" for b in dates]
+    marks = [f"|{p.family[:1] or p.given[:1]}" for p in map(people.__getitem__, rows)]
+    # day and month in either order: the date itself when the month is not the larger (no new string)
+    keys = [b if b[4:6] <= b[6:] else b[:4] + b[6:] + b[4:6] for b in dates]
     key_rows = list(rows)
     keys += [b[:2] + b[3:] + mark for b, mark in zip(dates, marks, strict=True)]
     key_rows += rows
