@@ -8,8 +8,9 @@ per stage.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from operator import itemgetter
 
 from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.records.identity.blocking import Blocking, block
@@ -65,12 +66,11 @@ def link_people(
     # name), so the records' own are used from the start when the model is fitted to them.
     names = name_frequencies(*((left,) if right is None else (left, right)))
     comparer = Matcher(replace(model, names=names) if fit else model)
-    levels_of = comparer.levels
-    levels = [levels_of(left[i], other[j]) for i, j in blocking.pairs]
+    levels = comparer.levels_of_pairs(_records(left, other, blocking.pairs))
     seconds["compare"] = time.perf_counter() - started
     if fit:
         started = time.perf_counter()
-        model = fit_model(blocking, levels, left, right, model)
+        model = fit_model(blocking, levels, left, right, model, names=names)
         seconds["fit"] = time.perf_counter() - started
     started = time.perf_counter()
     pairs = _score(blocking, levels, left, other, Matcher(model, match_threshold, review_threshold))
@@ -78,6 +78,16 @@ def link_people(
         pairs = one_to_one(pairs)
     seconds["score"] = time.perf_counter() - started
     return BatchResult(pairs, blocking, model, seconds, fit)
+
+
+def _records(
+    left: Sequence[Person], right: Sequence[Person], pairs: list[tuple[int, int]]
+) -> Iterator[tuple[Person, Person]]:
+    """The records of each index pair, one pair at a time: no lists of them are built, so that comparing reads
+    each record once (the right-hand records come in no particular order, each a trip to memory)."""
+    return zip(
+        map(left.__getitem__, map(itemgetter(0), pairs)), map(right.__getitem__, map(itemgetter(1), pairs)), strict=True
+    )
 
 
 def _score(

@@ -27,13 +27,15 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
-from operator import attrgetter
+from functools import reduce
+from itertools import chain, repeat
+from operator import add, attrgetter, mul
 
 from agentdesk.records.identity.blocking import Blocking
 from agentdesk.records.identity.model import DEFAULT_MODEL, FieldModel, FitSummary, Level, MatchModel, NameFrequencies
 from agentdesk.records.identity.normalise import Person
-from agentdesk.records.identity.schema import MATCH_FIELDS, MISSING
-from agentdesk.records.identity.scoring import Matcher, _Levels
+from agentdesk.records.identity.schema import MISSING
+from agentdesk.records.identity.scoring import Matcher, _Levels, _new_levels
 
 MIN_PAIRS = 200
 RANDOM_PAIRS = 10_000
@@ -64,8 +66,8 @@ _VALUES = {
 
 def name_frequencies(*populations: Sequence[Person]) -> NameFrequencies:
     """Given and family name frequencies over all the records being linked."""
-    people = [p for population in populations for p in population]
-    return NameFrequencies.count([p.given for p in people], [p.family for p in people])
+    people = list(chain.from_iterable(populations))
+    return NameFrequencies.count(list(map(attrgetter("given"), people)), list(map(attrgetter("family"), people)))
 
 
 def fit_model(
@@ -77,30 +79,46 @@ def fit_model(
     *,
     pseudo: float = 5.0,
     seed: int = 0,
+    names: NameFrequencies | None = None,
 ) -> MatchModel:
     """The model fitted to `left` (and `right`) from the candidate pairs `blocking` found (`levels`: each pair's
-    comparison pattern, in `blocking.pairs` order)."""
+    comparison pattern, in `blocking.pairs` order; `names`: `name_frequencies` of the records, when the caller
+    has them already)."""
     people = (left,) if right is None else (left, right)
-    names = name_frequencies(*people)
+    if names is None:
+        names = name_frequencies(*people)
     if len(levels) < MIN_PAIRS:
         return replace(start, names=names)
     sharing = _sharing(left, right)
     model = estimate_u_from_population(left, right, start, pseudo=pseudo, seed=seed, sharing=sharing)
     model = replace(model, names=None)
+    # The distinct patterns are numbered (in C), so that each pass counts its pairs' numbers rather than hashing
+    # every pair's pattern again. Counters keep first-seen order, so the per-pass counts below list the patterns
+    # in the same order as counting the patterns themselves: the EM sums add up in the same order.
+    patterns = Counter(levels)
+    distinct = list(patterns)
+    numbers = list(map({lv: k for k, lv in enumerate(distinct)}.__getitem__, levels))
     iterations, converged = 0, True
     for tag, indexes in blocking.by_pass.items():
         if not indexes:
             continue
-        patterns = Counter(levels[k] for k in indexes)
-        model, _prior, used, done = estimate_m(model, patterns, _PASS_FIELDS.get(tag, frozenset()), start, pseudo)
+        in_pass = Counter(map(numbers.__getitem__, indexes))
+        model, _prior, used, done = estimate_m(
+            model,
+            Counter({distinct[k]: count for k, count in in_pass.items()}),
+            _PASS_FIELDS.get(tag, frozenset()),
+            start,
+            pseudo,
+        )
         iterations += used
         converged = converged and done
     possible = len(left) * (len(left) - 1) // 2 if right is None else len(left) * len(right)
-    patterns = Counter(levels)
-    model = _fit_prior(model, patterns, possible)
-    floors = {("ssn", "one_digit"): one_typo_chance([p.ssn for population in people for p in population])}
-    model = _fit_prior(_u_from_candidates(model, patterns, possible, sharing, floors), patterns, possible)
-    model = _fit_prior(_without_households_if_none(model, patterns), patterns, possible)
+    weighed = _Weighed(patterns)
+    model = _fit_prior(model, weighed, possible)
+    ssns = list(filter(None, map(attrgetter("ssn"), chain.from_iterable(people))))
+    floors = {("ssn", "one_digit"): one_typo_chance(ssns)}
+    model = _fit_prior(_u_from_candidates(model, weighed, possible, sharing, floors), weighed, possible)
+    model = _fit_prior(_without_households_if_none(model, weighed), weighed, possible)
     records = sum(len(p) for p in people)
     return replace(model, names=names, fitted=FitSummary(len(levels), records, iterations, converged))
 
@@ -121,10 +139,11 @@ def estimate_u_from_population(
     if sharing is None:
         sharing = _sharing(left, right)
     rng = random.Random(seed)
-    comparer = Matcher(start)
-    compare, choice = comparer.levels, rng.choice
+    choice = rng.choice
+    # Drawn in the order of one pair at a time (a left record, then a right one), then compared all at once.
+    drawn = [choice(population) for _ in range(pairs) for population in (left, others)]
     # Random pairs repeat a few hundred comparison patterns: counted whole, then split into fields.
-    patterns = Counter(compare(choice(left), choice(others)) for _ in range(pairs))
+    patterns = Counter(Matcher(start).levels_of_pairs(zip(drawn[0::2], drawn[1::2], strict=True)))
     counts: Counter[tuple[str, str]] = Counter()
     for pattern, times in patterns.items():
         for name, level_name in pattern.by_field():
@@ -158,12 +177,14 @@ def _pairs_sharing(left: Sequence[Person], right: Sequence[Person], attribute: s
     """(pairs sharing a value, pairs where both have a value), pairs of distinct records when `right` is `left`."""
     value = attrgetter(attribute)
     left_counts = Counter(filter(None, map(value, left)))
-    right_counts = left_counts if right is left else Counter(filter(None, map(value, right)))
-    n_left, n_right = sum(left_counts.values()), sum(right_counts.values())
-    shared = sum(n * right_counts.get(v, 0) for v, n in left_counts.items())
+    n_left = sum(left_counts.values())
     if right is left:
+        shared = sum(map(mul, left_counts.values(), left_counts.values()))
         return (shared - n_left) // 2, n_left * (n_left - 1) // 2
-    return shared, n_left * n_right
+    # Each right value is looked up, not counted: the pairs sharing a value are, summed over the right records,
+    # how many left records hold its value.
+    right_values = list(filter(None, map(value, right)))
+    return sum(map(left_counts.get, right_values, repeat(0))), n_left * len(right_values)
 
 
 def _normalised(levels: list[Level], side: str) -> list[Level]:
@@ -185,25 +206,22 @@ def estimate_m(
 ) -> tuple[MatchModel, float, int, bool]:
     """One EM session: the m of the fields not `blocked`, with u fixed, and the session's own share of matches.
     Returns (model, share of matches among `patterns`, iterations, converged)."""
-    free_index = [k for k, name in enumerate(MATCH_FIELDS) if name not in blocked]
     masked: Counter[_Levels] = Counter()
+    blank = [k for k, name in enumerate(_LEVEL_FIELDS) if name in blocked]
     for lv, count in patterns.items():
-        masked[_mask(lv, blocked)] += count
-    items = list(masked.items())
-    total = sum(masked.values())
+        masked[_mask(lv, blank)] += count
+    levels, counts = list(masked), list(masked.values())
+    total = sum(counts)
+    # An iteration weighs each pattern once and adds up each (field, level)'s probabilities with `_sums` (the
+    # blocked fields are missing in every masked pattern, so they hold no level).
+    holders = _holders(levels)
     prior = 0.1
     for iteration in range(1, max_iterations + 1):
-        matcher = Matcher(replace(model, prior=prior), 0.5, 0.5)
-        m_counts: defaultdict[tuple[str, str], float] = defaultdict(float)
-        matches = 0.0
-        for lv, count in items:
-            p = matcher.probability(matcher.weigh_levels(lv)) * count
-            matches += p
-            fields = lv.by_field()
-            for k in free_index:
-                name, level_name = fields[k]
-                if level_name != MISSING:
-                    m_counts[(name, level_name)] += p
+        matcher = Matcher(model, 0.5, 0.5, prior=prior)
+        weigh, probability = matcher.weigh_levels, matcher.probability
+        shares = [probability(weigh(lv)) * count for lv, count in zip(levels, counts, strict=True)]
+        matches = reduce(add, shares, 0.0)
+        m_counts = _sums(shares, holders)
         updated = tuple(
             _m_field(f, start.field_model(f.name), m_counts, pseudo) if f.name not in blocked else f
             for f in model.fields
@@ -216,25 +234,71 @@ def estimate_m(
     return model, prior, max_iterations, False
 
 
-def _mask(lv: _Levels, blocked: frozenset[str]) -> _Levels:
-    if not blocked:
+def _mask(lv: _Levels, blank: list[int]) -> _Levels:
+    """The pattern with the values at `blank` (positions in `_Levels`) missing."""
+    if not blank:
         return lv
-    changes: dict[str, str] = {}
-    for name, attribute in (
-        ("given_name", "given"),
-        ("family_name", "family"),
-        ("birth_date", "birth_date"),
-        ("sex", "sex"),
-        ("phone", "phone"),
-        ("email", "email"),
-        ("address_line", "address"),
-        ("postal_code", "postal"),
-        ("mrn", "mrn"),
-        ("ssn", "ssn"),
-    ):
-        if name in blocked:
-            changes[attribute] = MISSING
-    return lv._replace(**changes)  # type: ignore[arg-type]  # every key names a str field
+    values: list[str | bool] = list(lv)
+    for k in blank:
+        values[k] = MISSING
+    return _new_levels(values)
+
+
+def _holders(levels: Sequence[_Levels]) -> defaultdict[tuple[str, str], list[int]]:
+    """(field, level) -> the patterns holding that level, in pattern order (a level present: not missing)."""
+    holders: defaultdict[tuple[str, str], list[int]] = defaultdict(list)
+    for n, lv in enumerate(levels):
+        for key in lv.by_field():
+            if key[1] != MISSING:
+                holders[key].append(n)
+    return holders
+
+
+def _sums(values: list[float], holders: defaultdict[tuple[str, str], list[int]]) -> defaultdict[tuple[str, str], float]:
+    """(field, level) -> the sum of `values` over the patterns holding that level: added left to right from 0.0
+    with `reduce` (in C), the same sums in the same order as adding pattern by pattern into a defaultdict."""
+    sums: defaultdict[tuple[str, str], float] = defaultdict(float)
+    for key, holding in holders.items():
+        sums[key] = reduce(add, map(values.__getitem__, holding), 0.0)
+    return sums
+
+
+class _Weighed:
+    """The candidate pairs' distinct patterns and their counts, with each pattern's weight under a model's m/u
+    table worked out once per table: fitting the prior changes only the prior, so the corrections between the
+    prior's fits read weights already worked out."""
+
+    def __init__(self, patterns: Counter[_Levels]) -> None:
+        self.levels = list(patterns)
+        self.counts = list(patterns.values())
+        self.holders = _holders(self.levels)
+        # id(model.fields) -> (the fields, kept so that the id is not reused; household_overlap; the weights)
+        self._weights: dict[int, tuple[tuple[FieldModel, ...], float, list[float]]] = {}
+
+    def weights(self, model: MatchModel) -> list[float]:
+        known = self._weights.get(id(model.fields))
+        if known is not None and known[1] == model.household_overlap:
+            return known[2]
+        weigh = Matcher(model).weigh_levels
+        weights = [weigh(lv) for lv in self.levels]
+        self._weights[id(model.fields)] = (model.fields, model.household_overlap, weights)
+        return weights
+
+
+# The matcher field each of `_Levels`' values is (None: `swapped`, which no pass blocks on).
+_LEVEL_FIELDS: tuple[str | None, ...] = (
+    "given_name",
+    "family_name",
+    None,
+    "birth_date",
+    "sex",
+    "phone",
+    "email",
+    "address_line",
+    "postal_code",
+    "mrn",
+    "ssn",
+)
 
 
 def _m_field(
@@ -264,18 +328,20 @@ def one_typo_chance(values: Sequence[str]) -> float:
     this one, the share one digit changed or two neighbours swapped away (9L + L - 1 of 10^L numbers, for an
     L-digit number), averaged over the records' identifiers (0 without any). Numbers spread over their space
     (as SSNs are) are this close by chance; numbers issued in sequence are closer, never further apart."""
-    chances = []
-    for value in values:
-        if value:
-            size = len(value)
-            alphabet = 10 if value.isdigit() else 36
-            chances.append(((alphabet - 1) * size + size - 1) / float(alphabet) ** size)
+    # The chance depends on the length and the alphabet only: worked out once for each (length, digits only).
+    kinds = [(len(value), value.isdigit()) for value in values if value]
+    chance = {
+        (size, digits): ((alphabet - 1) * size + size - 1) / float(alphabet) ** size
+        for size, digits in set(kinds)
+        for alphabet in (10 if digits else 36,)
+    }
+    chances = list(map(chance.__getitem__, kinds))
     return sum(chances) / len(chances) if chances else 0.0
 
 
 def _u_from_candidates(
     model: MatchModel,
-    patterns: Counter[_Levels],
+    weighed: _Weighed,
     possible: int,
     sharing: dict[str, tuple[int, int]],
     floors: dict[tuple[str, str], float] | None = None,
@@ -291,15 +357,11 @@ def _u_from_candidates(
       cannot show it when the model takes strangers whose numbers happen to be one digit apart for one person
       (their pairs count as matches, not as the non-matches u is counted from), and a one-typo agreement then
       weighed nearly as much as an exact one."""
-    matcher = Matcher(model)
-    matches: defaultdict[tuple[str, str], float] = defaultdict(float)
-    others: defaultdict[tuple[str, str], float] = defaultdict(float)
-    for lv, count in patterns.items():
-        p = matcher.probability(matcher.weigh_levels(lv))
-        for name, level_name in lv.by_field():
-            if level_name != MISSING:
-                matches[(name, level_name)] += count * p
-                others[(name, level_name)] += count * (1.0 - p)
+    probability = Matcher(model).probability
+    chances = list(map(probability, weighed.weights(model)))
+    counts = weighed.counts
+    matches = _sums([count * p for count, p in zip(counts, chances, strict=True)], weighed.holders)
+    others = _sums([count * (1.0 - p) for count, p in zip(counts, chances, strict=True)], weighed.holders)
     fields = []
     for f in model.fields:
         levels = []
@@ -330,29 +392,28 @@ def _monotone(levels: list[Level]) -> list[Level]:
 HOUSEHOLD_SHARE = 0.02
 
 
-def _without_households_if_none(model: MatchModel, patterns: Counter[_Levels]) -> MatchModel:
+def _without_households_if_none(model: MatchModel, weighed: _Weighed) -> MatchModel:
     plain = replace(
         model,
         fields=tuple(
             replace(f, levels=tuple(replace(level, u_household=None) for level in f.levels)) for f in model.fields
         ),
     )
-    matcher = Matcher(plain)
+    probability = Matcher(plain).probability
     shared = others = 0.0
-    for lv, count in patterns.items():
+    for lv, count, weight in zip(weighed.levels, weighed.counts, weighed.weights(plain), strict=True):
         if lv.household:
             shared += count
-            others += count * (1.0 - matcher.probability(matcher.weigh_levels(lv)))
+            others += count * (1.0 - probability(weight))
     if shared and others / shared < HOUSEHOLD_SHARE:
         return plain
     return model
 
 
-def _fit_prior(model: MatchModel, patterns: Counter[_Levels], possible: int, rounds: int = 30) -> MatchModel:
+def _fit_prior(model: MatchModel, weighed: _Weighed, possible: int, rounds: int = 30) -> MatchModel:
     """The prior at which the expected matches among the candidate pairs, over all possible pairs, reproduce it."""
     prior = min(max(model.prior, 1.0 / max(possible, 1)), 0.5)
-    weigh = Matcher(model).weigh_levels
-    weights = [(weigh(lv), count) for lv, count in patterns.items()]
+    weights = list(zip(weighed.weights(model), weighed.counts, strict=True))
     for _ in range(rounds):
         logit = math.log2(prior / (1 - prior))
         expected = sum(count / (1.0 + math.exp2(-(w + logit))) for w, count in weights)

@@ -4,22 +4,24 @@ explanation (with the household corrections described in the package docstring).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import NamedTuple
+from functools import lru_cache, partial
+from typing import NamedTuple, cast
 
 from rapidfuzz.distance import OSA
 
 from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.records.identity.compare import (
+    _close,
+    _dates_apart,
+    _family_level,
+    _given_level,
     _name_rank,
-    _truncated,
     compare_address,
     compare_birth_date,
     compare_exact,
     compare_family,
-    compare_given,
     compare_mrn,
     compare_postal,
     compare_ssn,
@@ -101,6 +103,10 @@ class _Levels(NamedTuple):
         )
 
 
+# A `_Levels` from an iterable of its values, made in C: `_Levels._make` is a Python call, which a batch of pairs
+# pays once a pair.
+_new_levels = cast(Callable[[Iterable[str | bool]], _Levels], partial(tuple.__new__, _Levels))
+
 Levels = _Levels  # one pair's comparison pattern: a level per field (the name fitting and tests use)
 
 _PERSON_FIELDS_IN_HOUSEHOLD = frozenset({"given_name", "family_name", "birth_date", "sex", "email", "ssn"})
@@ -114,16 +120,22 @@ class Matcher:
         model: MatchModel = DEFAULT_MODEL,
         match_threshold: float = MATCH_THRESHOLD,
         review_threshold: float = REVIEW_THRESHOLD,
+        *,
+        prior: float | None = None,
     ) -> None:
+        """`prior`: used instead of the model's (fitting tries a prior per EM iteration on one m/u table, which
+        a model with that prior would only copy)."""
         if not 0 < review_threshold <= match_threshold <= 1:
             raise ValueError("thresholds must satisfy 0 < review_threshold <= match_threshold <= 1")
         self.model = model
         self.match_threshold = match_threshold
         self.review_threshold = review_threshold
-        self._prior_weight = model.prior_weight
+        self._prior_weight = model.prior_weight if prior is None else math.log2(prior / (1 - prior))
         self._overlap = model.household_overlap
         self._names = model.names
         self._typos: dict[str, bool] = {}  # spelling -> one edit from a known given name
+        # Without name frequencies no close spelling is known to be another name: the check is skipped.
+        self._two_names_or_none = None if model.names is None else self._two_names
         self._ssn_reliable = model.field_model("ssn").level("different").m <= RELIABLE_DISAGREEMENT
         # (field, level, household) -> weight, with "within household" applied only to the person fields.
         self._w = {
@@ -136,31 +148,20 @@ class Matcher:
         for (name, level, household), w in self._w.items():
             tables[household][position[name]][level] = w
         self._tables = {household: tuple(table) for household, table in tables.items()}
+        # (phone, address, postal code levels) -> `_household_terms`, filled as patterns are weighed
+        self._group: dict[tuple[str, str, str], tuple[float | None, float | None]] = {}
 
     def levels(self, a: Person, b: Person) -> _Levels:
-        given, family = compare_given(a, b), compare_family(a, b)
-        if given == "close" and a.given_first != b.given_first and self._two_names(a.given, b.given):
-            # A typo is a spelling no one else uses: two spellings that are each a name many records hold
-            # (Charlotte and Charles) are two names, however alike they look; one cut short is still a partial
-            # agreement (Dan, Dana). (A middle name on one side only is not this: the first names agree.)
-            given = "truncated" if _truncated(a.given_first, b.given_first) else "different"
+        """One pair's comparison pattern (`levels_of_pairs` works out the same for many pairs at once)."""
+        given = _given_level(
+            a.given, a.given_first, a.given_forms, b.given, b.given_first, b.given_forms, self._two_names_or_none
+        )
+        family = compare_family(a, b)
         swapped = False
-        if (
-            "different" in (given, family)
-            and a.given
-            and a.family
-            and b.given
-            and b.family
-            # a cheap necessary condition first: names in the wrong boxes start with the other box's letter
-            and (a.given[0] == b.family[0] or a.family[0] == b.given[0])
-        ):
-            s_given, s_family = compare_swapped_names(a, b)
-            # Both names must agree once swapped: one name agreeing in the other box is a relative's
-            # (a parent's given name used as a child's middle or family name), not a swap.
-            if "different" not in (s_given, s_family) and (
-                _name_rank(s_given) + _name_rank(s_family) > _name_rank(given) + _name_rank(family)
-            ):
-                given, family, swapped = s_given, s_family, True
+        if "different" in (given, family) and _may_be_swapped(a, b):
+            swap = _swap(a, b, given, family)
+            if swap is not None:
+                given, family, swapped = *swap, True
         return _Levels(
             given=given,
             family=family,
@@ -174,6 +175,84 @@ class Matcher:
             mrn=compare_mrn(a, b),
             ssn=compare_ssn(a.ssn, b.ssn),
         )
+
+    def levels_of_pairs(self, pairs: Iterable[tuple[Person, Person]]) -> list[_Levels]:
+        """`[self.levels(a, b) for a, b in pairs]`, without a call per field and pair.
+
+        A batch compares tens of thousands of pairs, and `levels` spends most of its time in calls. Here one loop
+        settles the common cases inline (a value missing, an exact agreement, a plain disagreement) and calls a
+        comparator only for the rest; the swapped-name check runs only for pairs with a "different" name. One
+        loop over the pairs rather than one per field: each record is read once while it is in the processor's
+        cache (the right-hand records of candidate pairs come in no particular order; one loop per field measured
+        slower). `levels` stays the readable definition; tests/records/test_identity_batch.py checks the two
+        agree."""
+        given_of, two_names, close = _given_level, self._two_names_or_none, _close
+        dates_apart, address_of, mrn_of, ssn_of, new = (
+            _dates_apart,
+            compare_address,
+            compare_mrn,
+            compare_ssn,
+            _new_levels,
+        )
+        levels: list[_Levels] = []
+        append = levels.append
+        for a, b in pairs:
+            # All of a record's values at once (one step, where each attribute read is one): the fields in
+            # `Person`'s order, those not compared here as _.
+            (given_a, first_a, forms_a, family_a, parts_a, _, _, _, birth_a, sex_a, phone_a, email_a, address_a,
+             house_a, postal_a, mrn_a, ssn_a, _, _) = a  # fmt: skip
+            (given_b, first_b, forms_b, family_b, parts_b, _, _, _, birth_b, sex_b, phone_b, email_b, address_b,
+             house_b, postal_b, mrn_b, ssn_b, _, _) = b  # fmt: skip
+            if given_a and given_b:
+                given = (
+                    "exact"
+                    if given_a == given_b
+                    else given_of(given_a, first_a, forms_a, given_b, first_b, forms_b, two_names)
+                )
+            else:
+                given = MISSING
+            if family_a and family_b:  # `compare_family`
+                if family_a == family_b:
+                    family = "exact"
+                else:
+                    family = "close" if close(family_a, family_b) or not parts_a.isdisjoint(parts_b) else "different"
+            else:
+                family = MISSING
+            swapped = False
+            if (
+                (given == "different" or family == "different")
+                # `_may_be_swapped` inline: with neither level missing, all four names are present
+                and given != MISSING
+                and family != MISSING
+                and (given_a[0] == family_b[0] or family_a[0] == given_b[0])
+            ):
+                swap = _swap(a, b, given, family)
+                if swap is not None:
+                    given, family = swap
+                    swapped = True
+            if birth_a and birth_b:
+                birth = "exact" if birth_a == birth_b else dates_apart(birth_a, birth_b)
+            else:
+                birth = MISSING
+            sex = ("exact" if sex_a == sex_b else "different") if sex_a and sex_b else MISSING
+            phone = ("exact" if phone_a == phone_b else "different") if phone_a and phone_b else MISSING
+            email = ("exact" if email_a == email_b else "different") if email_a and email_b else MISSING
+            if address_a and address_b:
+                if address_a == address_b:
+                    address = "exact"
+                else:
+                    # neighbours on one street: `compare_address`'s first test, inline for the common case
+                    address = "different" if house_a and house_b and house_a != house_b else address_of(a, b)
+            else:
+                address = MISSING
+            if postal_a and postal_b:  # `compare_postal`
+                postal = "exact" if postal_a == postal_b else "first3" if postal_a[:3] == postal_b[:3] else "different"
+            else:
+                postal = MISSING
+            mrn = ("exact" if mrn_a == mrn_b else mrn_of(a, b)) if mrn_a and mrn_b else MISSING
+            ssn = ("exact" if ssn_a == ssn_b else ssn_of(ssn_a, ssn_b)) if ssn_a and ssn_b else MISSING
+            append(new((given, family, swapped, birth, sex, phone, email, address, postal, mrn, ssn)))
+        return levels
 
     def _two_names(self, a: str, b: str) -> bool:
         """Two spellings that stand for two given names many records hold: each is such a name, or one is and
@@ -216,26 +295,46 @@ class Matcher:
 
     def weigh_levels(self, lv: _Levels) -> float:
         """The summed weight of one comparison pattern, before term-frequency adjustment."""
-        given, family, birth, sex, phone, email, address, postal, mrn, ssn = self._tables[lv.household]
+        given, family, _swapped, birth, sex, phone, email, address, postal, mrn, ssn = lv
+        # `lv.household` inline: fitting weighs every pattern once per EM iteration and per prior.
+        tables = self._tables[phone == "exact" or address in ("exact", "close")]
         total = (
-            given[lv.given]
-            + family[lv.family]
-            + birth[lv.birth_date]
-            + sex[lv.sex]
-            + email[lv.email]
-            + mrn[lv.mrn]
-            + ssn[lv.ssn]
+            tables[0][given]
+            + tables[1][family]
+            + tables[2][birth]
+            + tables[3][sex]
+            + tables[5][email]
+            + tables[8][mrn]
+            + tables[9][ssn]
         )
-        group = (phone[lv.phone], address[lv.address], postal[lv.postal])
+        terms = self._group.get((phone, address, postal))
+        if terms is None:
+            terms = self._group[(phone, address, postal)] = self._household_terms(tables, phone, address, postal)
+        agreeing, disagreeing = terms
+        if agreeing is not None:
+            total += agreeing
+        if disagreeing is not None:
+            total += disagreeing
+        return total
+
+    def _household_terms(
+        self, tables: tuple[dict[str, float], ...], phone: str, address: str, postal: str
+    ) -> tuple[float | None, float | None]:
+        """What phone, address and postal code add to a pattern's weight, agreements and disagreements apart
+        (None: none of them): the strongest counts in full, each further one at `household_overlap`. Their
+        weights do not depend on the household flag, so a matcher works this out once per combination of their
+        levels (`_group`)."""
+        group = (tables[4][phone], tables[6][address], tables[7][postal])
         agree = [g for g in group if g > 0]
         disagree = [g for g in group if g < 0]
+        agreeing = disagreeing = None
         if agree:
             strongest = max(agree)
-            total += strongest + self._overlap * (sum(agree) - strongest)
+            agreeing = strongest + self._overlap * (sum(agree) - strongest)
         if disagree:
             strongest = min(disagree)
-            total += strongest + self._overlap * (sum(disagree) - strongest)
-        return total
+            disagreeing = strongest + self._overlap * (sum(disagree) - strongest)
+        return agreeing, disagreeing
 
     def name_adjustment(self, a: Person, lv: _Levels) -> float:
         """Term-frequency bits for exactly agreeing names (0 without name frequencies): a common name is weaker
@@ -315,6 +414,35 @@ class Matcher:
         if decision == "match" and held:
             decision = "review"
         return MatchScore(probability, total, decision, explanation, self._prior_weight, held)
+
+
+def _may_be_swapped(a: Person, b: Person) -> bool:
+    """A cheap necessary condition for names entered in the wrong boxes: all four names present, and a given
+    name starting with the other record's family name's letter (or the other way round)."""
+    return bool(
+        a.given and a.family and b.given and b.family and (a.given[0] == b.family[0] or a.family[0] == b.given[0])
+    )
+
+
+def _swap(a: Person, b: Person, given: str, family: str) -> tuple[str, str] | None:
+    """(given, family) levels with one record's names read the other way round, when that reading is better
+    and both names agree in it; None when the names are not swapped. For a pair with a "different" name that
+    `_may_be_swapped`."""
+    # The reading kept must have both names agreeing, so when the family-name comparison of each reading says
+    # "different" (most pairs here), neither can be kept: the given-name comparisons are not needed.
+    if (
+        _family_level(a.family, a.family_parts, b.given, b.given_parts) == "different"
+        and _family_level(a.given, a.given_parts, b.family, b.family_parts) == "different"
+    ):
+        return None
+    s_given, s_family = compare_swapped_names(a, b)
+    # Both names must agree once swapped: one name agreeing in the other box is a relative's (a parent's
+    # given name used as a child's middle or family name), not a swap.
+    if "different" not in (s_given, s_family) and (
+        _name_rank(s_given) + _name_rank(s_family) > _name_rank(given) + _name_rank(family)
+    ):
+        return s_given, s_family
+    return None
 
 
 def score_records(
