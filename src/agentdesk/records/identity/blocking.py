@@ -4,10 +4,10 @@ compared when any pass puts it in one block, so a typo in one field only loses t
 Passes (chosen by which fields the records have; `choose_passes`):
 
 * exact values of strong single fields: phone, e-mail, MRN;
-* one-typo neighbourhoods of identifiers and birth dates: the value and every form of it with one character
-  deleted, so two values one substitution, insertion, deletion or neighbour swap apart share a key (a date's
-  forms with the family name's initial, its century left alone); birth dates also by year with day and month
-  in either order (which holds the exact date);
+* one-typo neighbourhoods of identifiers: the value and every form of it with one character deleted, so two
+  values one substitution, insertion, deletion or neighbour swap apart share a key;
+* birth dates by year with day and month in either order (which holds the exact date), and with one part
+  (year, month or day) left out, with the family name's Soundex: one part mistyped or wrong still meets;
 * phonetic names: a given name (or the canonical name a nickname stands for) with the family name's Soundex,
   both Soundex codes, and the two names' prefixes unordered with the birth year (names in the wrong boxes);
 * place: postal code with either name's initial, house number with the street's Soundex.
@@ -98,28 +98,27 @@ def _ssn(people: Sequence[Person]) -> PassKeys:
 
 
 def _birth(people: Sequence[Person]) -> PassKeys:
-    """The year with day and month in either order ('19610723': the same date or the two swapped), and each
-    form with one digit of the year's last two, the month or the day deleted, with the family name's initial
-    (the given name's without one): '1961073|q'. Two dates one typo apart (a digit changed, two neighbours
-    swapped) share such a form; one typo covers ten dates, so the initial keeps blocks small (a pair with both
-    mistyped is left to the other passes). The century's digits are left alone: a typo there makes a date a
-    century off, which no other date in a register is one typo from, and the forms would cost a fifth more
-    keys for no pair (none on any benchmark set). Normalised dates are eight digits, so the kinds never spell
-    one another."""
+    """The year with day and month in either order ('19610723': the date itself, or the two swapped), and the
+    date with one of its parts left out, with the Soundex of the given name's first word (the family name's
+    without one): the year's last two digits ('y190723|h630'), the month ('m196123|h630') or the day
+    ('d196107|h630'). Two dates that differ in one part share a key: a digit changed, two neighbours within a
+    part swapped, a day, month or year wrong altogether.
+
+    The given name, not the family name: every name pass keys on the family name, so this pass is the one that
+    finds a record whose family name changed (marriage) or was garbled. Its Soundex keeps blocks small where an
+    initial would not (two random records share a year and a day with one in ~15 initials, one in hundreds of
+    sounds); a mistyped date with a given name that no longer sounds alike (a nickname: Bob, Robert) is left to
+    the name passes. A typo across two parts (19610723 as 19601723) makes an invalid date, which registration
+    systems do not store."""
     rows, dates = _rows_with(people, "birth_date")
-    marks = [f"|{p.family[:1] or p.given[:1]}" for p in map(people.__getitem__, rows)]
+    marks = [f"|{soundex(p.given_first) or soundex(p.family)}" for p in map(people.__getitem__, rows)]
     # day and month in either order: the date itself when the month is not the larger (no new string)
     keys = [b if b[4:6] <= b[6:] else b[:4] + b[6:] + b[4:6] for b in dates]
-    key_rows = list(rows)
-    keys += [b[:2] + b[3:] + mark for b, mark in zip(dates, marks, strict=True)]
-    key_rows += rows
-    for at in range(3, 8):
-        # Deleting either of two equal neighbours gives one form: kept once, so that a record is never the
-        # only holder of a key twice (most dates have such a pair: 00, 11, 77).
-        changes = [b[at] != b[at - 1] for b in dates]
-        keys += [b[:at] + b[at + 1 :] + mark for b, mark in compress(zip(dates, marks, strict=True), changes)]
-        key_rows += compress(rows, changes)
-    return keys, key_rows
+    # One letter a kind of part left out: the three kinds never spell one another, nor the date.
+    keys += [f"y{b[:2]}{b[4:]}{mark}" for b, mark in zip(dates, marks, strict=True)]
+    keys += [f"m{b[:4]}{b[6:]}{mark}" for b, mark in zip(dates, marks, strict=True)]
+    keys += [f"d{b[:6]}{mark}" for b, mark in zip(dates, marks, strict=True)]
+    return keys, rows * 4
 
 
 def _names(people: Sequence[Person]) -> PassKeys:
@@ -164,7 +163,7 @@ PASSES: tuple[BlockingPass, ...] = (
     BlockingPass("e", "e-mail (exact)", ("email",), _exact("email")),
     BlockingPass("m", "MRN (exact)", ("mrn",), _exact("mrn")),
     BlockingPass("s", "SSN or national id (one typo)", ("ssn",), _ssn),
-    BlockingPass("b", "birth date (one typo, day/month swapped)", ("birth_date",), _birth),
+    BlockingPass("b", "birth date (one part wrong, day/month swapped)", ("birth_date",), _birth),
     BlockingPass("n", "names (nicknames, Soundex, swapped)", ("given", "family"), _names),
     BlockingPass("a", "place (postal code + initial, house number + street)", ("postal_code", "address"), _place),
 )
