@@ -293,3 +293,41 @@ def test_the_batch_loop_unpacks_a_record_in_person_field_order() -> None:
         "suffix",
         "mrn_system",
     )
+
+
+def test_scoring_sets_aside_only_patterns_no_name_could_lift_to_review() -> None:
+    """`_score` drops a comparison pattern at once when even the rarest names' bits would leave it "distinct";
+    every pair it keeps or drops is the one the plain per-pair sum keeps or drops, with the same weight."""
+    from benchmarks.synthetic_people import generate
+
+    from agentdesk.records.identity.batch import _score, link_people
+    from agentdesk.records.identity.blocking import block
+
+    left_rows, right_rows, _truth = generate(size=400, seed=3)
+    left, right = [person_from_fields(r) for r in left_rows], [person_from_fields(r) for r in right_rows]
+    model = link_people(left, right).model
+    assert model.names is not None
+    blocking = block(left, right)
+    levels = [Matcher(model).levels(left[i], right[j]) for i, j in blocking.pairs]
+    # A given name made very rare: its exact agreements reach "review" only with its bits, from patterns that
+    # would be dropped without them.
+    rare = next(left[i].given for (i, _j), lv in zip(blocking.pairs, levels, strict=True) if lv.given == "exact")
+    model.names.given_bits[rare] = 40.0
+    matcher = Matcher(model)
+    kept = {(p.left, p.right): (p.weight, p.decision) for p in _score(blocking, levels, left, right, matcher)}
+    plain = {}
+    for (i, j), lv in zip(blocking.pairs, levels, strict=True):
+        weight = matcher.weigh_levels(lv) + matcher.name_adjustment(left[i], lv)
+        decision = matcher.decide(matcher.probability(weight))
+        if decision != "distinct":
+            held = decision == "match" and matcher.held(left[i], right[j], lv)
+            plain[(i, j)] = (weight, "review" if held else decision)
+    assert kept == plain and len(plain) < len(blocking.pairs)
+    lifted = [
+        (i, j)
+        for (i, j), lv in zip(blocking.pairs, levels, strict=True)
+        if left[i].given == rare
+        and lv.given == "exact"
+        and matcher.decide(matcher.probability(matcher.weigh_levels(lv))) == "distinct"
+    ]
+    assert lifted and all(pair in kept for pair in lifted)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from operator import itemgetter
+from typing import NamedTuple
 
 from agentdesk.base.matching import MATCH_THRESHOLD, REVIEW_THRESHOLD
 from agentdesk.records.identity.blocking import Blocking, block
@@ -20,8 +21,10 @@ from agentdesk.records.identity.normalise import Person
 from agentdesk.records.identity.scoring import Matcher, _Levels
 
 
-@dataclass(frozen=True, slots=True)
-class LinkedPair:
+class LinkedPair(NamedTuple):
+    """A pair that scored "match" or "review". A NamedTuple: a batch makes one per match, and a tuple is built
+    at a third of a frozen dataclass's cost."""
+
     left: int  # row index in the left list
     right: int  # row index in the right list (the left one when deduplicating)
     weight: float
@@ -93,7 +96,9 @@ def _records(
 def _score(
     blocking: Blocking, levels: list[_Levels], left: Sequence[Person], right: Sequence[Person], matcher: Matcher
 ) -> list[LinkedPair]:
-    pattern_weight: dict[_Levels, float] = {}
+    # pattern -> its weight, or None when no name's frequency could lift it to "review": most candidate pairs
+    # are two people, and are set aside by one look-up.
+    pattern_weight: dict[_Levels, float | None] = {}
     weigh, adjust, probability, decide = (
         matcher.weigh_levels,
         matcher.name_adjustment,
@@ -102,9 +107,15 @@ def _score(
     )
     pairs: list[LinkedPair] = []
     for (i, j), lv in zip(blocking.pairs, levels, strict=True):
-        weight = pattern_weight.get(lv)
+        if lv in pattern_weight:
+            weight = pattern_weight[lv]
+        else:
+            weight = weigh(lv)
+            if decide(probability(weight + matcher.name_adjustment_ceiling(lv))) == "distinct":
+                weight = None
+            pattern_weight[lv] = weight
         if weight is None:
-            weight = pattern_weight[lv] = weigh(lv)
+            continue
         a = left[i]
         weight += adjust(a, lv)
         p = probability(weight)
@@ -139,6 +150,6 @@ def one_to_one(pairs: list[LinkedPair]) -> list[LinkedPair]:
         pair
         if pair.decision != "match"
         or (strictly_best(pair.weight, best_left[pair.left]) and strictly_best(pair.weight, best_right[pair.right]))
-        else replace(pair, decision="review", held="one-to-one: another pair is as good or better")
+        else pair._replace(decision="review", held="one-to-one: another pair is as good or better")
         for pair in pairs
     ]

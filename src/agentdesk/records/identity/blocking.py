@@ -182,7 +182,9 @@ def choose_passes(*populations: Sequence[Person], min_share: float = 0.01) -> tu
 def _share(people: Sequence[Person], fields: tuple[str, ...]) -> float:
     step = max(1, len(people) // 2000)  # a sample is enough to tell a column that is there from one that is not
     sample = people[::step]
-    return sum(any(getattr(p, f) for f in fields) for p in sample) / len(sample)
+    values = map(attrgetter(*fields), sample)  # a value, or a tuple of them for a pass on several fields
+    having = sum(map(bool, values)) if len(fields) == 1 else sum(map(any, values))
+    return having / len(sample)
 
 
 def person_keys(p: Person, passes: Sequence[BlockingPass] = PASSES) -> set[BlockingKey]:

@@ -133,6 +133,11 @@ class Matcher:
         self._prior_weight = model.prior_weight if prior is None else math.log2(prior / (1 - prior))
         self._overlap = model.household_overlap
         self._names = model.names
+        names = model.names
+        # The largest bits a name's frequency adds to an exact agreement (`name_adjustment_ceiling`).
+        self._name_ceilings = (
+            (max([0.0, *names.given_bits.values()]), max([0.0, *names.family_bits.values()])) if names else (0.0, 0.0)
+        )
         self._typos: dict[str, bool] = {}  # spelling -> one edit from a known given name
         # Without name frequencies no close spelling is known to be another name: the check is skipped.
         self._two_names_or_none = None if model.names is None else self._two_names
@@ -348,6 +353,13 @@ class Matcher:
         if lv.family == "exact":
             bits += names.family_adjustment(a.family)
         return bits
+
+    def name_adjustment_ceiling(self, lv: _Levels) -> float:
+        """The most `name_adjustment` can add to a pattern's weight, whatever the names (0 or more)."""
+        if self._names is None or lv.household or lv.swapped:
+            return 0.0
+        given, family = self._name_ceilings
+        return (given if lv.given == "exact" else 0.0) + (family if lv.family == "exact" else 0.0)
 
     def held(self, a: Person, b: Person, lv: _Levels) -> tuple[Hold, ...]:
         """Reasons a pair must not be merged automatically, whatever its score (empty: none)."""
