@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from agentdesk.records.identity import (
     person_from_fields,
     save_model,
 )
-from agentdesk.records.identity.blocking import PASSES, person_keys
+from agentdesk.records.identity.blocking import PASSES, BlockingPass, person_keys
 from agentdesk.records.identity.model_file import model_to_document
 from agentdesk.records.identity.normalise import Person
 from tests.records.test_identity import ROBERT, person
@@ -62,13 +63,13 @@ def test_each_pass_finds_the_pair_its_field_survives_in() -> None:
 
 def test_a_birth_date_with_one_part_wrong_meets_its_record() -> None:
     """A family name changed (marriage), SSN and place different, the given name kept: the birth-date pass
-    alone finds the pair for a changed digit anywhere in the year's last two, the month or the day, two
-    neighbours within a part swapped, a wholly wrong day or month, or day and month swapped. The same date meets
-    whatever the names."""
+    alone finds the pair for a changed digit anywhere in the year's last two, the month or the day, any two
+    neighbours swapped (within a part or across: 1961-12-03, 1961-10-23), a wholly wrong day or month, or day
+    and month swapped. The same date meets whatever the names."""
     base = {"given_name": "Harriet", "family_name": "Quixley", "birth_date": "1961-07-23", "ssn": "4820917"}
     digits = "19610723"
     typos = {digits[:at] + str((int(digits[at]) + 3) % 10) + digits[at + 1 :] for at in range(2, 8)}
-    typos |= {digits[:at] + digits[at + 1] + digits[at] + digits[at + 2 :] for at in (2, 4, 6)}
+    typos |= {digits[:at] + digits[at + 1] + digits[at] + digits[at + 2 :] for at in range(2, 7)}
     typos |= {"19612307", "19610705", "19611123"}
     married = {"given_name": "Harriet Ann", "family_name": "Vbnmzz", "ssn": "9981736"}
     for typo in sorted(typos - {digits}):
@@ -468,13 +469,13 @@ def test_ssns_one_typo_apart_weigh_no_more_than_chance_allows() -> None:
 
 
 def _pairs_by_keys(
-    left: list[Person], right: list[Person] | None, max_block: int
+    left: list[Person], right: list[Person] | None, max_block: int, passes: tuple[BlockingPass, ...] = PASSES
 ) -> tuple[set[tuple[int, int]], dict[str, set[tuple[int, int]]], int]:
     """The candidate pairs worked out the slow, obvious way: every pair of records sharing a key whose block
     (the records on the right holding it) is within the cap; and how many keys' blocks are over it."""
     others = left if right is None else right
-    left_keys = [person_keys(p) for p in left]
-    right_keys = left_keys if right is None else [person_keys(p) for p in others]
+    left_keys = [person_keys(p, passes) for p in left]
+    right_keys = left_keys if right is None else [person_keys(p, passes) for p in others]
     holders: Counter[tuple[str, str]] = Counter(key for keys in right_keys for key in keys)
     pairs: set[tuple[int, int]] = set()
     by_pass: dict[str, set[tuple[int, int]]] = {}
@@ -489,17 +490,23 @@ def _pairs_by_keys(
     return pairs, by_pass, sum(count > max_block for count in holders.values())
 
 
+def _initials_twice(people: Sequence[Person]) -> tuple[list[str], list[int]]:
+    """A pass of one's own that lists each record's key twice (its family initial), as `block` must allow."""
+    rows = [row for row, p in enumerate(people) if p.family]
+    return [people[row].family[:1] for row in rows] * 2, rows * 2
+
+
+@pytest.mark.parametrize("max_block", [1, 2, 8])
 @pytest.mark.parametrize("two_lists", [False, True])
-def test_blocking_finds_exactly_the_pairs_sharing_a_key(two_lists: bool) -> None:
+def test_blocking_finds_exactly_the_pairs_sharing_a_key(two_lists: bool, max_block: int) -> None:
     """Blocks are built column by column and reduced to distinct sets of records; the pairs (and which pass
     found each) must be exactly those of comparing every record's keys with every other's, caps included."""
     from benchmarks.synthetic_people import generate
 
     left_rows, right_rows, _truth = generate(size=150, seed=11)
     left = [person_from_fields(row) for row in left_rows]
-    # a switchboard number and one date held by twelve (over the cap), an e-mail held by eight (at the cap),
-    # and a date whose one-typo forms coincide ('19880101' less either 8, less either 0...): a record's own
-    # repeated keys must count it once
+    # a switchboard number and one date held by twelve (over the cap), an e-mail held by eight (at the cap
+    # of 8), and a date made of repeated digits (19880101)
     left += [
         person_from_fields(
             {
@@ -513,24 +520,37 @@ def test_blocking_finds_exactly_the_pairs_sharing_a_key(two_lists: bool) -> None
         for i in range(12)
     ]
     right = [*map(person_from_fields, right_rows), *left[-12:]] if two_lists else None
-    found = block(left, right, max_block=8)
-    expected, expected_by_pass, expected_dropped = _pairs_by_keys(left, right, max_block=8)
-    assert set(found.pairs) == expected and found.pairs == sorted(found.pairs)
-    assert found.dropped_blocks == expected_dropped >= 1
-    for tag, indexes in found.by_pass.items():
-        assert {found.pairs[k] for k in indexes} == expected_by_pass.get(tag, set()), tag
+    own = (BlockingPass("i", "family initial, listed twice", ("family",), _initials_twice),)
+    for passes in (PASSES, own):
+        found = block(left, right, passes=passes, max_block=max_block)
+        expected, expected_by_pass, expected_dropped = _pairs_by_keys(left, right, max_block, passes)
+        assert set(found.pairs) == expected and found.pairs == sorted(found.pairs)
+        assert found.dropped_blocks == expected_dropped >= 1
+        for tag, indexes in found.by_pass.items():
+            assert {found.pairs[k] for k in indexes} == expected_by_pass.get(tag, set()), tag
+    with pytest.raises(ValueError, match="max_block"):
+        block(left, right, max_block=0)
 
 
 def test_a_record_holds_each_key_of_a_pass_once() -> None:
     """`block` tells a shared key by its first and last holders differing, which holds only if no record lists
-    a key twice: dates whose one-digit deletions coincide (19880101: either 8, either 0, either 1) included."""
+    a key twice: dates of repeated digits, SSNs whose one-digit deletions coincide, a given name that is its own
+    nickname form, postal codes with both names' initials alike, included."""
     from benchmarks.synthetic_people import generate
 
     rows, _others, _truth = generate(size=200, seed=5)
     people = [person_from_fields(row) for row in rows]
     people += [
-        person_from_fields({"given_name": "Ann", "family_name": "Zed", "birth_date": date, "ssn": ssn})
-        for date, ssn in [("1988-01-01", "112-23-3444"), ("2000-11-22", "900-00-1111"), ("1999-09-09", "")]
+        person_from_fields(
+            {"given_name": given, "family_name": family, "birth_date": date, "ssn": ssn, "postal_code": "02134"}
+        )
+        for given, family, date, ssn in [
+            ("Ann", "Zed", "1988-01-01", "112-23-3444"),
+            ("Zoe", "Zed", "2000-11-22", "900-00-1111"),
+            ("Robert", "Roberts", "1999-09-09", "111-11-1112"),
+            ("Bob Robert", "Bob", "1911-11-11", "1212121212"),
+            ("Mary Ann", "Mary-Ann", "2001-10-01", ""),
+        ]
     ]
     for blocking_pass in PASSES:
         keys, rows_of = blocking_pass.keys(people)

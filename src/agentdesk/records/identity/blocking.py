@@ -7,7 +7,8 @@ Passes (chosen by which fields the records have; `choose_passes`):
 * one-typo neighbourhoods of identifiers: the value and every form of it with one character deleted, so two
   values one substitution, insertion, deletion or neighbour swap apart share a key;
 * birth dates by year with day and month in either order (which holds the exact date), and with one part
-  (year, month or day) left out, with the family name's Soundex: one part mistyped or wrong still meets;
+  (year, month or day) left out or the digits beside the parts' boundaries in order, with the given name's
+  Soundex: one part mistyped or wrong, or two neighbouring digits swapped, still meets;
 * phonetic names: a given name (or the canonical name a nickname stands for) with the family name's Soundex,
   both Soundex codes, and the two names' prefixes unordered with the birth year (names in the wrong boxes);
 * place: postal code with either name's initial, house number with the street's Soundex.
@@ -101,24 +102,29 @@ def _birth(people: Sequence[Person]) -> PassKeys:
     """The year with day and month in either order ('19610723': the date itself, or the two swapped), and the
     date with one of its parts left out, with the Soundex of the given name's first word (the family name's
     without one): the year's last two digits ('y190723|h630'), the month ('m196123|h630') or the day
-    ('d196107|h630'). Two dates that differ in one part share a key: a digit changed, two neighbours within a
-    part swapped, a day, month or year wrong altogether.
+    ('d196107|h630'), so that two dates that differ in one part share a key (a digit changed, two neighbours
+    within it swapped, a day, month or year wrong altogether); and the date with the two digits either side of
+    the year/month and of the month/day boundary each in order ('x19601723|h630'), for neighbours swapped
+    across parts (1961-12-03, 1961-10-23).
 
     The given name, not the family name: every name pass keys on the family name, so this pass is the one that
     finds a record whose family name changed (marriage) or was garbled. Its Soundex keeps blocks small where an
     initial would not (two random records share a year and a day with one in ~15 initials, one in hundreds of
     sounds); a mistyped date with a given name that no longer sounds alike (a nickname: Bob, Robert) is left to
-    the name passes. A typo across two parts (19610723 as 19601723) makes an invalid date, which registration
-    systems do not store."""
+    the name passes, and so is a typo in the century (no other date in a register is one typo from it)."""
     rows, dates = _rows_with(people, "birth_date")
     marks = [f"|{soundex(p.given_first) or soundex(p.family)}" for p in map(people.__getitem__, rows)]
     # day and month in either order: the date itself when the month is not the larger (no new string)
     keys = [b if b[4:6] <= b[6:] else b[:4] + b[6:] + b[4:6] for b in dates]
-    # One letter a kind of part left out: the three kinds never spell one another, nor the date.
+    # One letter a kind of key: the kinds never spell one another, nor the date.
     keys += [f"y{b[:2]}{b[4:]}{mark}" for b, mark in zip(dates, marks, strict=True)]
     keys += [f"m{b[:4]}{b[6:]}{mark}" for b, mark in zip(dates, marks, strict=True)]
     keys += [f"d{b[:6]}{mark}" for b, mark in zip(dates, marks, strict=True)]
-    return keys, rows * 4
+    keys += [
+        f"x{b[:3]}{b[3:5] if b[3] <= b[4] else b[4] + b[3]}{b[5:7] if b[5] <= b[6] else b[6] + b[5]}{b[7:]}{mark}"
+        for b, mark in zip(dates, marks, strict=True)
+    ]
+    return keys, rows * 5
 
 
 def _names(people: Sequence[Person]) -> PassKeys:
@@ -248,10 +254,21 @@ def _holders(keys: list[str], rows: list[int]) -> tuple[dict[str, int], dict[str
     return last, _rows_by_key(keys, rows, several)
 
 
+def _once_per_record(keys: Callable[[Sequence[Person]], PassKeys]) -> Callable[[Sequence[Person]], PassKeys]:
+    """A pass of one's own, its keys listed once per record (`_holders` relies on it; the built-in passes are
+    written so, tests/records/test_identity_fit.py checks)."""
+
+    def once(people: Sequence[Person]) -> PassKeys:
+        distinct = dict.fromkeys(zip(*keys(people), strict=True))
+        return [key for key, _ in distinct], [row for _, row in distinct]
+
+    return once
+
+
 def _dedupe_codes(keys: list[str], rows: list[int], width: int, max_block: int) -> tuple[set[int], int]:
     """The pairs (codes, i < j) of records sharing one of a pass's keys within one list, and how many keys'
     blocks were over the cap. Pairs are made once per distinct set of records (a pair with one birth date
-    shares ten of its keys); the many sets of two in C."""
+    shares five of its keys); the many sets of two in C."""
     counts = Counter(keys)
     shared = _rows_by_key(keys, rows, set(compress(counts.keys(), map((1).__lt__, counts.values()))))
     groups = Counter(map(tuple, shared.values()))  # holders, in the order listed -> keys they are the block of
@@ -294,19 +311,23 @@ def block(
     """Index pairs (i, j) sharing at least one blocking key, each once, in (i, j) order. Without `right`, pairs
     i < j of `left`.
 
-    Each pass's keys are counted first (in C, by `Counter`): most keys are one record's alone and are never
-    grouped, and most shared keys are shared by two records only, whose pair is found in C too. The larger
-    blocks are reduced to their distinct sets of records (a pair with one birth date shares ten of that pass's
-    keys: the date, its swapped form and its eight one-typo forms), and pairs are made once per distinct set."""
+    Each left key is looked up among the right ones in C (`_link_codes`; within one list, the keys are counted
+    in C: `_dedupe_codes`): most keys are one record's alone and are never grouped, and most shared keys are
+    held by one record a side, whose pair is found in C too. Keys several records hold are grouped, and pairs
+    made once per distinct set of records (a pair born on one day shares five birth-date keys). `max_block` is
+    at least 1; passes of one's own (`passes`) may list a record's key more than once."""
+    if max_block < 1:
+        raise ValueError(f"max_block must be at least 1, not {max_block}")
     chosen = tuple(passes) if passes is not None else choose_passes(left, *(() if right is None else (right,)))
     width = len(left if right is None else right)
     found: list[set[int]] = []  # per pass: the codes (i * width + j) of the pairs it found
     dropped = 0
     for blocking_pass in chosen:
+        keys = blocking_pass.keys if blocking_pass in PASSES else _once_per_record(blocking_pass.keys)
         if right is None:
-            codes, over = _dedupe_codes(*blocking_pass.keys(left), width, max_block)
+            codes, over = _dedupe_codes(*keys(left), width, max_block)
         else:
-            codes, over = _link_codes(blocking_pass.keys(left), blocking_pass.keys(right), width, max_block)
+            codes, over = _link_codes(keys(left), keys(right), width, max_block)
         found.append(codes)
         dropped += over
     every = sorted(set().union(*found))

@@ -312,9 +312,10 @@ def people_from_columns(
     columns: Mapping[str, Sequence[str]], region: str = "US", *, birth_dates: Sequence[str] | None = None
 ) -> list[Person]:
     """`[person_from_fields(row, region) for row in rows]` for rows given as columns: field name (as for
-    `person_from_fields`; unknown names are ignored, a missing one is '' in every row) -> the rows' values.
-    `birth_dates`, when given, are the rows' birth dates already as a Person holds them (`normalise_birth_date`
-    or `birth_date_digits`), used as they are in place of a 'birth_date' column.
+    `person_from_fields`; unknown names are ignored, a missing one is '' in every row) -> the rows' values;
+    every column, known or not, holds one value a row (ValueError otherwise). `birth_dates`, when given, are
+    the rows' birth dates already as a Person holds them (`normalise_birth_date` or `birth_date_digits`), used
+    as they are in place of a 'birth_date' column.
 
     For batches (`agentdesk link`): each column is normalised once per distinct value rather than once per row
     (names, sexes, birth dates and blanks repeat), and the people are built in C rather than with 19 keyword
