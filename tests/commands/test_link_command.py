@@ -438,3 +438,23 @@ def test_an_output_that_is_not_a_file_is_written_to_never_replaced(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert stat.S_ISFIFO(pipe.stat().st_mode)
     assert received and received[0].splitlines()[0] == "left_id,right_id,score,decision,held"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_link_leaves_the_cyclic_collector_as_it_found_it(tmp_path: Path, enabled: bool) -> None:
+    """`link` turns the collector off for the run (its objects hold no cycles) and back on only once they are
+    gone; a caller that had it off (an embedding program, a benchmark) keeps it off, also after a failure."""
+    import gc
+
+    from agentdesk.commands.link import run_link
+
+    left, right = write_csv(tmp_path / "left.csv", LEFT), write_csv(tmp_path / "right.csv", RIGHT)
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        assert run_link(left, right, tmp_path / "pairs.csv", None) == 0
+        assert gc.isenabled() is enabled
+        assert run_link(tmp_path / "missing.csv", None, tmp_path / "pairs2.csv", None) == 1
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
