@@ -177,20 +177,7 @@ _CELLS = st.one_of(
     st.text(max_size=20),
     st.text(alphabet="0123456789 -+().\t", max_size=16),
 )
-_FIELDS = (
-    "given_name",
-    "family_name",
-    "birth_date",
-    "sex",
-    "phone",
-    "email",
-    "address_line",
-    "postal_code",
-    "mrn",
-    "ssn",
-    "suffix",
-    "mrn_system",
-)
+_FIELDS = (*MATCH_FIELDS, "suffix", "mrn_system")
 
 
 @settings(max_examples=300, deadline=None)

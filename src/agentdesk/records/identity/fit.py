@@ -34,7 +34,7 @@ from operator import add, attrgetter, mul
 from agentdesk.records.identity.blocking import Blocking
 from agentdesk.records.identity.model import DEFAULT_MODEL, FieldModel, FitSummary, Level, MatchModel, NameFrequencies
 from agentdesk.records.identity.normalise import Person
-from agentdesk.records.identity.schema import MISSING
+from agentdesk.records.identity.schema import MATCH_FIELDS, MISSING
 from agentdesk.records.identity.scoring import Matcher, _Levels, _new_levels
 
 MIN_PAIRS = 200
@@ -285,20 +285,9 @@ class _Weighed:
         return weights
 
 
-# The matcher field each of `_Levels`' values is (None: `swapped`, which no pass blocks on).
-_LEVEL_FIELDS: tuple[str | None, ...] = (
-    "given_name",
-    "family_name",
-    None,
-    "birth_date",
-    "sex",
-    "phone",
-    "email",
-    "address_line",
-    "postal_code",
-    "mrn",
-    "ssn",
-)
+# The matcher field each of `_Levels`' values is (None: `swapped`, which no pass blocks on): `_Levels` lists the
+# fields in MATCH_FIELDS order with `swapped` third.
+_LEVEL_FIELDS: tuple[str | None, ...] = (*MATCH_FIELDS[:2], None, *MATCH_FIELDS[2:])
 
 
 def _m_field(
