@@ -533,8 +533,8 @@ def test_blocking_finds_exactly_the_pairs_sharing_a_key(two_lists: bool, max_blo
 
 
 def test_a_record_holds_each_key_of_a_pass_once() -> None:
-    """`block` tells a shared key by its first and last holders differing, which holds only if no record lists
-    a key twice: dates of repeated digits, SSNs whose one-digit deletions coincide, a given name that is its own
+    """`block` tells a shared key by its being listed more than once, which holds only if no record lists a
+    key twice: dates of repeated digits, SSNs whose one-digit deletions coincide, a given name that is its own
     nickname form, postal codes with both names' initials alike, included."""
     from benchmarks.synthetic_people import generate
 

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import compress, repeat
-from operator import add, attrgetter, mul, ne
+from operator import add, attrgetter, mul
 
 from agentdesk.records.identity.normalise import Person
 
@@ -65,7 +65,7 @@ class BlockingPass:
     """One kind of blocking key: `tag`, what it is, the `Person` fields it needs, and `keys`, which works out the
     keys of a whole list of records at once (column by column: a list comprehension per kind of key costs a
     fraction of a function call per record). A record holds each of a pass's keys once: `block` tells a key
-    several records hold by its first and last holders differing."""
+    several records hold by its being listed more than once."""
 
     tag: str
     description: str
@@ -244,18 +244,15 @@ def _codes(rows_i: Iterable[int], rows_j: Iterable[int], width: int) -> Iterator
     return map(add, map(mul, rows_i, repeat(width)), rows_j)
 
 
-def _holders(keys: list[str], rows: list[int]) -> tuple[dict[str, int], dict[str, list[int]]]:
-    """(each key's last holder, the holders of every key held by two records or more). A record holds a pass's
-    key once (`BlockingPass`), so a key whose first and last holders differ is held by several, and the
-    others, most of them, are never grouped: the two dictionaries are built in C."""
-    last = dict(zip(keys, rows, strict=True))
-    first = dict(zip(reversed(keys), reversed(rows), strict=True))
-    several = set(compress(last.keys(), map(ne, last.values(), map(first.__getitem__, last.keys()))))
-    return last, _rows_by_key(keys, rows, several)
+def _shared(keys: list[str], rows: list[int]) -> dict[str, list[int]]:
+    """The holders of every key listed more than once. A record holds a pass's key once (`BlockingPass`), so
+    such a key is held by two records or more; the others, most of them, are counted in C and never grouped."""
+    counts = Counter(keys)
+    return _rows_by_key(keys, rows, set(compress(counts.keys(), map((1).__lt__, counts.values()))))
 
 
 def _once_per_record(keys: Callable[[Sequence[Person]], PassKeys]) -> Callable[[Sequence[Person]], PassKeys]:
-    """A pass of one's own, its keys listed once per record (`_holders` relies on it; the built-in passes are
+    """A pass of one's own, its keys listed once per record (`_shared` relies on it; the built-in passes are
     written so, tests/records/test_identity_fit.py checks)."""
 
     def once(people: Sequence[Person]) -> PassKeys:
@@ -269,8 +266,7 @@ def _dedupe_codes(keys: list[str], rows: list[int], width: int, max_block: int) 
     """The pairs (codes, i < j) of records sharing one of a pass's keys within one list, and how many keys'
     blocks were over the cap. Pairs are made once per distinct set of records (a pair with one birth date
     shares five of its keys); the many sets of two in C."""
-    counts = Counter(keys)
-    shared = _rows_by_key(keys, rows, set(compress(counts.keys(), map((1).__lt__, counts.values()))))
+    shared = _shared(keys, rows)
     groups = Counter(map(tuple, shared.values()))  # holders, in the order listed -> keys they are the block of
     dropped = sum(holding for group, holding in groups.items() if len(group) > max_block)
     twos = [group for group in groups if len(group) == 2 <= max_block]
@@ -288,7 +284,9 @@ def _link_codes(left: PassKeys, right: PassKeys, width: int, max_block: int) -> 
     (the right records holding the key) were over the cap. Each left key is looked up among the right ones in
     C; only those held by several right records are paired in Python."""
     left_keys, left_rows = left
-    last, several = _holders(*right)
+    right_keys, right_rows = right
+    last = dict(zip(right_keys, right_rows, strict=True))  # each key's last holder: the only one of most keys
+    several = _shared(right_keys, right_rows) if len(last) < len(right_keys) else {}
     oversized = {key for key, holders in several.items() if len(holders) > max_block}
     found = list(map(last.__contains__, left_keys))
     found_keys, found_rows = list(compress(left_keys, found)), list(compress(left_rows, found))
